@@ -1,0 +1,134 @@
+"""One converter between the models and the API's camelCase JSON.
+
+>>> from rerunorch.models import RerunRequest
+>>> unstructure(RerunRequest(execution_id=1, execution_result_id=2))
+{'executionId': 1, 'executionResultId': 2, 'isReRun': True, 'reRunType': 'ONLY_FAILED_TESTS'}
+
+Requests leave out fields that are None. Responses keep nulls, and keys no model
+field knows go to the model's ``extra`` mapping and back out again unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from rerunorch.enums import OpenEnum
+from rerunorch.models import (
+    JSON_NAME,
+    ExecutionResult,
+    PlanRunRequest,
+    RerunRequest,
+    StopRequest,
+    TestCaseResultRequest,
+)
+
+__all__ = ["converter", "describe_error", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+_REQUESTS = (RerunRequest, TestCaseResultRequest, PlanRunRequest, StopRequest)
+
+
+def json_name(field: attrs.Attribute[Any]) -> str:
+    """The JSON key of a model field: its metadata override, else camelCase."""
+    explicit = field.metadata.get(JSON_NAME)
+    if explicit:
+        return str(explicit)
+    head, *rest = field.name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _has_extra(cls: type) -> bool:
+    return attrs.has(cls) and "extra" in attrs.fields_dict(cls)
+
+
+def _renames(cls: type) -> dict[str, Any]:
+    return {f.name: _override(cls, f) for f in attrs.fields(cls)}
+
+
+def _override(cls: type, field: attrs.Attribute[Any]) -> Any:
+    if field.name == "extra":
+        return override(omit=True)
+    if cls in _REQUESTS:
+        # A request leaves out what is None but always states its non-None defaults.
+        return override(rename=json_name(field), omit_if_default=field.default is None)
+    return override(rename=json_name(field))
+
+
+def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any, type], Any]]:
+    def factory(cls: type) -> Callable[[Any, type], Any]:
+        base = make_dict_structure_fn(cls, conv, **_renames(cls))
+        if not _has_extra(cls):
+            return base
+        known = frozenset(json_name(f) for f in attrs.fields(cls) if f.name != "extra")
+
+        def structure_keeping_extra(data: Any, cl: type) -> Any:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"expected a JSON object for {cls.__name__}, got {data!r:.80}")
+            obj = base(data, cl)
+            extra = {k: v for k, v in data.items() if k not in known}
+            return attrs.evolve(obj, extra=extra) if extra else obj
+
+        return structure_keeping_extra
+
+    return factory
+
+
+def _unstructure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any], Any]]:
+    def factory(cls: type) -> Callable[[Any], Any]:
+        base = make_dict_unstructure_fn(cls, conv, **_renames(cls))
+        if not _has_extra(cls):
+            return base
+
+        def unstructure_with_extra(obj: Any) -> Any:
+            data: dict[str, Any] = base(obj)
+            data.update(obj.extra)
+            return data
+
+        return unstructure_with_extra
+
+    return factory
+
+
+def _structure_child(value: Any, _: Any) -> int | ExecutionResult | None:
+    # childResult is null, an id, or the child run itself, depending on the endpoint.
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return structure(value, ExecutionResult)
+    raise TypeError(f"childResult must be null, an id or an object, not {value!r:.80}")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_structure_hook_factory(attrs.has, _structure_factory(conv))
+    conv.register_unstructure_hook_factory(attrs.has, _unstructure_factory(conv))
+    conv.register_structure_hook(int | ExecutionResult | None, _structure_child)
+    # By class (singledispatch), so that it wins over cattrs' pass-through for str.
+    conv.register_unstructure_hook(OpenEnum, lambda member: member.value)
+    return conv
+
+
+converter = _make_converter()
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build a model from decoded JSON; raises ``cattrs`` errors on bad shapes."""
+    return converter.structure(data, cls)
+
+
+def describe_error(exc: Exception) -> str:
+    """A short account of why :func:`structure` failed, naming the fields."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc, path="answer"))[:300]
+    return str(exc)[:300]
+
+
+def unstructure(obj: Any) -> Any:
+    """Turn a model into JSON-ready data with the API's key names."""
+    return converter.unstructure(obj)
