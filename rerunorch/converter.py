@@ -62,7 +62,7 @@ def _override(cls: type, field: attrs.Attribute[Any]) -> Any:
 
 def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any, type], Any]]:
     def factory(cls: type) -> Callable[[Any, type], Any]:
-        base = make_dict_structure_fn(cls, conv, **_renames(cls))
+        base: Callable[[Any, type], Any] = make_dict_structure_fn(cls, conv, **_renames(cls))
         if not _has_extra(cls):
             return base
         known = frozenset(json_name(f) for f in attrs.fields(cls) if f.name != "extra")
@@ -81,7 +81,7 @@ def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any
 
 def _unstructure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any], Any]]:
     def factory(cls: type) -> Callable[[Any], Any]:
-        base = make_dict_unstructure_fn(cls, conv, **_renames(cls))
+        base: Callable[[Any], Any] = make_dict_unstructure_fn(cls, conv, **_renames(cls))
         if not _has_extra(cls):
             return base
 

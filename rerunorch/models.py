@@ -230,7 +230,16 @@ class ApiErrorBody:
     extra: Mapping[str, Any] = _extra()
 
 
-for _model in (ExecutionResult, IterationResult, TestCaseResult, TestCaseResults):
-    attrs.resolve_types(_model)
-for _model in (TestCaseResultRequest, RerunRequest, PlanRunRequest, StopRequest, ApiErrorBody):
+_MODELS: tuple[type, ...] = (
+    ExecutionResult,
+    IterationResult,
+    TestCaseResult,
+    TestCaseResults,
+    TestCaseResultRequest,
+    RerunRequest,
+    PlanRunRequest,
+    StopRequest,
+    ApiErrorBody,
+)
+for _model in _MODELS:
     attrs.resolve_types(_model)

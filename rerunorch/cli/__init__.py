@@ -1,0 +1,58 @@
+"""The ``rerunorch`` command.
+
+Heavy modules (aiohttp, rich, the engine) are imported inside the commands so
+that ``rerunorch --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import click
+
+from rerunorch._version import __version__
+from rerunorch.cli.sweep import sweep
+
+__all__ = ["cli", "main"]
+
+
+class LazyGroup(click.Group):
+    """A group whose extra commands are imported only when used."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "simulate": ("rerunorch.testing.cli", "simulate"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="rerunorch")
+def cli() -> None:
+    """Rerun Testsigma test-plan results at scale.
+
+    Reruns what each result needs, under the API's limits, exactly once,
+    follows every rerun to its end and tells flaky tests from failing ones.
+
+    \b
+    Exit codes: 0 all ended well, 1 some rerun still fails,
+    3 some target could not be rerun, 2 bad usage, config or API key.
+    """
+
+
+cli.add_command(sweep)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli(prog_name="rerunorch")

@@ -1,0 +1,301 @@
+"""The sweep engine: many targets, fanned out under one pacer, each to one outcome.
+
+>>> async def nightly() -> None:                                     # doctest: +SKIP
+...     settings = SweepSettings(base_url="https://app.testsigma.com", rate=5)
+...     sweep = Sweep([467, 468, 469], settings, api_key=os.environ["TESTSIGMA_API_KEY"])
+...     async with sweep.outcomes() as outcomes:
+...         async for outcome in outcomes:
+...             print(outcome.target, outcome.outcome.value, len(outcome.flaky))
+...     print(sweep.report.summary)
+
+Targets are pulled lazily from any (async) iterable, at most
+:attr:`SweepSettings.effective_window` at a time, and results are spooled, so
+memory stays flat however many targets there are. :meth:`Sweep.stop` winds
+down gracefully (no new triggers; running reruns are followed for a grace
+period); cancelling :meth:`Sweep.run` stops at once. Either way every target
+already begun gets an outcome and :attr:`Sweep.report` holds what is known.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from rerunorch.client import TestsigmaClient
+from rerunorch.clock import Clock, SystemClock
+from rerunorch.errors import AuthError, ConfigError
+from rerunorch.lifecycle import TargetRun
+from rerunorch.listener import SweepListener
+from rerunorch.outcome import Outcome, OutcomeKind
+from rerunorch.pacing import ActiveReruns, Pacer
+from rerunorch.report import SweepReport
+from rerunorch.secret import Secret
+from rerunorch.settings import SweepSettings
+from rerunorch.strategies import builtin_strategies
+from rerunorch.strategy import Strategy
+from rerunorch.targets import Target
+
+__all__ = ["Sweep", "SweepProgress", "run_sweep"]
+
+log = logging.getLogger(__name__)
+
+TargetSource = Iterable[Target | int] | AsyncIterable[Target | int]
+
+
+class SweepProgress:
+    """Live counters for progress displays (read them at any time).
+
+    Attributes:
+        started: Targets taken up.
+        triggered: Reruns triggered or adopted.
+        running: Targets taken up and not yet ended.
+        done: Targets ended.
+        rate_limited_waits: Pauses the server asked for.
+    """
+
+    __slots__ = ("done", "rate_limited_waits", "running", "started", "triggered")
+
+    def __init__(self) -> None:
+        self.started = self.triggered = self.running = self.done = self.rate_limited_waits = 0
+
+
+class Sweep:
+    """One sweep over many targets.
+
+    Args:
+        targets: Ids or :class:`Target` objects, from any iterable or async iterable.
+        settings: How to run.
+        api_key: The API key, unless ``client`` is given.
+        client: A client to use (its pacer then paces the sweep); otherwise one is made.
+        strategy: The selection strategy; otherwise ``settings.strategy`` among ``strategies``.
+        strategies: The strategies by name (default: the built-in ones).
+        listener: Told of each event (errors in it are logged and noted, never fatal).
+        clock: The time source (tests and benchmarks share a scaled one with the simulator).
+
+    Raises:
+        ConfigError: Unknown strategy, or neither ``api_key`` nor ``client``.
+    """
+
+    def __init__(
+        self,
+        targets: TargetSource,
+        settings: SweepSettings | None = None,
+        *,
+        api_key: str | Secret | None = None,
+        client: TestsigmaClient | None = None,
+        strategy: Strategy | None = None,
+        strategies: Mapping[str, Strategy] | None = None,
+        listener: SweepListener | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings or SweepSettings()
+        self.clock = clock or (client.clock if client else SystemClock())
+        self._rng = rng or random.Random()
+        self._targets = targets
+        self._listener = listener or SweepListener()
+        self.strategy = strategy or _pick_strategy(self.settings.strategy, strategies)
+        if client is None:
+            if api_key is None:
+                raise ConfigError("a sweep needs an API key (or a client)")
+            client = TestsigmaClient(
+                api_key,
+                self.settings.base_url,
+                pacer=Pacer(
+                    rate=self.settings.rate,
+                    burst=self.settings.burst,
+                    max_in_flight=self.settings.concurrency,
+                    clock=self.clock,
+                    rng=self._rng,
+                    on_wait=self._on_wait,
+                ),
+                clock=self.clock,
+                rng=self._rng,
+            )
+        self.client = client
+        self.progress = SweepProgress()
+        self.report = SweepReport(started_at=self.clock.time(), config=self._config())
+        self._active = ActiveReruns(self.settings.max_active)
+        self._stop = anyio.Event()
+        self._grace_deadline: float | None = None
+        self._running: dict[int, TargetRun] = {}
+        self._send: MemoryObjectSendStream[Outcome] | None = None
+        self._events: list[tuple[float, str]] = []
+        self._auth_failure: AuthError | None = None
+
+    def _config(self) -> dict[str, Any]:
+        return {**self.settings.to_json(), "strategy": self.strategy.name}
+
+    # -- control -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Wind down: trigger nothing more, follow running reruns for ``settings.grace``."""
+        if not self._stop.is_set():
+            log.warning(
+                "stopping: no new reruns; following running ones for %gs", self.settings.grace
+            )
+            self._grace_deadline = self.clock.monotonic() + self.settings.grace
+            self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def run(self) -> SweepReport:
+        """Run the sweep to its end and return the report.
+
+        Raises:
+            AuthError: The server refused the API key; the sweep stopped at once
+                (``self.report`` still holds what was known).
+        """
+        async with self.client:
+            try:
+                await self._call("sweep_started", self.settings)
+                await self._fan_out()
+                if self._auth_failure is not None:
+                    raise self._auth_failure
+            finally:
+                with anyio.CancelScope(shield=True):
+                    self._finish()
+                    self.report.finished_at = self.clock.time()
+                    await self._call("sweep_finished", self.report)
+        return self.report
+
+    @asynccontextmanager
+    async def outcomes(self) -> AsyncIterator[AsyncIterator[Outcome]]:
+        """Run the sweep in the background, giving each outcome as it ends.
+
+        Leaving the block early cancels the sweep (targets begun end ``interrupted``).
+        """
+        send, receive = anyio.create_memory_object_stream[Outcome](max_buffer_size=1000)
+        self._send = send
+        async with anyio.create_task_group() as tg:
+
+            async def run_and_close() -> None:
+                async with send:
+                    await self.run()
+
+            tg.start_soon(run_and_close)
+            async with receive:
+                yield receive
+            tg.cancel_scope.cancel()
+
+    # -- the fan-out -------------------------------------------------------------------------
+
+    async def _fan_out(self) -> None:
+        window = anyio.Semaphore(self.settings.effective_window)
+        async with anyio.create_task_group() as tg:
+            async for target in _aiter(self._targets):
+                await window.acquire()
+                if self._stop.is_set():
+                    window.release()
+                    break
+                self.progress.started += 1
+                self.progress.running += 1
+                tg.start_soon(self._one, Target.of(target), window, tg.cancel_scope)
+
+    async def _one(self, target: Target, window: anyio.Semaphore, scope: anyio.CancelScope) -> None:
+        job = TargetRun(
+            target,
+            client=self.client,
+            strategy=self.strategy,
+            settings=self.settings,
+            active=self._active,
+            clock=self.clock,
+            rng=self._rng,
+            stop=self._stop,
+            grace_deadline=lambda: self._grace_deadline,
+            on_triggered=self._on_triggered,
+        )
+        self._running[id(job)] = job
+        try:
+            outcome = await job.run()
+        except AuthError as exc:
+            # 401/403 stops everything at once: nothing more is sent.
+            if self._auth_failure is None:
+                self._auth_failure = exc
+                self._stop.set()
+                self._grace_deadline = self.clock.monotonic()
+                self.report.notes.append(f"stopped: the server refused the API key: {exc.message}")
+            scope.cancel()
+            return
+        finally:
+            window.release()
+        del self._running[id(job)]
+        await self._record(outcome)
+
+    async def _record(self, outcome: Outcome) -> None:
+        self.report.add(outcome)
+        self.progress.running -= 1
+        self.progress.done += 1
+        if self._send is not None:
+            await self._send.send(outcome)
+        await self._call("rerun_finished", outcome)
+
+    def _finish(self) -> None:
+        """Give every target still begun an ``interrupted`` outcome; settle the counters."""
+        for job in list(self._running.values()):
+            outcome = job.outcome(OutcomeKind.INTERRUPTED, error="sweep cancelled")
+            self.report.add(outcome)
+            self.progress.running -= 1
+            self.progress.done += 1
+        self._running.clear()
+        self.report.summary.requests = self.client.counters.requests
+        self.report.summary.rate_limited = self.client.counters.rate_limited
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def _on_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
+        self.progress.triggered += 1
+        await self._call("rerun_triggered", target, rerun_id, adopted)
+
+    def _on_wait(self, wait: float, reason: str) -> None:
+        self.progress.rate_limited_waits += 1
+        self._events.append((wait, reason))
+
+    async def _call(self, event: str, *args: Any) -> None:
+        while self._events:
+            wait, reason = self._events.pop(0)
+            await self._call_listener("rate_limited", wait, reason)
+        await self._call_listener(event, *args)
+
+    async def _call_listener(self, event: str, *args: Any) -> None:
+        try:
+            await getattr(self._listener, event)(*args)
+        except Exception as exc:
+            log.warning("a sweep listener failed on %s: %s", event, exc, exc_info=True)
+            self.report.notes.append(f"listener failed on {event}: {type(exc).__name__}: {exc}")
+
+
+async def _aiter(source: TargetSource) -> AsyncIterator[Target | int]:
+    if isinstance(source, AsyncIterable):
+        async for item in source:
+            yield item
+    else:
+        for item in source:
+            yield item
+
+
+def _pick_strategy(name: str, strategies: Mapping[str, Strategy] | None) -> Strategy:
+    known: dict[str, Strategy] = (
+        dict(strategies) if strategies is not None else {s.name: s for s in builtin_strategies()}
+    )
+    try:
+        return known[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown strategy {name!r}; available: {', '.join(sorted(known))}"
+        ) from None
+
+
+async def run_sweep(
+    targets: TargetSource, settings: SweepSettings | None = None, **kwargs: Any
+) -> SweepReport:
+    """Run a sweep and return its report: ``Sweep(targets, settings, **kwargs).run()``."""
+    return await Sweep(targets, settings, **kwargs).run()

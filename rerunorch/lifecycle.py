@@ -1,0 +1,302 @@
+"""One target's way through a sweep: read, decide, trigger exactly once, follow, classify.
+
+The exactly-once rule rests on Testsigma's "one child per run": a run can be
+rerun once, and its rerun is its ``childResult``. So whenever a POST's fate is
+unknown (timeout, reset, 5xx) or the server says the rerun already exists, the
+parent is read again: a child there is the rerun, adopted, and the POST is sent
+again only when the parent has none.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from rerunorch.client import TestsigmaClient
+from rerunorch.clock import Clock
+from rerunorch.enums import ReRunType
+from rerunorch.errors import (
+    ApiError,
+    AuthError,
+    OutcomeUnknown,
+    PlanBusy,
+    RateLimited,
+    RequestNotSent,
+    RerunAlreadyExists,
+    ServerError,
+)
+from rerunorch.models import ExecutionResult, RerunRequest, TestCaseResults
+from rerunorch.outcome import Outcome, OutcomeKind, TestRef
+from rerunorch.pacing import ActiveReruns
+from rerunorch.polling import PollTimer, expected_duration
+from rerunorch.settings import SweepSettings
+from rerunorch.strategy import DecisionContext, Selection, Skip, Strategy
+from rerunorch.targets import Target
+
+__all__ = ["TargetRun", "classify"]
+
+log = logging.getLogger(__name__)
+
+MAX_CHAIN = 32  # Testsigma allows 10 reruns per run; more hops means a loop.
+
+
+class TargetRun:
+    """Works one target to its :class:`Outcome`.
+
+    ``stop`` is set when the sweep winds down: a target not yet
+    triggered then ends ``interrupted``; a running rerun is followed until
+    ``deadline()`` (the end of the grace period) and then ends ``interrupted``.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        client: TestsigmaClient,
+        strategy: Strategy,
+        settings: SweepSettings,
+        active: ActiveReruns,
+        clock: Clock,
+        rng: random.Random,
+        stop: anyio.Event,
+        grace_deadline: Callable[[], float | None],
+        on_triggered: Callable[[Target, int, bool], Awaitable[None]],
+    ) -> None:
+        self.target = target
+        self._client = client
+        self._strategy = strategy
+        self._settings = settings
+        self._active = active
+        self._clock = clock
+        self._rng = rng
+        self._stop = stop
+        self._grace_deadline = grace_deadline
+        self._on_triggered = on_triggered
+        self._test_cases: dict[int, TestCaseResults] = {}
+        self.execution_id: int | None = None
+        self.rerun_id: int | None = None
+        self.adopted = False
+        self.polls = 0
+
+    def outcome(self, kind: OutcomeKind, **fields: object) -> Outcome:
+        """An outcome carrying what is known so far of this target."""
+        return Outcome(
+            target=self.target.id,
+            outcome=kind,
+            execution_id=self.execution_id,
+            rerun_id=self.rerun_id,
+            adopted=self.adopted,
+            polls=self.polls,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    async def test_cases(self, run_id: int) -> TestCaseResults:
+        """A run's test-case results, read once."""
+        if run_id not in self._test_cases:
+            self._test_cases[run_id] = await self._client.get_test_case_results(run_id)
+        return self._test_cases[run_id]
+
+    async def run(self) -> Outcome:
+        """Everything for this target; API errors end it as ``error`` (AuthError propagates)."""
+        try:
+            return await self._run()
+        except AuthError:
+            raise
+        except ApiError as exc:
+            exc.target = self.target.id
+            return self.outcome(OutcomeKind.ERROR, error=str(exc))
+        except ValueError as exc:  # a strategy that cannot serve this target
+            return self.outcome(OutcomeKind.ERROR, error=str(exc))
+
+    async def _run(self) -> Outcome:
+        original = await self._client.get_run(self.target.id)
+        self.execution_id = original.execution_id
+        head = await self._chain_head(original)
+        if head.id != original.id and not head.completed:
+            # A rerun is already running (auto-rerun, another sweep): follow it.
+            self.rerun_id, self.adopted = head.id, True
+            await self._on_triggered(self.target, head.id, True)
+            parent_id = head.re_run_parent_id or original.id
+            async with self._active.slot():
+                return await self._follow(head.id, await self._client.get_run(parent_id), None)
+        if self._stop.is_set():
+            return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
+        ctx = DecisionContext(
+            target=self.target, original=original, run=head, test_cases=self.test_cases
+        )
+        decision = await self._strategy.decide(ctx)
+        if isinstance(decision, Skip):
+            return self.outcome(OutcomeKind.SKIPPED, reason=decision.reason)
+        if self._settings.dry_run:
+            plan = f"would rerun {head.id} ({decision.re_run_type.value}): {decision.reason}"
+            return self.outcome(OutcomeKind.TRIGGERED, reason=plan)
+        async with self._active.slot():
+            if self._stop.is_set():
+                return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
+            self.rerun_id, self.adopted = await self._trigger(head, decision)
+            await self._on_triggered(self.target, self.rerun_id, self.adopted)
+            if not self._settings.wait:
+                return self.outcome(OutcomeKind.TRIGGERED, reason=decision.reason)
+            return await self._follow(self.rerun_id, head, decision)
+
+    async def _chain_head(self, run: ExecutionResult) -> ExecutionResult:
+        seen = {run.id}
+        while run.child_id is not None:
+            child_id = run.child_id
+            if child_id in seen or len(seen) > MAX_CHAIN:
+                raise ValueError(f"the rerun chain of {self.target.id} loops at {child_id}")
+            seen.add(child_id)
+            run = await self._client.get_run(child_id)
+        return run
+
+    async def _trigger(self, head: ExecutionResult, selection: Selection) -> tuple[int, bool]:
+        """POST the rerun exactly once; returns (rerun id, adopted)."""
+        execution_id = head.execution_id or self.execution_id
+        if execution_id is None:
+            raise ValueError(f"run {head.id} has no executionId, so it cannot be rerun")
+        request = RerunRequest(
+            execution_id=execution_id,
+            execution_result_id=head.id,
+            re_run_type=selection.re_run_type,
+            test_case_result_requests=selection.test_case_result_requests,
+        )
+        busy_waits = 0
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return (await self._client.trigger_rerun(request)).id, False
+            except RerunAlreadyExists:
+                child = await self._existing_child(head.id)
+                if child is None:
+                    raise
+                return child, True
+            except (OutcomeUnknown, ServerError) as exc:
+                # Did the POST take effect? The parent knows.
+                child = await self._existing_child(head.id)
+                if child is not None:
+                    log.info("rerun of %d was created despite %s; adopting %d", head.id, exc, child)
+                    return child, True
+                if attempts >= self._settings.max_trigger_attempts:
+                    raise
+            except (RateLimited, RequestNotSent):
+                # The client already waited and retried these; they never took effect.
+                if attempts >= self._settings.max_trigger_attempts:
+                    raise
+            except PlanBusy:
+                busy_waits += 1
+                attempts -= 1
+                if busy_waits > self._settings.plan_busy_retries:
+                    raise
+                wait = self._settings.plan_busy_wait * 2 ** (busy_waits - 1)
+                await self._clock.sleep(wait * self._rng.uniform(0.8, 1.2))
+
+    async def _existing_child(self, parent_id: int) -> int | None:
+        return (await self._client.get_run(parent_id)).child_id
+
+    async def _follow(
+        self, rerun_id: int, parent: ExecutionResult, selection: Selection | None
+    ) -> Outcome:
+        """Poll until the rerun completes, the deadline passes or the grace period ends."""
+        settings = self._settings
+        clock = self._clock
+        started = clock.monotonic()
+        deadline = started + settings.timeout if settings.timeout else None
+        timer = PollTimer(
+            settings.poll, started, expected_duration(parent, _share(parent, selection)), self._rng
+        )
+        while True:
+            now = clock.monotonic()
+            wake = now + timer.next_delay(now)
+            for limit in (deadline, self._grace_deadline()):
+                if limit is not None:
+                    wake = min(wake, limit)
+            await self._sleep_until(wake)
+            run = await self._client.get_run(rerun_id)
+            now = clock.monotonic()
+            timer.observe(run, now)
+            self.polls = timer.polls
+            if run.completed:
+                return await self._finished(run, parent.id)
+            grace = self._grace_deadline()
+            if grace is not None and now >= grace:
+                return self.outcome(OutcomeKind.INTERRUPTED, error="sweep stopped while running")
+            if deadline is not None and now >= deadline:
+                return await self._timed_out(run)
+
+    async def _sleep_until(self, wake: float) -> None:
+        """Sleep until ``wake``, or until the end of the grace period once a stop comes."""
+        if not self._stop.is_set():
+            async with anyio.create_task_group() as tg:
+
+                async def cancel_on_stop() -> None:
+                    await self._stop.wait()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(cancel_on_stop)
+                await self._clock.sleep(wake - self._clock.monotonic())
+                tg.cancel_scope.cancel()
+        grace = self._grace_deadline()
+        if grace is not None:
+            await self._clock.sleep(min(wake, grace) - self._clock.monotonic())
+
+    async def _timed_out(self, run: ExecutionResult) -> Outcome:
+        status = run.status.value if run.status else "unknown status"
+        error = f"rerun {run.id} still {status} after {self._settings.timeout:g}s"
+        if self._settings.stop_on_timeout:
+            try:
+                await self._client.stop_run(run.id)
+                error += "; stopped it on the server"
+            except ApiError as exc:
+                error += f"; could not stop it: {exc}"
+        return self.outcome(OutcomeKind.TIMED_OUT, error=error)
+
+    async def _finished(self, rerun: ExecutionResult, parent_id: int) -> Outcome:
+        result = rerun.result.value if rerun.result else None
+        flaky, still_failing = classify(
+            await self.test_cases(parent_id), await self.test_cases(rerun.id)
+        )
+        kind = OutcomeKind.PASSED if rerun.passed else OutcomeKind.FAILED
+        return self.outcome(kind, result=result, flaky=flaky, still_failing=still_failing)
+
+
+def _share(parent: ExecutionResult, selection: Selection | None) -> float:
+    """The fraction of the parent's tests that the rerun reruns (for its expected length)."""
+    total = parent.total_count or 0
+    if selection is None or total <= 0:
+        return 1.0
+    if selection.re_run_type is ReRunType.ALL_TESTS:
+        return 1.0
+    if selection.re_run_type is ReRunType.USER_PICKED and selection.test_case_result_requests:
+        return len(selection.test_case_result_requests) / total
+    failed = total - (parent.passed_count or 0)
+    return max(failed, 1) / total
+
+
+def classify(
+    before: TestCaseResults, after: TestCaseResults
+) -> tuple[tuple[TestRef, ...], tuple[TestRef, ...]]:
+    """(flaky, still failing): tests that failed before and passed in the rerun, and
+    tests that failed in the rerun. A test is its ``testCaseId`` (names as fallback)."""
+    failed_before = {
+        _key(tc.test_case_id, tc.test_case_name) for tc in before.test_cases if not tc.passed
+    }
+    flaky: dict[object, TestRef] = {}
+    failing: dict[object, TestRef] = {}
+    for tc in after.test_cases:
+        key = _key(tc.test_case_id, tc.test_case_name)
+        ref = TestRef(tc.test_case_id, tc.test_case_name)
+        if not tc.passed:
+            failing[key] = ref
+        elif key in failed_before:
+            flaky[key] = ref
+    for key in failing:
+        flaky.pop(key, None)  # failed on one machine, passed on another: not flaky
+    return tuple(flaky.values()), tuple(failing.values())
+
+
+def _key(test_case_id: int | None, name: str | None) -> object:
+    return test_case_id if test_case_id is not None else ("name", name)

@@ -1,0 +1,175 @@
+"""The sweep's report: a summary, the settings, and one result per target.
+
+Results are spooled to a temporary file as they arrive rather than kept in
+memory, so that a sweep of 100,000 targets costs no more memory than one of
+10,000; :class:`ResultLog` reads them back as many times as needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from rerunorch.outcome import Outcome, OutcomeKind
+
+__all__ = ["ResultLog", "Summary", "SweepReport", "exit_code_for"]
+
+SCHEMA = 1
+
+
+@attrs.define
+class Summary:
+    """Counts over a sweep (the report's ``summary``).
+
+    Attributes:
+        targets: Targets that ended (one outcome each).
+        triggered: Reruns triggered or adopted.
+        passed, failed, skipped, errors, timed_out, interrupted: Targets by outcome.
+        flaky_tests: Tests that failed before and passed on rerun, over all targets.
+        failing_tests: Tests that failed again, over all targets.
+        requests: HTTP requests sent.
+        rate_limited: 429/503 answers received.
+    """
+
+    targets: int = 0
+    triggered: int = 0
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+    timed_out: int = 0
+    interrupted: int = 0
+    flaky_tests: int = 0
+    failing_tests: int = 0
+    requests: int = 0
+    rate_limited: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one target's outcome."""
+        self.targets += 1
+        if outcome.rerun_id is not None:
+            self.triggered += 1
+        field = _COUNTED_AS[outcome.outcome]
+        if field:
+            setattr(self, field, getattr(self, field) + 1)
+        self.flaky_tests += len(outcome.flaky)
+        self.failing_tests += len(outcome.still_failing)
+
+    def to_json(self) -> dict[str, int]:
+        return attrs.asdict(self)
+
+
+_COUNTED_AS = {
+    OutcomeKind.PASSED: "passed",
+    OutcomeKind.FAILED: "failed",
+    OutcomeKind.SKIPPED: "skipped",
+    OutcomeKind.TRIGGERED: "",
+    OutcomeKind.TIMED_OUT: "timed_out",
+    OutcomeKind.ERROR: "errors",
+    OutcomeKind.INTERRUPTED: "interrupted",
+}
+
+
+class ResultLog:
+    """Outcomes in arrival order, spooled to a temporary file (JSON lines)."""
+
+    def __init__(self) -> None:
+        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._count = 0
+
+    def append(self, outcome: Outcome) -> None:
+        self._file.seek(0, 2)
+        self._file.write(json.dumps(outcome.to_json(), separators=(",", ":")) + "\n")
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def raw(self) -> Iterator[dict[str, Any]]:
+        """Each result as the report's JSON object."""
+        self._file.flush()
+        self._file.seek(0)
+        for line in self._file:
+            yield json.loads(line)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return (Outcome.from_json(data) for data in self.raw())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def exit_code_for(summary: Summary) -> int:
+    """0 all ended well, 3 some target could not be rerun, 1 some rerun still fails."""
+    if summary.errors or summary.timed_out or summary.interrupted:
+        return 3
+    if summary.failed:
+        return 1
+    return 0
+
+
+def _stamp(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@attrs.define
+class SweepReport:
+    """Everything a sweep found out.
+
+    Attributes:
+        started_at, finished_at: Epoch seconds.
+        config: The sweep's settings, without secrets.
+        summary: The counts.
+        results: One :class:`Outcome` per target, in the order they ended.
+        notes: Problems outside any target (e.g. a notifier that failed).
+    """
+
+    started_at: float
+    config: Mapping[str, Any]
+    summary: Summary = attrs.Factory(Summary)
+    results: ResultLog = attrs.Factory(ResultLog)
+    finished_at: float | None = None
+    notes: list[str] = attrs.Factory(list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.summary.add(outcome)
+        self.results.append(outcome)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code_for(self.summary)
+
+    def header_json(self) -> dict[str, Any]:
+        """The report without its results."""
+        data: dict[str, Any] = {
+            "schema": SCHEMA,
+            "started_at": _stamp(self.started_at),
+            "finished_at": _stamp(self.finished_at) if self.finished_at else None,
+            "config": dict(self.config),
+            "summary": self.summary.to_json(),
+        }
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report as one JSON object (results included)."""
+        return {**self.header_json(), "results": list(self.results.raw())}
+
+    def write_json(self, path: str | Path) -> None:
+        """Write the JSON report, streaming the results rather than building them in memory."""
+        out = Path(path)
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            head = json.dumps(self.header_json(), indent=2)
+            fh.write(head[: head.rindex("}")].rstrip() + ',\n  "results": [')
+            for i, item in enumerate(self.results.raw()):
+                fh.write(("," if i else "") + "\n    " + json.dumps(item))
+            fh.write("\n  ]\n}\n")
+        tmp.replace(out)
