@@ -21,17 +21,27 @@ class LazyGroup(click.Group):
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
         "simulate": ("rerunorch.testing.cli", "simulate"),
+        "demo": ("rerunorch.cli.demo", "demo"),
+        "status": ("rerunorch.cli.status", "status"),
+        "plugins": ("rerunorch.cli.plugins", "plugins"),
+        "report": ("rerunorch.cli.report", "report"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
+        names = {*super().list_commands(ctx), *self.lazy}
+        return sorted(n for n in names if self.get_command(ctx, n) is not None)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             import importlib
 
             module, attr = self.lazy[name]
-            command: click.Command = getattr(importlib.import_module(module), attr)
+            try:
+                command: click.Command = getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+                return None  # not in this build
             return command
         return super().get_command(ctx, name)
 
