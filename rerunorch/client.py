@@ -48,7 +48,7 @@ from rerunorch.models import (
 )
 from rerunorch.pacing import Pacer
 from rerunorch.ratelimit import RateLimitInfo, parse_rate_limit_headers
-from rerunorch.responses import error_for, looks_like_html
+from rerunorch.responses import error_for, looks_like_html, server_message
 from rerunorch.secret import Secret
 
 __all__ = ["DEFAULT_BASE_URL", "ClientCounters", "TestsigmaClient", "normalize_base_url"]
@@ -151,8 +151,9 @@ class TestsigmaClient:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            # No ``base_url=``: aiohttp would refuse a self-hosted prefix without a
+            # trailing "/" and drop it when joining our absolute paths; see _url().
             self._session = aiohttp.ClientSession(
-                base_url=self.base_url,
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
                 headers={
@@ -215,6 +216,13 @@ class TestsigmaClient:
         """The run's JUnit XML, or None while the server refuses (run not complete)."""
         path = f"/api/v1/reports/junit/{int(result_id)}"
         text = (await self._send("GET", path, accept="application/xml")).decode("utf-8", "replace")
+        if looks_like_html(text, page_only=True):
+            raise UnexpectedResponse(
+                server_message(self._key.redact(text).encode()),
+                method="GET",
+                path=path,
+                status=200,
+            )
         # Before completion the server answers 200 with a plain-text refusal instead of XML.
         return text if text.lstrip().startswith("<") else None
 
@@ -224,8 +232,9 @@ class TestsigmaClient:
         try:
             return structure(data, cls)
         except Exception as exc:  # cattrs raises several kinds; all mean "not the contract"
+            # The description may quote the answer, and the answer may echo the key.
             raise UnexpectedResponse(
-                f"the answer is not a {cls.__name__}: {describe_error(exc)}",
+                f"the answer is not a {cls.__name__}: {self._key.redact(describe_error(exc))}",
                 method=method,
                 path=path,
                 status=200,
@@ -238,7 +247,10 @@ class TestsigmaClient:
         text = raw.decode("utf-8", errors="replace")
         if looks_like_html(text):
             raise UnexpectedResponse(
-                "an HTML page instead of JSON", method=method, path=path, status=200
+                server_message(self._key.redact(text).encode()),
+                method=method,
+                path=path,
+                status=200,
             )
         try:
             return json.loads(text)
@@ -293,7 +305,9 @@ class TestsigmaClient:
         async with self.pacer.request():
             self.counters.requests += 1
             try:
-                async with session.request(method, path, data=data, headers=headers) as resp:
+                async with session.request(
+                    method, self._url(path), data=data, headers=headers
+                ) as resp:
                     payload = await resp.read()
                     status = resp.status
                     info = self._rate_info(resp.headers)
@@ -328,6 +342,9 @@ class TestsigmaClient:
             self.pacer.rate_limited(retry_after)
         raise error
 
+    def _url(self, path: str) -> yarl.URL:
+        return self.base_url.with_path(self.base_url.path.rstrip("/") + path)
+
     def _not_sent(self, method: str, path: str, why: str) -> RequestNotSent:
         host = f"{self.base_url.host}:{self.base_url.port}"
         return RequestNotSent(f"{host} is unreachable: {why}", method=method, path=path)
@@ -336,4 +353,3 @@ class TestsigmaClient:
         if not any(name in headers for name in _RATE_HEADERS):
             return None
         return parse_rate_limit_headers(headers, now=self.clock.time())
-

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -75,7 +75,8 @@ class Sweep:
         client: A client to use (its pacer then paces the sweep); otherwise one is made.
         strategy: The selection strategy; otherwise ``settings.strategy`` among ``strategies``.
         strategies: The strategies by name (default: the built-in ones).
-        listener: Told of each event (errors in it are logged and noted, never fatal).
+        listener: Told of each event; one or several, each isolated (an error in one is
+            logged and noted in the report, never fatal).
         clock: The time source (tests and benchmarks share a scaled one with the simulator).
 
     Raises:
@@ -91,7 +92,7 @@ class Sweep:
         client: TestsigmaClient | None = None,
         strategy: Strategy | None = None,
         strategies: Mapping[str, Strategy] | None = None,
-        listener: SweepListener | None = None,
+        listener: SweepListener | Sequence[SweepListener] | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -99,7 +100,9 @@ class Sweep:
         self.clock = clock or (client.clock if client else SystemClock())
         self._rng = rng or random.Random()
         self._targets = targets
-        self._listener = listener or SweepListener()
+        self._listeners: tuple[SweepListener, ...] = (
+            tuple(listener) if isinstance(listener, Sequence) else (listener,) if listener else ()
+        )
         self.strategy = strategy or _pick_strategy(self.settings.strategy, strategies)
         if client is None:
             if api_key is None:
@@ -266,11 +269,15 @@ class Sweep:
         await self._call_listener(event, *args)
 
     async def _call_listener(self, event: str, *args: Any) -> None:
-        try:
-            await getattr(self._listener, event)(*args)
-        except Exception as exc:
-            log.warning("a sweep listener failed on %s: %s", event, exc, exc_info=True)
-            self.report.notes.append(f"listener failed on {event}: {type(exc).__name__}: {exc}")
+        for listener in self._listeners:
+            try:
+                await getattr(listener, event)(*args)
+            except Exception as exc:
+                log.warning("a sweep listener failed on %s: %s", event, exc, exc_info=True)
+                self.report.notes.append(
+                    f"listener {type(listener).__name__} failed on {event}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
 
 
 async def _aiter(source: TargetSource) -> AsyncIterator[Target | int]:

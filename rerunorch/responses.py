@@ -33,12 +33,16 @@ _ALREADY_EXISTS = "rerun parent id already exists"
 _BUSY = "currently running"
 
 
-def looks_like_html(body: str) -> bool:
-    """Whether ``body`` is an HTML page rather than an API answer."""
+def looks_like_html(body: str, *, page_only: bool = False) -> bool:
+    """Whether ``body`` is an HTML page rather than an API answer.
+
+    With ``page_only``, only what opens like an HTML page counts, so that an XML
+    document (a JUnit report) is not mistaken for one.
+    """
     head = body.lstrip()[:100].lower()
-    return head.startswith(("<!doctype html", "<html", "<head", "<body")) or (
-        head.startswith("<") and "</" in body
-    )
+    if head.startswith(("<!doctype html", "<html", "<head", "<body")):
+        return True
+    return not page_only and head.startswith("<") and "</" in body
 
 
 def _quote(text: str) -> str:

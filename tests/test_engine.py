@@ -252,7 +252,7 @@ async def test_stop_triggers_nothing_new_and_interrupts_the_rest(
             if sweep.progress.triggered >= 5:
                 sweep.stop()
 
-    sweep._listener = StopAfterFive()
+    sweep._listeners = (StopAfterFive(),)
     report = await sweep.run()
     assert simulator.stats.reruns_created == 5
     assert report.summary.interrupted == report.summary.targets
@@ -296,7 +296,7 @@ async def test_a_failing_listener_never_breaks_the_sweep(
 ) -> None:
     recorder = Recorder()
     sweep = make_sweep(simulator, simulator_clock)
-    sweep._listener = recorder
+    sweep._listeners = (recorder, Recorder())
     report = await sweep.run()
     assert report.summary.targets == 3
     assert recorder.events[0] == "started"

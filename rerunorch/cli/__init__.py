@@ -26,6 +26,7 @@ class LazyGroup(click.Group):
         "plugins": ("rerunorch.cli.plugins", "plugins"),
         "report": ("rerunorch.cli.report", "report"),
     }
+    plugin_commands_added: bool = False
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = {*super().list_commands(ctx), *self.lazy}
@@ -43,7 +44,26 @@ class LazyGroup(click.Group):
                     raise
                 return None  # not in this build
             return command
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is None and not self.plugin_commands_added:
+            self.add_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
+
+    def add_plugin_commands(self) -> None:
+        """Add the commands of plugins (``rerunorch_register_commands``), once.
+
+        Only done for a name that is not built in, so that ``--help`` and the
+        built-in commands never pay for loading plugins.
+        """
+        from rerunorch.errors import ConfigError
+        from rerunorch.plugins import load_plugins
+
+        self.plugin_commands_added = True
+        try:
+            load_plugins().add_commands(self)
+        except ConfigError as exc:  # a strict plugin failure
+            raise click.UsageError(str(exc)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

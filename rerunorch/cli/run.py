@@ -1,122 +1,236 @@
-"""Running a sweep for the command line: settings, progress, summary, exit code."""
+"""Running ``rerunorch sweep`` (and ``demo``): options, progress, reports, notifiers, exit code."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
 import click
+from rich.console import Console
 
-from rerunorch.cli.sweep import _api_key
+from rerunorch.cli.config import load_config
+from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
 from rerunorch.cli.targetfile import TargetInput
+from rerunorch.clock import Clock
 from rerunorch.engine import Sweep
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
 from rerunorch.listener import SweepListener
-from rerunorch.outcome import Outcome
 from rerunorch.polling import PollPolicy
 from rerunorch.report import SweepReport
+from rerunorch.secret import Secret
 from rerunorch.settings import SweepSettings
-from rerunorch.targets import Target
 
-__all__ = ["run_command"]
+__all__ = ["execute", "merge_config", "run_sweep_command"]
 
 log = logging.getLogger("rerunorch.cli")
 
 
-class LinePrinter(SweepListener):
-    """One plain line per state change (for logs: no control characters)."""
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-        verb = "adopted" if adopted else "triggered"
-        click.echo(f"{target.id}: {verb} rerun {rerun_id}", err=True)
+def merge_config(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
+    """Options with the config file's ``[sweep]`` values where no flag was given."""
+    path = options.get("config_path")
+    if not path:
+        return {**options, "notify_options": {}}
+    config = load_config(path)
+    merged = dict(options)
+    for key, value in config["sweep"].items():
+        source = ctx.get_parameter_source(key)
+        if key in ("api_key",):
+            merged[key] = value
+        elif source in (None, click.core.ParameterSource.DEFAULT):
+            merged[key] = tuple(value) if key == "notify" else value
+    merged["notify_options"] = config["notify"]
+    return merged
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
-        self.done += 1
-        detail = outcome.error or outcome.reason or outcome.result or ""
-        flaky = f", {len(outcome.flaky)} flaky" if outcome.flaky else ""
-        failing = f", {len(outcome.still_failing)} still failing" if outcome.still_failing else ""
-        click.echo(
-            f"[{self.done}/{self.total}] {outcome.target}: {outcome.outcome.value}"
-            f"{flaky}{failing}{' - ' + detail if detail else ''}",
-            err=True,
+
+def api_key(options: Mapping[str, Any]) -> Secret:
+    """The API key: ``--api-key-file``, the config's ``api_key``, or TESTSIGMA_API_KEY."""
+    path = options.get("api_key_file")
+    if path:
+        try:
+            key = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"--api-key-file: cannot read {path}: {exc.strerror}") from None
+        if not key:
+            raise ConfigError(f"--api-key-file: {path} is empty")
+        return Secret(key)
+    key = (options.get("api_key") or os.environ.get("TESTSIGMA_API_KEY", "")).strip()
+    if not key:
+        raise ConfigError("no API key: set TESTSIGMA_API_KEY (or use --api-key-file)")
+    return Secret(key)
+
+
+def settings_from(options: Mapping[str, Any], base_url: str) -> SweepSettings:
+    interval = float(options["poll_interval"])
+    try:
+        return SweepSettings(
+            base_url=base_url,
+            strategy=options["strategy"],
+            concurrency=options["concurrency"],
+            rate=options["rate"],
+            burst=options["burst"],
+            max_active=options["max_active"],
+            wait=options["wait"],
+            poll=PollPolicy(initial=interval, minimum=min(interval, PollPolicy().minimum)),
+            timeout=options["timeout"],
+            stop_on_timeout=options["stop_on_timeout"],
+            dry_run=options["dry_run"],
         )
-
-    async def rate_limited(self, wait: float, reason: str) -> None:
-        click.echo(f"rate limited: pausing {wait:.1f}s ({reason})", err=True)
-
-
-def _settings(options: dict[str, Any]) -> SweepSettings:
-    interval = options["poll_interval"]
-    return SweepSettings(
-        base_url=options["base_url"],
-        strategy=options["strategy"],
-        concurrency=options["concurrency"],
-        rate=options["rate"],
-        burst=options["burst"],
-        max_active=options["max_active"],
-        wait=options["wait"],
-        poll=PollPolicy(initial=interval, minimum=min(interval, PollPolicy().minimum)),
-        timeout=options["timeout"],
-        stop_on_timeout=options["stop_on_timeout"],
-        dry_run=options["dry_run"],
-    )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
-def print_summary(report: SweepReport) -> None:
-    s = report.summary
-    click.echo(
-        f"{s.targets} targets: {s.passed} passed, {s.failed} still failing, {s.skipped} skipped, "
-        f"{s.errors} errors, {s.timed_out} timed out, {s.interrupted} interrupted; "
-        f"{s.triggered} reruns; {s.flaky_tests} flaky tests, {s.failing_tests} failing tests; "
-        f"{s.requests} requests, {s.rate_limited} rate-limited"
-    )
+async def _run_with_signals(sweep: Sweep) -> SweepReport:
+    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once."""
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    if sweep.stopping:
+                        click.echo("stopping now", err=True)
+                        tg.cancel_scope.cancel()
+                    else:
+                        click.echo(
+                            "stopping: no new reruns; Ctrl-C again to stop at once", err=True
+                        )
+                        sweep.stop()
+
+        tg.start_soon(watch)
+        try:
+            await sweep.run()
+        finally:
+            tg.cancel_scope.cancel()
+    return sweep.report
+
+
+def _write_reports(report: SweepReport, options: Mapping[str, Any]) -> None:
+    if options.get("report"):
+        report.write_json(options["report"])
+    if options.get("junit"):
+        from rerunorch.reports.junit import write_junit
+
+        write_junit(report, options["junit"])
+    if options.get("markdown"):
+        from rerunorch.reports.markdown import write_markdown
+
+        write_markdown(report, options["markdown"])
+
+
+def _print_plan(report: SweepReport) -> None:
+    for outcome in report.results:
+        what = outcome.reason or outcome.error or outcome.outcome.value
+        click.echo(f"{outcome.target}: {outcome.outcome.value}: {what}")
+
+
+def print_summary(report: SweepReport, console: Console) -> None:
+    if console.is_terminal:
+        console.print(summary_table(report))
+    else:
+        s = report.summary
+        click.echo(
+            f"summary: {s.targets} targets, {s.triggered} reruns, {s.passed} passed, "
+            f"{s.failed} still failing, {s.skipped} skipped, {s.errors} errors, "
+            f"{s.timed_out} timed out, {s.interrupted} interrupted; {s.flaky_tests} flaky tests, "
+            f"{s.failing_tests} failing tests; {s.requests} requests, "
+            f"{s.rate_limited} rate-limited"
+        )
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
 
 
-def run_command(ids: tuple[str, ...], from_file: str | None, options: dict[str, Any]) -> int:
-    """Run ``rerunorch sweep``; returns the exit code."""
-    verbose = options["verbose"]
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+async def execute(
+    targets: Any,
+    total: int,
+    options: Mapping[str, Any],
+    *,
+    base_url: str,
+    key: Secret,
+    clock: Clock | None = None,
+    plugins: Any = None,
+) -> SweepReport:
+    """Run one sweep with progress, reports and notifiers; returns the report."""
+    from rerunorch.notify import run_notifiers
+    from rerunorch.plugins import load_plugins
+
+    manager = plugins or load_plugins()
+    notifiers = manager.notifiers()
+    unknown = [n for n in options.get("notify") or () if n not in notifiers]
+    if unknown:
+        known = ", ".join(sorted(notifiers)) or "none installed"
+        raise ConfigError(f"unknown notifier {unknown[0]!r}; available: {known}")
+    settings = settings_from(options, base_url)
+    console = Console(stderr=True)
+    listeners: list[SweepListener] = [manager.listener()]
+    sweep = Sweep(
+        targets,
+        settings,
+        api_key=key,
+        strategies=manager.strategies(),
+        listener=listeners,
+        clock=clock,
     )
+    live = not options.get("quiet") and console.is_terminal
+    if not options.get("quiet") and not live:
+        listeners.append(PlainProgress(total))
+    if live:
+        with LiveProgress(sweep, total, console):
+            report = await _run_with_signals(sweep)
+    else:
+        report = await _run_with_signals(sweep)
+    _write_reports(report, options)
+    if options.get("notify"):
+        await run_notifiers(
+            list(options["notify"]), notifiers, report, options.get("notify_options") or {}
+        )
+    return report
+
+
+def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[str, Any]) -> int:
+    """``rerunorch sweep``; returns the exit code."""
+    setup_logging(options["verbose"], options["quiet"])
     targets: TargetInput | None = None
     try:
-        targets = TargetInput(ids, from_file)
-        sweep = Sweep(
-            targets,
-            _settings(options),
-            api_key=_api_key(options["api_key_file"]),
-            listener=None if options["quiet"] else LinePrinter(targets.count),
+        options = merge_config(ctx, options)
+        key = api_key(options)
+        targets = TargetInput(ids, options.get("from_file"))
+        report = anyio.run(
+            lambda: execute(targets, targets.count, options, base_url=options["base_url"], key=key)
         )
-        report = anyio.run(sweep.run)
     except AuthError as exc:
         click.echo(
             f"error: the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY",
             err=True,
         )
         return 2
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
     except RerunorchError as exc:
-        if verbose:
+        if options["verbose"]:
             raise
         click.echo(f"error: {exc}", err=True)
+        return 3
+    except Exception as exc:
+        if options["verbose"]:
+            raise
+        click.echo(f"error: {type(exc).__name__}: {exc} (run with -v for details)", err=True)
         return 3
     finally:
         if targets is not None:
             targets.close()
-    if options["report_path"]:
-        report.write_json(options["report_path"])
     if options["dry_run"]:
-        for outcome in report.results:
-            click.echo(f"{outcome.target}: {outcome.reason or outcome.outcome.value}")
-    print_summary(report)
+        _print_plan(report)
+    print_summary(report, Console())
     return report.exit_code

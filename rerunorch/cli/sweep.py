@@ -2,41 +2,95 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["sweep"]
+__all__ = ["sweep", "sweep_options"]
 
-log = logging.getLogger("rerunorch.cli")
+_CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
 
 
-def _api_key(api_key_file: str | None) -> str:
-    from rerunorch.errors import ConfigError
-
-    if api_key_file:
-        try:
-            key = Path(api_key_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"--api-key-file: cannot read {api_key_file}: {exc.strerror}"
-            ) from None
-        if not key:
-            raise ConfigError(f"--api-key-file: {api_key_file} is empty")
-        return key
-    key = os.environ.get("TESTSIGMA_API_KEY", "").strip()
-    if not key:
-        raise ConfigError("no API key: set TESTSIGMA_API_KEY (or use --api-key-file)")
-    return key
+def sweep_options(command: Any) -> Any:
+    """The options shared by ``sweep`` and ``demo``."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help=_CONFIG_HELP),
+        click.option("--strategy", default="failed", show_default=True, help="What to rerun."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1),
+            default=8,
+            show_default=True,
+            help="HTTP requests in flight.",
+        ),
+        click.option(
+            "--rate",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Requests per second (default: adapt to the server).",
+        ),
+        click.option(
+            "--burst",
+            type=click.IntRange(1),
+            default=5,
+            show_default=True,
+            help="Requests that may go at once after a quiet spell.",
+        ),
+        click.option(
+            "--max-active", type=click.IntRange(1), help="Reruns running on the server at once."
+        ),
+        click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Follow each rerun to its end.",
+        ),
+        click.option(
+            "--poll-interval",
+            type=click.FloatRange(min=0.1),
+            default=5.0,
+            show_default=True,
+            help="First poll after this many seconds; then it adapts.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=4 * 3600.0,
+            show_default=True,
+            help="Seconds a rerun may run before it is timed out.",
+        ),
+        click.option(
+            "--stop-on-timeout", is_flag=True, help="Stop timed-out reruns on the server."
+        ),
+        click.option(
+            "--dry-run", is_flag=True, help="Read and decide, print the plan, trigger nothing."
+        ),
+        click.option(
+            "--report", type=click.Path(dir_okay=False), help="Write the JSON report here."
+        ),
+        click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here."),
+        click.option(
+            "--markdown",
+            type=click.Path(dir_okay=False),
+            help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).",
+        ),
+        click.option(
+            "--notify",
+            multiple=True,
+            metavar="NAME",
+            help="Send the verdict with this notifier (repeatable).",
+        ),
+        click.option("-v", "--verbose", count=True, help="More detail; -vv for debug logs."),
+        click.option("-q", "--quiet", is_flag=True, help="Only the summary and errors."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.command()
 @click.argument("ids", nargs=-1)
-@click.option("--from-file", "from_file", metavar="PATH|-", help="Targets file (- for stdin).")
+@click.option("--from-file", metavar="PATH|-", help="Targets file, one a line (- for stdin).")
 @click.option(
     "--base-url",
     envvar="TESTSIGMA_BASE_URL",
@@ -44,41 +98,14 @@ def _api_key(api_key_file: str | None) -> str:
     show_default=True,
     help="Testsigma server (env TESTSIGMA_BASE_URL).",
 )
-@click.option("--api-key-file", type=click.Path(dir_okay=False), help="Read the API key here.")
-@click.option("--strategy", default="failed", show_default=True, help="What to rerun.")
 @click.option(
-    "--concurrency",
-    type=click.IntRange(1),
-    default=8,
-    show_default=True,
-    help="HTTP requests in flight.",
+    "--api-key-file",
+    type=click.Path(dir_okay=False),
+    help="Read the API key here instead of TESTSIGMA_API_KEY.",
 )
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
-@click.option("--burst", type=click.IntRange(1), default=5, show_default=True)
-@click.option("--max-active", type=click.IntRange(1), help="Reruns running on the server at once.")
-@click.option(
-    "--wait/--no-wait", default=True, show_default=True, help="Follow each rerun to its end."
-)
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.1),
-    default=5.0,
-    show_default=True,
-    help="First poll after this many seconds (then it adapts).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=4 * 3600.0,
-    show_default=True,
-    help="Seconds a rerun may run before it counts as timed out.",
-)
-@click.option("--stop-on-timeout", is_flag=True, help="Stop timed-out reruns on the server.")
-@click.option("--dry-run", is_flag=True, help="Read and decide; trigger nothing.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="JSON report.")
-@click.option("-v", "--verbose", count=True, help="More detail (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only the summary and errors.")
-def sweep(ids: tuple[str, ...], from_file: str | None, **options: Any) -> None:
+@sweep_options
+@click.pass_context
+def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:
     """Rerun the execution results IDS (and/or those in --from-file).
 
     \b
@@ -86,6 +113,6 @@ def sweep(ids: tuple[str, ...], from_file: str | None, **options: Any) -> None:
     optional "testCaseResultIds"/"iterationResultIds" (for user-picked).
     The API key comes from TESTSIGMA_API_KEY or --api-key-file.
     """
-    from rerunorch.cli.run import run_command
+    from rerunorch.cli.run import run_sweep_command
 
-    sys.exit(run_command(ids, from_file, options))
+    sys.exit(run_sweep_command(ctx, ids, options))

@@ -1,0 +1,129 @@
+"""The TOML config file of ``rerunorch sweep --config``.
+
+::
+
+    [sweep]
+    base_url = "https://app.testsigma.com"
+    strategy = "failed"
+    rate = 5
+    max_active = 10
+    junit = "rerunorch-junit.xml"
+    notify = ["slack"]
+
+    [notify.slack]
+    webhook_url = "${SLACK_WEBHOOK_URL}"
+
+``${NAME}`` anywhere in a string is replaced by the environment variable NAME
+(an unset one is an error naming the key); ``$${`` gives a literal ``${``.
+Flags given on the command line override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rerunorch.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SWEEP_KEYS", "load_config"]
+
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# The [sweep] keys and the types they take (the flag names with '_' for '-').
+SWEEP_KEYS: dict[str, tuple[type, ...]] = {
+    "base_url": (str,),
+    "api_key": (str,),
+    "api_key_file": (str,),
+    "strategy": (str,),
+    "concurrency": (int,),
+    "rate": (int, float),
+    "burst": (int,),
+    "max_active": (int,),
+    "wait": (bool,),
+    "poll_interval": (int, float),
+    "timeout": (int, float),
+    "stop_on_timeout": (bool,),
+    "journal": (str,),
+    "report": (str,),
+    "junit": (str,),
+    "markdown": (str,),
+    "notify": (list,),
+    "from_file": (str,),
+}
+
+
+def _interpolate(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _VAR.sub(replace, value)
+    if isinstance(value, list):
+        return [_interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key, value in table.items():
+        types = SWEEP_KEYS.get(key)
+        if types is None:
+            known = ", ".join(sorted(SWEEP_KEYS))
+            raise ConfigError(f"{source}: unknown key sweep.{key} (known: {known})")
+        # bool is an int in Python, but `rate = true` is a mistake.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            want = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{source}: sweep.{key} must be {want}, not {value!r}")
+        if isinstance(value, list) and not all(isinstance(n, str) for n in value):
+            raise ConfigError(f"{source}: sweep.notify must be a list of notifier names")
+        checked[key] = value
+    return checked
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """``{"sweep": {...}, "notify": {name: {...}}}`` from a TOML file.
+
+    Raises:
+        ConfigError: The file cannot be read or parsed, a key is unknown or has the
+            wrong type, or a ``${VAR}`` is not set; the message names the file and key.
+    """
+    source = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {source}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {source} is not valid TOML: {exc}") from None
+    unknown = set(data) - {"sweep", "notify"}
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown table(s) {', '.join(sorted(unknown))} (known: sweep, notify)"
+        )
+    sweep = data.get("sweep", {})
+    notify = data.get("notify", {})
+    if not isinstance(sweep, dict) or not isinstance(notify, dict):
+        raise ConfigError(f"{source}: [sweep] and [notify.NAME] must be tables")
+    for name, table in notify.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: notify.{name} must be a table")
+    return {
+        "sweep": _check_sweep(_interpolate(sweep, f"{source}: sweep"), source),
+        "notify": _interpolate(notify, f"{source}: notify"),
+    }

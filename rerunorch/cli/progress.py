@@ -1,0 +1,118 @@
+"""Showing a sweep as it runs: a live panel on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from rerunorch.engine import Sweep
+from rerunorch.listener import SweepListener
+from rerunorch.outcome import Outcome
+from rerunorch.report import SweepReport
+from rerunorch.targets import Target
+
+__all__ = ["LiveProgress", "PlainProgress", "summary_table"]
+
+
+class PlainProgress(SweepListener):
+    """One plain line per state change, for CI logs (no control characters)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
+        verb = "adopted running" if adopted else "triggered"
+        click.echo(f"{target.id}: {verb} rerun {rerun_id}", err=True)
+
+    async def rerun_finished(self, outcome: Outcome) -> None:
+        self.done += 1
+        parts = [outcome.outcome.value]
+        if outcome.rerun_id is not None:
+            parts.append(f"rerun {outcome.rerun_id}")
+        if outcome.flaky:
+            parts.append(f"{len(outcome.flaky)} flaky")
+        if outcome.still_failing:
+            parts.append(f"{len(outcome.still_failing)} still failing")
+        detail = outcome.error or outcome.reason
+        line = f"[{self.done}/{self.total}] {outcome.target}: {', '.join(parts)}"
+        click.echo(line + (f" ({detail})" if detail else ""), err=True)
+
+    async def rate_limited(self, wait: float, reason: str) -> None:
+        click.echo(f"rate limited: every request waits {wait:.1f}s ({reason})", err=True)
+
+
+class LiveProgress(SweepListener):
+    """A live panel (rich) of queued, triggered, running and done targets, waits and rate."""
+
+    def __init__(self, sweep: Sweep, total: int, console: Console) -> None:
+        self._sweep = sweep
+        self._total = total
+        self._live = Live(
+            console=console, refresh_per_second=4, transient=True, get_renderable=self._render
+        )
+        self._samples: list[tuple[float, int]] = []
+
+    def __enter__(self) -> LiveProgress:
+        self._live.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._live.__exit__(exc_type, exc, tb)
+
+    def _rate(self) -> float:
+        now, sent = time.monotonic(), self._sweep.client.counters.requests
+        self._samples.append((now, sent))
+        while len(self._samples) > 2 and now - self._samples[0][0] > 5.0:
+            self._samples.pop(0)
+        t0, s0 = self._samples[0]
+        return (sent - s0) / (now - t0) if now > t0 else 0.0
+
+    def _render(self) -> Table:
+        p = self._sweep.progress
+        table = Table.grid(padding=(0, 2))
+        table.add_row(
+            f"[bold]queued[/] {max(self._total - p.started, 0)}",
+            f"[bold]triggered[/] {p.triggered}",
+            f"[bold]running[/] {p.running}",
+            f"[bold]done[/] {p.done}/{self._total}",
+            f"[bold]rate-limited waits[/] {p.rate_limited_waits}",
+            f"[bold]requests/s[/] {self._rate():.1f}",
+        )
+        if self._sweep.stopping:
+            table.add_row("[yellow]stopping: no new reruns (Ctrl-C again to quit now)[/]")
+        return table
+
+
+def summary_table(report: SweepReport, *, max_tests: int = 20) -> Table:
+    """The end-of-sweep summary: counts, then flaky and still-failing tests."""
+    s = report.summary
+    table = Table(title="rerunorch sweep", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("targets", s.targets),
+        ("reruns triggered", s.triggered),
+        ("passed", s.passed),
+        ("still failing", s.failed),
+        ("skipped", s.skipped),
+        ("errors", s.errors),
+        ("timed out", s.timed_out),
+        ("interrupted", s.interrupted),
+        ("flaky tests", s.flaky_tests),
+        ("failing tests", s.failing_tests),
+        ("requests", s.requests),
+        ("rate-limited answers", s.rate_limited),
+    ):
+        table.add_row(label, str(value))
+    return table

@@ -1,0 +1,101 @@
+"""``rerunorch status``: where runs are, and their chains of reruns."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ["status"]
+
+
+@click.command()
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(1))
+@click.option(
+    "--base-url",
+    envvar="TESTSIGMA_BASE_URL",
+    default="https://app.testsigma.com",
+    show_default=True,
+    help="Testsigma server (env TESTSIGMA_BASE_URL).",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False),
+    help="Read the API key here instead of TESTSIGMA_API_KEY.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_json: bool) -> None:
+    """Print the status, result and rerun chain of each run in IDS."""
+    sys.exit(_status(ids, base_url, api_key_file, as_json))
+
+
+def _status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_json: bool) -> int:
+    import json
+
+    import anyio
+
+    from rerunorch.cli.run import api_key
+    from rerunorch.client import TestsigmaClient
+    from rerunorch.errors import ApiError, AuthError, ConfigError
+    from rerunorch.models import ExecutionResult
+
+    def show(run: ExecutionResult) -> str:
+        status = run.status.value if run.status else "?"
+        result = run.result.value if run.result else "?"
+        return f"{run.id} {status} {result}"
+
+    async def main() -> int:
+        code = 0
+        async with TestsigmaClient(api_key({"api_key_file": api_key_file}), base_url) as client:
+            for result_id in ids:
+                try:
+                    run = await client.get_run(result_id)
+                    chain = [run]
+                    while chain[-1].child_id is not None and len(chain) < 32:
+                        chain.append(await client.get_run(chain[-1].child_id))
+                except AuthError:
+                    raise
+                except ApiError as exc:
+                    click.echo(f"{result_id}: error: {exc}", err=True)
+                    code = 3
+                    continue
+                if as_json:
+                    click.echo(
+                        json.dumps(
+                            {
+                                "id": run.id,
+                                "executionId": run.execution_id,
+                                "status": run.status.value if run.status else None,
+                                "result": run.result.value if run.result else None,
+                                "consolidatedResult": (
+                                    run.consolidated_result.value
+                                    if run.consolidated_result
+                                    else None
+                                ),
+                                "chain": [
+                                    {
+                                        "id": r.id,
+                                        "status": r.status and r.status.value,
+                                        "result": r.result and r.result.value,
+                                    }
+                                    for r in chain
+                                ],
+                            }
+                        )
+                    )
+                else:
+                    links = " -> ".join(show(r) for r in chain)
+                    click.echo(f"{result_id} (plan {run.execution_id}): {links}")
+        return code
+
+    try:
+        return anyio.run(main)
+    except AuthError as exc:
+        click.echo(
+            f"error: the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY",
+            err=True,
+        )
+        return 2
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2

@@ -1,0 +1,31 @@
+"""The public API is exactly what ``rerunorch.__all__`` says, and importing it is cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import rerunorch
+
+
+def test_all_is_exactly_what_is_exported() -> None:
+    assert set(rerunorch.__all__) <= set(dir(rerunorch))
+    for name in rerunorch.__all__:
+        assert getattr(rerunorch, name) is not None, name
+    exported_lazily = set(rerunorch._HOMES) | {"__version__"}
+    assert exported_lazily == set(rerunorch.__all__)
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
+        _ = rerunorch.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_the_command_line_does_not_import_aiohttp_to_show_help() -> None:
+    code = "import sys, rerunorch.cli; print('aiohttp' in sys.modules, 'rich' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "False"]

@@ -1,0 +1,36 @@
+"""Fixtures for the simulator's own tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from rerunorch.testing import Simulator, SimulatorConfig
+
+from .helpers import Api, ManualClock
+
+Start = Callable[..., Awaitable[tuple[Simulator, Api]]]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest_asyncio.fixture
+async def start(clock: ManualClock) -> AsyncIterator[Start]:
+    """``await start(**config_fields)`` -> a running simulator on ``clock`` and a client."""
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+
+        async def _start(**fields: Any) -> tuple[Simulator, Api]:
+            config = SimulatorConfig(**{"seed": 1, "targets": 10, **fields})
+            sim = await stack.enter_async_context(Simulator(config, clock=clock))
+            return sim, Api(session, sim)
+
+        yield _start

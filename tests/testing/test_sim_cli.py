@@ -1,0 +1,71 @@
+"""``rerunorch simulate``: options, cheap import, and serving until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+from click.testing import CliRunner
+
+from rerunorch.clock import ScaledClock
+from rerunorch.testing import SimulatorConfig
+from rerunorch.testing.cli import _serve, build_config, simulate
+
+
+def test_help_lists_the_options() -> None:
+    result = CliRunner().invoke(simulate, ["--help"])
+    assert result.exit_code == 0
+    for option in ("--port", "--seed", "--targets", "--time-scale", "--rate-limit", "--burst",
+                   "--retry-after", "--fault-503-rate", "--ambiguous-rate", "--auto-rerun",
+                   "--max-active", "--latency"):  # fmt: skip
+        assert option in result.output
+
+
+def test_options_become_a_config() -> None:
+    config = build_config(seed=3, targets=7, rate_limit=5.0, rate_burst=None, max_active_runs=4)
+    assert config == SimulatorConfig(seed=3, targets=7, rate_limit=5.0, max_active_runs=4)
+
+
+def test_bad_option_value_is_a_usage_error() -> None:
+    result = CliRunner().invoke(simulate, ["--fault-503-rate", "2"])
+    assert result.exit_code == 2
+    assert "fault_503_rate" in result.output
+
+
+def test_importing_the_command_does_not_load_the_server() -> None:
+    code = (
+        "import sys, rerunorch.testing.cli; "
+        "print(any(m.startswith('rerunorch.testing.') and m != 'rerunorch.testing.cli' "
+        "for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+async def test_serves_and_prints_url_and_key(capsys: pytest.CaptureFixture[str]) -> None:
+    config = SimulatorConfig(seed=1, targets=2)
+    task = asyncio.create_task(_serve(config, ScaledClock(10), "127.0.0.1", 0))
+    try:
+        url = None
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            match = re.search(r"on (http://127\.0\.0\.1:\d+)", capsys.readouterr().out)
+            if match:
+                url = match.group(1)
+                break
+        assert url is not None
+        headers = {"Authorization": "Bearer sim-api-key"}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.get(f"{url}/_simulator/targets") as response,
+        ):
+            assert (await response.json())["targets"] == [2000, 2001]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert '"requests": 0' in capsys.readouterr().out

@@ -1,0 +1,19 @@
+"""The public testing API is exactly what ``__all__`` names."""
+
+from __future__ import annotations
+
+import pytest
+
+import rerunorch.testing
+
+
+def test_all_names_resolve() -> None:
+    assert rerunorch.testing.__all__ == ["Simulator", "SimulatorConfig", "SimulatorStats"]
+    for name in rerunorch.testing.__all__:
+        assert getattr(rerunorch.testing, name).__name__ == name
+    assert set(rerunorch.testing.__all__) <= set(dir(rerunorch.testing))
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError):
+        _ = rerunorch.testing.NotThere  # type: ignore[attr-defined]
