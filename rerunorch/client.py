@@ -339,7 +339,7 @@ class TestsigmaClient:
         )
         if isinstance(error, RateLimited):
             self.counters.rate_limited += 1
-            self.pacer.rate_limited(retry_after)
+            self.pacer.rate_limited(retry_after, cut=status == 429)
         raise error
 
     def _url(self, path: str) -> yarl.URL:

@@ -30,6 +30,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from rerunorch.client import TestsigmaClient
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError
+from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
 from rerunorch.listener import SweepListener
 from rerunorch.outcome import Outcome, OutcomeKind
@@ -95,11 +96,13 @@ class Sweep:
         listener: SweepListener | Sequence[SweepListener] | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.settings = settings or SweepSettings()
         self.clock = clock or (client.clock if client else SystemClock())
         self._rng = rng or random.Random()
         self._targets = targets
+        self.journal = journal
         self._listeners: tuple[SweepListener, ...] = (
             tuple(listener) if isinstance(listener, Sequence) else (listener,) if listener else ()
         )
@@ -157,18 +160,27 @@ class Sweep:
             AuthError: The server refused the API key; the sweep stopped at once
                 (``self.report`` still holds what was known).
         """
-        async with self.client:
+        async with self.client, self._journal_running():
             try:
                 await self._call("sweep_started", self.settings)
                 await self._fan_out()
-                if self._auth_failure is not None:
-                    raise self._auth_failure
             finally:
                 with anyio.CancelScope(shield=True):
                     self._finish()
                     self.report.finished_at = self.clock.time()
                     await self._call("sweep_finished", self.report)
+        # Raised out here, not inside the journal's task group, so it is not wrapped.
+        if self._auth_failure is not None:
+            raise self._auth_failure
         return self.report
+
+    @asynccontextmanager
+    async def _journal_running(self) -> AsyncIterator[None]:
+        if self.journal is None:
+            yield
+        else:
+            async with self.journal.running():
+                yield
 
     @asynccontextmanager
     async def outcomes(self) -> AsyncIterator[AsyncIterator[Outcome]]:
@@ -194,16 +206,27 @@ class Sweep:
     async def _fan_out(self) -> None:
         window = anyio.Semaphore(self.settings.effective_window)
         async with anyio.create_task_group() as tg:
-            async for target in _aiter(self._targets):
+            async for item in _aiter(self._targets):
+                target = Target.of(item)
+                entry = self.journal.entry(target.id) if self.journal else None
+                if entry is not None and entry.state == State.DONE:
+                    await self._record_done(target)
+                    continue
                 await window.acquire()
                 if self._stop.is_set():
                     window.release()
                     break
                 self.progress.started += 1
                 self.progress.running += 1
-                tg.start_soon(self._one, Target.of(target), window, tg.cancel_scope)
+                tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
 
-    async def _one(self, target: Target, window: anyio.Semaphore, scope: anyio.CancelScope) -> None:
+    async def _one(
+        self,
+        target: Target,
+        entry: JournalEntry | None,
+        window: anyio.Semaphore,
+        scope: anyio.CancelScope,
+    ) -> None:
         job = TargetRun(
             target,
             client=self.client,
@@ -215,6 +238,8 @@ class Sweep:
             stop=self._stop,
             grace_deadline=lambda: self._grace_deadline,
             on_triggered=self._on_triggered,
+            journal=self.journal,
+            resume=entry,
         )
         self._running[id(job)] = job
         try:
@@ -233,7 +258,19 @@ class Sweep:
         del self._running[id(job)]
         await self._record(outcome)
 
-    async def _record(self, outcome: Outcome) -> None:
+    async def _record_done(self, target: Target) -> None:
+        """A target the journal already holds an outcome for: kept, nothing is sent."""
+        assert self.journal is not None
+        outcome = self.journal.outcome(target.id)
+        if outcome is None:  # pragma: no cover - DONE rows always carry an outcome
+            raise RuntimeError(f"the journal has no outcome for {target.id}")
+        self.progress.started += 1
+        self.progress.running += 1
+        await self._record(outcome, journaled=True)
+
+    async def _record(self, outcome: Outcome, *, journaled: bool = False) -> None:
+        if self.journal is not None and not journaled:
+            await self.journal.finished(outcome)
         self.report.add(outcome)
         self.progress.running -= 1
         self.progress.done += 1

@@ -28,6 +28,7 @@ from rerunorch.errors import (
     RerunAlreadyExists,
     ServerError,
 )
+from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.models import ExecutionResult, RerunRequest, TestCaseResults
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.pacing import ActiveReruns
@@ -64,6 +65,8 @@ class TargetRun:
         stop: anyio.Event,
         grace_deadline: Callable[[], float | None],
         on_triggered: Callable[[Target, int, bool], Awaitable[None]],
+        journal: Journal | None = None,
+        resume: JournalEntry | None = None,
     ) -> None:
         self.target = target
         self._client = client
@@ -75,6 +78,8 @@ class TargetRun:
         self._stop = stop
         self._grace_deadline = grace_deadline
         self._on_triggered = on_triggered
+        self._journal = journal
+        self._resume = resume
         self._test_cases: dict[int, TestCaseResults] = {}
         self.execution_id: int | None = None
         self.rerun_id: int | None = None
@@ -112,16 +117,16 @@ class TargetRun:
             return self.outcome(OutcomeKind.ERROR, error=str(exc))
 
     async def _run(self) -> Outcome:
+        resumed = await self._resumed()
+        if resumed is not None:
+            return resumed
         original = await self._client.get_run(self.target.id)
         self.execution_id = original.execution_id
         head = await self._chain_head(original)
         if head.id != original.id and not head.completed:
             # A rerun is already running (auto-rerun, another sweep): follow it.
-            self.rerun_id, self.adopted = head.id, True
-            await self._on_triggered(self.target, head.id, True)
             parent_id = head.re_run_parent_id or original.id
-            async with self._active.slot():
-                return await self._follow(head.id, await self._client.get_run(parent_id), None)
+            return await self._adopt(head.id, await self._client.get_run(parent_id))
         if self._stop.is_set():
             return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
         ctx = DecisionContext(
@@ -136,11 +141,46 @@ class TargetRun:
         async with self._active.slot():
             if self._stop.is_set():
                 return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
+            if self._journal is not None:
+                await self._journal.triggering(self.target.id, head.id)
             self.rerun_id, self.adopted = await self._trigger(head, decision)
+            if self._journal is not None:
+                await self._journal.triggered(self.target.id, head.id, self.rerun_id, self.adopted)
             await self._on_triggered(self.target, self.rerun_id, self.adopted)
             if not self._settings.wait:
                 return self.outcome(OutcomeKind.TRIGGERED, reason=decision.reason)
             return await self._follow(self.rerun_id, head, decision)
+
+    async def _resumed(self) -> Outcome | None:
+        """Pick up where a killed sweep left this target, if the journal says where."""
+        entry = self._resume
+        if entry is None or entry.head_id is None:
+            return None
+        if entry.state == State.TRIGGERED and entry.rerun_id is not None:
+            # The rerun exists: follow it, never trigger again.
+            self.rerun_id, self.adopted = entry.rerun_id, entry.adopted
+            await self._on_triggered(self.target, entry.rerun_id, entry.adopted)
+            parent = await self._client.get_run(entry.head_id)
+            self.execution_id = parent.execution_id
+            async with self._active.slot():
+                return await self._follow(entry.rerun_id, parent, None)
+        if entry.state == State.TRIGGERING:
+            # A POST may have gone out before the sweep died: the parent knows.
+            parent = await self._client.get_run(entry.head_id)
+            self.execution_id = parent.execution_id
+            if parent.child_id is not None:
+                log.info("resumed %d: adopting %d", self.target.id, parent.child_id)
+                return await self._adopt(parent.child_id, parent)
+        return None
+
+    async def _adopt(self, rerun_id: int, parent: ExecutionResult) -> Outcome:
+        """Follow a rerun that this sweep did not trigger (or cannot know that it did)."""
+        self.rerun_id, self.adopted = rerun_id, True
+        if self._journal is not None:
+            await self._journal.triggered(self.target.id, parent.id, rerun_id, True)
+        await self._on_triggered(self.target, rerun_id, True)
+        async with self._active.slot():
+            return await self._follow(rerun_id, parent, None)
 
     async def _chain_head(self, run: ExecutionResult) -> ExecutionResult:
         seen = {run.id}

@@ -170,11 +170,14 @@ class Pacer:
             self._sent_at.set(now)
             yield
 
-    def rate_limited(self, retry_after: float | None) -> float:
+    def rate_limited(self, retry_after: float | None, *, cut: bool = True) -> float:
         """Report a throttled answer (429/503); pause every task.
 
         Args:
             retry_after: Seconds the server asked for, or None if it did not say.
+            cut: Whether the answer speaks of the rate (a 429) and so should cut the
+                adaptive rate; a 503 says the service is unavailable, not that the
+                sweep is too fast, so it pauses without teaching the rate.
 
         Returns:
             Seconds until the pause ends. Throttled answers to requests sent before
@@ -199,7 +202,7 @@ class Pacer:
         else:
             wait, reason = 0.0, "backoff"
         extended = self._pause(now, now + wait, new=new_episode)
-        if new_episode and self._adaptive:
+        if new_episode and self._adaptive and cut:
             self._rate.throttled(now, resume_at=self._paused_until)
         elif extended:
             self._rate.resume_at(self._paused_until)

@@ -122,10 +122,12 @@ class RecordingPacer(Pacer):
     def __init__(self, clock: FakeClock) -> None:
         super().__init__(clock=clock, rng=random.Random(1))
         self.throttles: list[float | None] = []
+        self.cuts: list[bool] = []
 
-    def rate_limited(self, retry_after: float | None) -> float:
+    def rate_limited(self, retry_after: float | None, *, cut: bool = True) -> float:
         self.throttles.append(retry_after)
-        return super().rate_limited(retry_after)
+        self.cuts.append(cut)
+        return super().rate_limited(retry_after, cut=cut)
 
 
 class _CompatResponse(aiohttp.ClientResponse):
@@ -551,6 +553,7 @@ async def test_503_with_retry_after_date_pauses_and_retries(
 
     assert (await client.get_run(1)).id == 1
     assert pacer.throttles == [30.0]
+    assert pacer.cuts == [False], "a 503 pauses but does not cut the adaptive rate"
     assert 30.0 <= clock.now <= 30.5
     assert (client.counters.requests, client.counters.rate_limited) == (2, 1)
 
@@ -563,6 +566,7 @@ async def test_429_without_retry_after_backs_off(
 
     assert (await client.get_run(1)).id == 1
     assert pacer.throttles == [None]
+    assert pacer.cuts == [True]
     assert client.counters.rate_limited == 1
 
 

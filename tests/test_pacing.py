@@ -512,3 +512,18 @@ async def test_active_reruns_frees_the_slot_on_error() -> None:
 def test_active_reruns_rejects_zero() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         ActiveReruns(0)
+
+
+async def test_a_503_pauses_without_cutting_the_adaptive_rate() -> None:
+    clock = ManualClock()
+    pacer = Pacer(rate=10.0, burst=1, clock=clock, rng=random.Random(0))
+    before = pacer.rate
+    wait = pacer.rate_limited(2.0, cut=False)
+    assert wait >= 2.0
+    assert pacer.stats.pauses == 1
+    assert pacer.rate == before
+    pacer2 = Pacer(rate=10.0, burst=1, clock=clock, rng=random.Random(0))
+    pacer2.rate_limited(2.0)
+    assert pacer2.rate is not None
+    assert before is not None
+    assert pacer2.rate < before

@@ -44,11 +44,11 @@ class LazyGroup(click.Group):
                     raise
                 return None  # not in this build
             return command
-        command = super().get_command(ctx, name)
-        if command is None and not self.plugin_commands_added:
+        found = super().get_command(ctx, name)
+        if found is None and not self.plugin_commands_added:
             self.add_plugin_commands()
-            command = super().get_command(ctx, name)
-        return command
+            found = super().get_command(ctx, name)
+        return found
 
     def add_plugin_commands(self) -> None:
         """Add the commands of plugins (``rerunorch_register_commands``), once.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,10 @@ from rich.console import Console
 from rerunorch.cli.config import load_config
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
 from rerunorch.cli.targetfile import TargetInput
-from rerunorch.clock import Clock
+from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
+from rerunorch.journal import Journal
 from rerunorch.listener import SweepListener
 from rerunorch.polling import PollPolicy
 from rerunorch.report import SweepReport
@@ -93,6 +95,7 @@ def settings_from(options: Mapping[str, Any], base_url: str) -> SweepSettings:
 
 async def _run_with_signals(sweep: Sweep) -> SweepReport:
     """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once."""
+    failure: AuthError | None = None
     async with anyio.create_task_group() as tg:
 
         async def watch() -> None:
@@ -110,12 +113,31 @@ async def _run_with_signals(sweep: Sweep) -> SweepReport:
         tg.start_soon(watch)
         try:
             await sweep.run()
+        except AuthError as exc:
+            failure = exc  # raised below, outside the task group's exception group
         finally:
             tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     return sweep.report
 
 
-def _write_reports(report: SweepReport, options: Mapping[str, Any]) -> None:
+def open_journal(options: Mapping[str, Any], fingerprint: str) -> Journal:
+    """The sweep's journal: new, or reopened with ``--resume``."""
+    settings = settings_from(options, options["base_url"]).to_json()
+    journal = Journal.open(
+        options["journal"],
+        settings=settings,
+        fingerprint=fingerprint,
+        resume=options.get("resume", False),
+        force=options.get("force", False),
+    )
+    if options.get("resume") and not journal.resumed:
+        click.echo(f"note: no journal at {journal.path} yet: starting afresh", err=True)
+    return journal
+
+
+def write_reports(report: SweepReport, options: Mapping[str, Any]) -> None:
     if options.get("report"):
         report.write_json(options["report"])
     if options.get("junit"):
@@ -146,6 +168,12 @@ def print_summary(report: SweepReport, console: Console) -> None:
             f"{s.failing_tests} failing tests; {s.requests} requests, "
             f"{s.rate_limited} rate-limited"
         )
+    problems = (o for o in report.results if o.outcome.incomplete)
+    for shown, outcome in enumerate(problems):
+        if shown == 10:
+            click.echo("  ... (the report lists them all)", err=True)
+            break
+        click.echo(f"  {outcome.target}: {outcome.outcome.value}: {outcome.error}", err=True)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
 
@@ -159,6 +187,7 @@ async def execute(
     key: Secret,
     clock: Clock | None = None,
     plugins: Any = None,
+    journal: Journal | None = None,
 ) -> SweepReport:
     """Run one sweep with progress, reports and notifiers; returns the report."""
     from rerunorch.notify import run_notifiers
@@ -180,6 +209,7 @@ async def execute(
         strategies=manager.strategies(),
         listener=listeners,
         clock=clock,
+        journal=journal,
     )
     live = not options.get("quiet") and console.is_terminal
     if not options.get("quiet") and not live:
@@ -189,7 +219,7 @@ async def execute(
             report = await _run_with_signals(sweep)
     else:
         report = await _run_with_signals(sweep)
-    _write_reports(report, options)
+    write_reports(report, options)
     if options.get("notify"):
         await run_notifiers(
             list(options["notify"]), notifiers, report, options.get("notify_options") or {}
@@ -201,12 +231,24 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
     """``rerunorch sweep``; returns the exit code."""
     setup_logging(options["verbose"], options["quiet"])
     targets: TargetInput | None = None
+    journal: Journal | None = None
     try:
         options = merge_config(ctx, options)
         key = api_key(options)
         targets = TargetInput(ids, options.get("from_file"))
+        if not options["dry_run"]:
+            journal = open_journal(options, targets.fingerprint)
+        scale = options.get("time_scale", 1.0)
         report = anyio.run(
-            lambda: execute(targets, targets.count, options, base_url=options["base_url"], key=key)
+            lambda: execute(
+                targets,
+                targets.count,
+                options,
+                base_url=options["base_url"],
+                key=key,
+                journal=journal,
+                clock=ScaledClock(scale) if scale != 1.0 else None,
+            )
         )
     except AuthError as exc:
         click.echo(
@@ -230,6 +272,17 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
     finally:
         if targets is not None:
             targets.close()
+        if journal is not None and sys.exc_info()[0] is not None:
+            journal.close(finished=False)
+    if journal is not None:
+        finished = not report.summary.interrupted
+        journal.close(finished=finished)
+        if not finished:
+            report.notes.append(
+                f"journal: {journal.path}; continue with the same command and --resume"
+            )
+        elif not options["quiet"]:
+            click.echo(f"journal: {journal.path}", err=True)
     if options["dry_run"]:
         _print_plan(report)
     print_summary(report, Console())

@@ -9,6 +9,7 @@ import click
 
 __all__ = ["sweep", "sweep_options"]
 
+DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
 
 
@@ -103,6 +104,22 @@ def sweep_options(command: Any) -> Any:
     type=click.Path(dir_okay=False),
     help="Read the API key here instead of TESTSIGMA_API_KEY.",
 )
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_JOURNAL,
+    show_default=True,
+    help="Crash-safe record of the sweep (SQLite); see --resume.",
+)
+@click.option("--resume", is_flag=True, help="Continue the sweep recorded in --journal.")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    hidden=True,
+    help="Run the sweep's clock this much faster (to match `rerunorch simulate --time-scale`).",
+)
+@click.option("--force", is_flag=True, help="With --resume: accept other targets or settings.")
 @sweep_options
 @click.pass_context
 def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:

@@ -8,6 +8,7 @@ file for that second reading.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -21,7 +22,12 @@ __all__ = ["TargetInput"]
 
 
 class TargetInput:
-    """Checked, re-readable targets from ids and/or a file (``-`` for stdin)."""
+    """Checked, re-readable targets from ids and/or a file (``-`` for stdin).
+
+    Attributes:
+        count: How many targets there are.
+        fingerprint: A digest of the targets in order (a journal must match it to resume).
+    """
 
     def __init__(self, ids: tuple[str, ...], from_file: str | None) -> None:
         self._ids = ids
@@ -37,7 +43,14 @@ class TargetInput:
             self._path = Path(from_file)
             if not self._path.is_file():
                 raise ConfigError(f"--from-file: no such file: {from_file}")
-        self.count = sum(1 for _ in self)
+        digest = hashlib.sha256()
+        self.count = 0
+        for target in self:
+            self.count += 1
+            digest.update(
+                f"{target.id}|{target.test_case_result_ids}|{target.iteration_result_ids}\n".encode()
+            )
+        self.fingerprint = digest.hexdigest()
         if self.count == 0:
             raise ConfigError("no targets: give execution-result ids or --from-file")
 

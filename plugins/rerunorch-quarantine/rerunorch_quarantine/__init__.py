@@ -1,0 +1,135 @@
+"""rerunorch-quarantine: rerun the failed tests except the quarantined ones.
+
+A rerunorch plugin (entry point ``quarantine`` in the group ``rerunorch``)
+that registers the strategy ``quarantine``. It uses only rerunorch's public API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from rerunorch import (
+    Decision,
+    DecisionContext,
+    ReRunType,
+    Selection,
+    Skip,
+    Strategy,
+    TestCaseResult,
+    TestCaseResultRequest,
+    hookimpl,
+)
+
+__all__ = ["DEFAULT_FILE", "ENV_FILE", "Quarantine", "QuarantineList", "read_quarantine"]
+__version__ = "0.1.0"
+
+ENV_FILE = "RERUNORCH_QUARANTINE_FILE"
+DEFAULT_FILE = "quarantine.txt"
+
+
+@dataclasses.dataclass(frozen=True)
+class QuarantineList:
+    """The quarantined test cases.
+
+    Attributes:
+        ids: Test case ids (``testCaseId``, the same across reruns).
+        names: Test case names, matched exactly (surrounding spaces aside).
+    """
+
+    ids: frozenset[int] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> QuarantineList:
+        """One test case a line, by id or name; blank lines and lines starting with ``#`` are
+        ignored (a ``#`` inside a line is part of the name: test names often hold one)."""
+        ids: set[int] = set()
+        names: set[str] = set()
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.isdigit():
+                ids.add(int(line))
+            else:
+                names.add(line)
+        return cls(frozenset(ids), frozenset(names))
+
+    def holds(self, test: TestCaseResult) -> bool:
+        """Whether ``test`` is quarantined."""
+        if test.test_case_id is not None and test.test_case_id in self.ids:
+            return True
+        return test.test_case_name is not None and test.test_case_name.strip() in self.names
+
+    def __len__(self) -> int:
+        return len(self.ids) + len(self.names)
+
+
+def read_quarantine(path: str | os.PathLike[str] | None = None) -> QuarantineList:
+    """Read the quarantine file: ``path``, else ``$RERUNORCH_QUARANTINE_FILE``, else
+    ``quarantine.txt`` (which may be missing: then nothing is quarantined).
+
+    Raises:
+        ValueError: A file given by argument or environment cannot be read.
+    """
+    named = path if path is not None else os.environ.get(ENV_FILE) or None
+    file = Path(named if named is not None else DEFAULT_FILE)
+    try:
+        return QuarantineList.parse(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if named is None:
+            return QuarantineList()
+        raise ValueError(
+            f"quarantine file {file} not found (from {ENV_FILE} or the strategy)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read quarantine file {file}: {exc}") from None
+
+
+class Quarantine:
+    """Rerun the failed tests not in quarantine, with ``USER_PICKED``.
+
+    Args:
+        path: The quarantine file; default ``$RERUNORCH_QUARANTINE_FILE`` or
+            ``quarantine.txt``. It is read once, at the first decision.
+    """
+
+    name = "quarantine"
+    description = "rerun failed tests except those in the quarantine file (USER_PICKED)"
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = path
+        self._list: QuarantineList | None = None
+
+    def quarantined(self) -> QuarantineList:
+        """The quarantine list (read on first use)."""
+        if self._list is None:
+            self._list = read_quarantine(self._path)
+        return self._list
+
+    async def decide(self, ctx: DecisionContext) -> Decision:
+        run = ctx.run
+        if run.passed:
+            where = "" if run.id == ctx.original.id else f" in rerun {run.id}"
+            return Skip(f"already passed{where}")
+        quarantine = self.quarantined()
+        tests = await ctx.test_cases(run.id)
+        failed = [t for t in tests.test_cases if not t.passed and t.test_case_result_id is not None]
+        if not failed:
+            return Skip("no failed test to rerun")
+        keep = [t.test_case_result_id for t in failed if not quarantine.holds(t)]
+        if not keep:
+            return Skip(f"all {len(failed)} failed test(s) are quarantined")
+        requests = tuple(TestCaseResultRequest(id=i) for i in keep if i is not None)
+        held = len(failed) - len(keep)
+        reason = f"{len(keep)} failed test(s)" + (f", {held} quarantined" if held else "")
+        return Selection(ReRunType.USER_PICKED, requests, reason=reason)
+
+
+@hookimpl
+def rerunorch_register_strategies(register: Callable[[Strategy], None]) -> None:
+    """Register the ``quarantine`` strategy."""
+    register(Quarantine())

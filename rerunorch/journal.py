@@ -1,0 +1,343 @@
+"""A crash-safe record of a sweep, in SQLite, so that a killed sweep resumes.
+
+Each target's state is written *before* the step that depends on it:
+``triggering`` (with the run about to be rerun) is durable before the POST is
+sent, and ``triggered`` (with the rerun's id) as soon as the id is known. On
+resume, a target caught ``triggering`` is reconciled by reading that run: a
+child there is the rerun, adopted. So a sweep killed at any moment resumes
+without triggering anything twice and without losing a target.
+
+Writes go through one writer task that commits in groups (WAL, synchronous=
+NORMAL: durable against a killed process), off the event loop; the callers of
+:meth:`Journal.triggering` and :meth:`Journal.triggered` wait for their commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from rerunorch.errors import ConfigError
+from rerunorch.outcome import Outcome, OutcomeKind
+
+__all__ = ["Journal", "JournalEntry", "State"]
+
+log = logging.getLogger(__name__)
+
+APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
+SCHEMA_VERSION = 1
+# Settings that must match to resume (pacing and reporting may change freely).
+RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS targets (
+    id INTEGER PRIMARY KEY,
+    state TEXT NOT NULL,
+    head_id INTEGER,
+    rerun_id INTEGER,
+    adopted INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    error TEXT,
+    result TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+class State:
+    """A target's state in the journal."""
+
+    TRIGGERING = "triggering"  # a POST may be on its way: reconcile before any other
+    TRIGGERED = "triggered"  # the rerun exists: follow it, never trigger again
+    DONE = "done"  # the target has its outcome (kept on resume)
+
+
+@attrs.frozen
+class JournalEntry:
+    """What the journal knows of one target.
+
+    Attributes:
+        state: One of :class:`State`'s values.
+        head_id: The run being (or that was) rerun.
+        rerun_id: The rerun, once known.
+        adopted: The rerun was found rather than triggered by this sweep.
+    """
+
+    state: str
+    head_id: int | None = None
+    rerun_id: int | None = None
+    adopted: bool = False
+
+
+_Write = tuple[str, tuple[Any, ...], anyio.Event | None]
+
+
+class Journal:
+    """A sweep's journal file. Open it with :meth:`open`.
+
+    Raises (from :meth:`open`):
+        ConfigError: A corrupt or foreign file; an unfinished journal without
+            ``resume``; resuming with other targets or settings without ``force``.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._entries: dict[int, JournalEntry] = {}
+        self._send: MemoryObjectSendStream[_Write] | None = None
+        self.resumed = False
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        settings: Mapping[str, Any],
+        fingerprint: str = "",
+        resume: bool = False,
+        force: bool = False,
+    ) -> Journal:
+        """Create a journal, or reopen one to resume."""
+        path = Path(path)
+        if path.exists() and not resume:
+            old = cls._connect(path)
+            try:
+                unfinished = cls._meta(old, path).get("finished") != "1" and cls._any_target(old)
+            finally:
+                old.close()
+            if unfinished:
+                raise ConfigError(
+                    f"an unfinished sweep's journal is at {path}: add --resume to continue it, "
+                    "or --journal to use another file"
+                )
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        conn = cls._connect(path)
+        journal = cls(path, conn)
+        if existed:
+            journal._check_resumable(settings, fingerprint, force)
+            journal._load()
+            journal.resumed = True
+        else:
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [
+                        ("settings", json.dumps(dict(settings), sort_keys=True)),
+                        ("fingerprint", fingerprint),
+                        ("started_at", repr(time.time())),
+                        ("finished", "0"),
+                    ],
+                )
+        return journal
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{path} is not a rerunorch journal ({exc})") from None
+        return conn
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                raise ConfigError(f"{path} is not a rerunorch journal")
+            if version != SCHEMA_VERSION:
+                raise ConfigError(f"{path} is a journal of schema {version}, not {SCHEMA_VERSION}")
+            return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{path} is not a rerunorch journal ({exc})") from None
+
+    @staticmethod
+    def _any_target(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT 1 FROM targets LIMIT 1").fetchone() is not None
+
+    def _check_resumable(self, settings: Mapping[str, Any], fingerprint: str, force: bool) -> None:
+        meta = self._meta(self._conn, self.path)
+        if force:
+            return
+        if meta.get("fingerprint") != fingerprint:
+            raise ConfigError(
+                f"{self.path} is the journal of a sweep over other targets; "
+                "resume with the same targets, or add --force"
+            )
+        old = json.loads(meta.get("settings", "{}"))
+        changed = [k for k in RESUME_KEYS if old.get(k) != settings.get(k)]
+        if changed:
+            what = ", ".join(f"{k} {old.get(k)!r} -> {settings.get(k)!r}" for k in changed)
+            raise ConfigError(
+                f"{self.path} was written with other settings ({what}); "
+                "resume with the same ones, or add --force"
+            )
+
+    def _load(self) -> None:
+        rows = self._conn.execute("SELECT id, state, head_id, rerun_id, adopted FROM targets")
+        for target, state, head_id, rerun_id, adopted in rows:
+            self._entries[target] = JournalEntry(state, head_id, rerun_id, bool(adopted))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def entry(self, target: int) -> JournalEntry | None:
+        """What the journal held for ``target`` when it was opened."""
+        return self._entries.get(target)
+
+    def outcome(self, target: int) -> Outcome | None:
+        """The recorded outcome of a target that is done."""
+        row = self._conn.execute(
+            "SELECT outcome FROM targets WHERE id = ? AND state = ?", (target, State.DONE)
+        ).fetchone()
+        return Outcome.from_json(json.loads(row[0])) if row and row[0] else None
+
+    def meta(self) -> dict[str, str]:
+        return self._meta(self._conn, self.path)
+
+    def outcomes(self) -> Iterator[Outcome]:
+        """Every target's outcome; one not done is ``interrupted``."""
+        rows = self._conn.execute(
+            "SELECT id, state, rerun_id, adopted, outcome FROM targets ORDER BY updated_at"
+        )
+        for target, state, rerun_id, adopted, outcome in rows:
+            if state == State.DONE and outcome:
+                yield Outcome.from_json(json.loads(outcome))
+            else:
+                yield Outcome(
+                    target=target,
+                    outcome=OutcomeKind.INTERRUPTED,
+                    rerun_id=rerun_id,
+                    adopted=bool(adopted),
+                    error=f"the sweep ended while this target was {state}",
+                )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Journal]:
+        """Run the writer for the duration of a sweep; flush on the way out."""
+        send, receive = anyio.create_memory_object_stream[_Write](max_buffer_size=10_000)
+        self._send = send
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._writer, receive)
+            try:
+                yield self
+            finally:
+                self._send = None
+                with anyio.CancelScope(shield=True):
+                    await send.aclose()
+
+    async def _writer(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
+        async with receive:
+            async for first in receive:
+                batch = [first]
+                while len(batch) < 1000:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._apply, batch)
+                for _, _, done in batch:
+                    if done is not None:
+                        done.set()
+
+    def _apply(self, batch: list[_Write]) -> None:
+        with self._conn:
+            self._conn.execute("BEGIN")
+            for sql, params, _ in batch:
+                self._conn.execute(sql, params)
+
+    async def _write(self, sql: str, params: tuple[Any, ...], *, durable: bool) -> None:
+        if self._send is None:
+            raise RuntimeError("the journal is not running (use `async with journal.running()`)")
+        done = anyio.Event() if durable else None
+        await self._send.send((sql, params, done))
+        if done is not None:
+            with anyio.CancelScope(shield=True):
+                await done.wait()
+
+    async def triggering(self, target: int, head_id: int) -> None:
+        """Record, durably, that a rerun of ``head_id`` is about to be POSTed."""
+        now = time.time()
+        await self._write(
+            "INSERT INTO targets (id, state, head_id, attempts, created_at, updated_at) "
+            "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "head_id = excluded.head_id, attempts = attempts + 1, updated_at = excluded.updated_at",
+            (target, State.TRIGGERING, head_id, now, now),
+            durable=True,
+        )
+
+    async def triggered(self, target: int, head_id: int, rerun_id: int, adopted: bool) -> None:
+        """Record, durably, the rerun of ``target``."""
+        now = time.time()
+        await self._write(
+            "INSERT INTO targets (id, state, head_id, rerun_id, adopted, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "head_id = excluded.head_id, rerun_id = excluded.rerun_id, "
+            "adopted = excluded.adopted, updated_at = excluded.updated_at",
+            (target, State.TRIGGERED, head_id, rerun_id, int(adopted), now, now),
+            durable=True,
+        )
+
+    async def finished(self, outcome: Outcome) -> None:
+        """Record a target's outcome (an ``interrupted`` one leaves it to be resumed)."""
+        if outcome.outcome is OutcomeKind.INTERRUPTED:
+            return
+        now = time.time()
+        data = json.dumps(outcome.to_json(), separators=(",", ":"))
+        await self._write(
+            "INSERT INTO targets (id, state, rerun_id, adopted, outcome, error, result, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO "
+            "UPDATE SET state = excluded.state, rerun_id = excluded.rerun_id, "
+            "outcome = excluded.outcome, error = excluded.error, result = excluded.result, "
+            "updated_at = excluded.updated_at",
+            (
+                outcome.target,
+                State.DONE,
+                outcome.rerun_id,
+                int(outcome.adopted),
+                data,
+                outcome.error,
+                outcome.result,
+                now,
+                now,
+            ),
+            durable=False,
+        )
+
+    def close(self, *, finished: bool) -> None:
+        """Close the file; ``finished`` marks a sweep that ran to its end."""
+        if finished:
+            with self._conn:
+                self._conn.execute("UPDATE meta SET value = '1' WHERE key = 'finished'")
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)", (repr(time.time()),)
+                )
+        self._conn.close()

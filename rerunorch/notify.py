@@ -1,0 +1,106 @@
+"""Notifiers: tell someone (Slack, email, a plugin's service) how a sweep went.
+
+A notifier is any object with a ``name``, a ``description`` and an async
+``notify(report, options)``; plugins register them with the
+``rerunorch_register_notifiers`` hook. :func:`run_notifiers` runs the chosen
+ones at the end of a sweep, each isolated from the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from rerunorch.errors import ConfigError
+from rerunorch.report import SweepReport
+
+__all__ = ["Notifier", "run_notifiers", "safe_error"]
+
+log = logging.getLogger(__name__)
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_MAX_MESSAGE = 200
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Sends a sweep's report somewhere. ``name`` is what ``--notify`` takes.
+
+    >>> class Printer:
+    ...     name = "print"
+    ...     description = "print the summary to standard output"
+    ...     async def notify(self, report, options):
+    ...         print(report.summary.to_json())
+    """
+
+    @property
+    def name(self) -> str:
+        """The name ``--notify`` takes and the config's ``[notify.NAME]`` table."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line for ``rerunorch plugins``."""
+        ...
+
+    async def notify(self, report: SweepReport, options: Mapping[str, Any]) -> None:
+        """Send ``report``; ``options`` is the ``[notify.NAME]`` table (may be empty).
+
+        Secrets (webhook URLs, passwords) may come from ``options`` or from
+        environment variables; never put them in an exception message.
+        """
+        ...
+
+
+def safe_error(exc: BaseException) -> str:
+    """``"TypeName: message"`` with any URL in the message replaced by ``<url>``, shortened.
+
+    Webhook URLs carry their secret in the path, so an exception that quotes
+    its URL must not reach a note, a report or a log line verbatim.
+    """
+    message = _URL.sub("<url>", str(exc)).strip()
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 3] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+async def run_notifiers(
+    names: Iterable[str],
+    notifiers: Mapping[str, Notifier],
+    report: SweepReport,
+    options_by_name: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """Run each notifier in ``names`` (in order) on ``report``.
+
+    One failing never stops the others: each failure becomes a returned
+    warning line and a note in ``report.notes`` (without secrets).
+
+    Args:
+        names: The notifiers to run (``--notify``), e.g. ``["slack"]``.
+        notifiers: The notifiers known, by name (from the plugin manager).
+        report: The finished sweep's report.
+        options_by_name: Each notifier's ``[notify.NAME]`` table; missing means ``{}``.
+
+    Returns:
+        The warnings, one line per failed notifier (empty if all succeeded).
+
+    Raises:
+        ConfigError: A name is not a known notifier (nothing is run then).
+    """
+    chosen = list(dict.fromkeys(names))
+    unknown = [name for name in chosen if name not in notifiers]
+    if unknown:
+        known = ", ".join(sorted(notifiers)) or "none installed"
+        raise ConfigError(f"unknown notifier {unknown[0]!r}; available: {known}")
+    warnings: list[str] = []
+    for name in chosen:
+        try:
+            await notifiers[name].notify(report, options_by_name.get(name) or {})
+        except Exception as exc:
+            line = f"notifier {name} failed: {safe_error(exc)}"
+            log.warning("%s", line)
+            report.notes.append(line)
+            warnings.append(line)
+    return warnings

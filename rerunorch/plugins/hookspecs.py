@@ -1,0 +1,98 @@
+"""The hooks a rerunorch plugin may implement (pluggy project ``rerunorch``).
+
+Every hook name starts with ``rerunorch_``. A plugin is a module (or object)
+with functions of these names marked with :data:`hookimpl`; it may take any
+subset of a hook's arguments. The ``register_*`` hooks are plain functions;
+the sweep event hooks may also be ``async def``. See docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from rerunorch.notify import Notifier
+    from rerunorch.outcome import Outcome
+    from rerunorch.report import SweepReport
+    from rerunorch.settings import SweepSettings
+    from rerunorch.strategy import Strategy
+    from rerunorch.targets import Target
+
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "rerunorch_rate_limited",
+    "rerunorch_register_commands",
+    "rerunorch_register_notifiers",
+    "rerunorch_register_strategies",
+    "rerunorch_rerun_finished",
+    "rerunorch_rerun_triggered",
+    "rerunorch_sweep_finished",
+    "rerunorch_sweep_started",
+]
+
+hookspec = pluggy.HookspecMarker("rerunorch")
+"""Marks a hook specification (only rerunorch itself declares them)."""
+
+hookimpl = pluggy.HookimplMarker("rerunorch")
+"""Marks a plugin's implementation of a hook: ``@hookimpl def rerunorch_...``."""
+
+
+@hookspec
+def rerunorch_register_strategies(register: Callable[[Strategy], None]) -> None:
+    """Add selection strategies: call ``register(strategy)`` once for each.
+
+    A strategy's ``name`` is what ``--strategy`` takes; a name another plugin
+    already registered is rejected (the plugin is reported and skipped).
+    """
+
+
+@hookspec
+def rerunorch_register_notifiers(register: Callable[[Notifier], None]) -> None:
+    """Add notifiers: call ``register(notifier)`` once for each.
+
+    A notifier's ``name`` is what ``--notify`` takes and its ``[notify.NAME]``
+    table in the config file; names must be unique across plugins.
+    """
+
+
+@hookspec
+def rerunorch_register_commands(cli: click.Group) -> None:
+    """Add commands (or command groups) to the ``rerunorch`` command group ``cli``.
+
+    Called only when a command that is not built in is asked for (and by
+    ``rerunorch plugins``), so that ``rerunorch --help`` stays fast. Replacing a
+    built-in command is refused.
+    """
+
+
+@hookspec
+def rerunorch_sweep_started(settings: SweepSettings) -> Awaitable[None] | None:
+    """A sweep is about to read its first target; ``settings`` is how it runs."""
+
+
+@hookspec
+def rerunorch_rerun_triggered(
+    target: Target, rerun_id: int, adopted: bool
+) -> Awaitable[None] | None:
+    """A rerun ``rerun_id`` exists for ``target``; ``adopted`` if this sweep did not POST it."""
+
+
+@hookspec
+def rerunorch_rerun_finished(outcome: Outcome) -> Awaitable[None] | None:
+    """A target has ended, whatever the way (passed, failed, skipped, error, ...)."""
+
+
+@hookspec
+def rerunorch_rate_limited(wait: float, reason: str) -> Awaitable[None] | None:
+    """The server asked to slow down: every request pauses ``wait`` seconds, for ``reason``."""
+
+
+@hookspec
+def rerunorch_sweep_finished(report: SweepReport) -> Awaitable[None] | None:
+    """The sweep has ended; ``report`` is final (notes may still be added to it)."""

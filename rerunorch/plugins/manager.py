@@ -1,0 +1,375 @@
+"""The plugin manager: a typed facade over pluggy, so that no other code touches ``pm.hook``.
+
+>>> pm = PluginManager().load()        # built-ins + installed plugins   # doctest: +SKIP
+>>> sweep = Sweep(ids, settings, api_key=key,                            # doctest: +SKIP
+...               strategies=pm.strategies(), listener=pm.listener())
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from rerunorch.errors import ConfigError
+from rerunorch.notify import Notifier, safe_error
+from rerunorch.plugins import builtin, hookspecs
+from rerunorch.plugins.calls import await_me_maybe, call_impl, impls_of
+from rerunorch.plugins.info import FailedPlugin, PluginInfo
+from rerunorch.plugins.listener import PluginListener
+from rerunorch.plugins.selection import PluginSelection, normalize
+from rerunorch.strategy import Strategy
+
+if TYPE_CHECKING:
+    import click
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginManager", "installed_entry_points", "load_plugins"]
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "rerunorch"
+BUILTIN = "builtin"
+_REGISTER_HOOKS = (
+    "rerunorch_register_strategies",
+    "rerunorch_register_notifiers",
+    "rerunorch_register_commands",
+)
+
+
+@attrs.frozen
+class _Registry:
+    strategies: dict[str, Strategy]
+    strategy_owners: dict[str, str]
+    notifiers: dict[str, Notifier]
+    notifier_owners: dict[str, str]
+
+
+class _RegisterFailed(Exception):
+    def __init__(self, plugin: object, reason: str) -> None:
+        super().__init__(reason)
+        self.plugin = plugin
+        self.reason = reason
+
+
+class PluginManager:
+    """The plugins of one program: rerunorch's built-ins, then any others loaded or registered.
+
+    A plugin that fails to import or register is logged, kept in :attr:`failed`
+    and skipped; with ``strict`` (or ``RERUNORCH_STRICT_PLUGINS=1`` at
+    :meth:`load`) it raises :class:`~rerunorch.errors.ConfigError` instead.
+
+    Args:
+        strict: Make a failing plugin fatal.
+        builtins: Register the built-in strategies (off only in tests of the manager).
+    """
+
+    def __init__(self, *, strict: bool = False, builtins: bool = True) -> None:
+        self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self._pm.add_hookspecs(hookspecs)
+        self._strict = strict
+        self._failed: list[FailedPlugin] = []
+        self._distributions: dict[str, tuple[str | None, str | None]] = {}
+        self._registry: _Registry | None = None
+        self._commands: dict[str, tuple[str, ...]] | None = None
+        if builtins:
+            from rerunorch._version import __version__
+
+            self.register(builtin, name=BUILTIN, distribution=("rerunorch", __version__))
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(
+        self,
+        env: Mapping[str, str] | None = None,
+        entry_points: Iterable[metadata.EntryPoint] | None = None,
+    ) -> PluginManager:
+        """Load the plugins installed under the ``rerunorch`` entry-point group.
+
+        ``RERUNORCH_PLUGINS`` (comma-separated entry-point or distribution names)
+        loads only those; ``RERUNORCH_DISABLE_PLUGINS`` leaves some out; neither
+        affects the built-ins. Every plugin's registrations are collected at once,
+        so any failure is known (or, when strict, raised) before a sweep starts.
+
+        Args:
+            env: The environment (default ``os.environ``).
+            entry_points: The entry points to consider (default: the installed ones).
+
+        Returns:
+            This manager.
+
+        Raises:
+            ConfigError: When strict, a plugin failed to import or register, or a
+                plugin named in ``RERUNORCH_PLUGINS`` is not installed.
+        """
+        selection = PluginSelection.from_env(os.environ if env is None else env)
+        self._strict = self._strict or selection.strict
+        if entry_points is None:
+            entry_points = installed_entry_points()
+        seen: set[str] = set()
+        for entry_point in entry_points:
+            dist = getattr(entry_point, "dist", None)
+            dist_name = dist.name if dist is not None else None
+            seen.update(n for n in (entry_point.name, dist_name) if n)
+            if not selection.wants(entry_point.name, dist_name):
+                continue
+            version = dist.version if dist is not None else None
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:
+                self._fail(
+                    entry_point.name,
+                    f"cannot import {entry_point.value}: {safe_error(exc)}",
+                    dist_name,
+                )
+                continue
+            self.register(plugin, name=entry_point.name, distribution=(dist_name, version))
+        missing = sorted((selection.only or set()) - {normalize(n) for n in seen})
+        for name in missing:
+            self._fail(name, "not installed (named in RERUNORCH_PLUGINS)")
+        self._collected()
+        return self
+
+    def register(
+        self,
+        plugin: object,
+        name: str | None = None,
+        *,
+        distribution: tuple[str | None, str | None] | None = None,
+    ) -> str | None:
+        """Register a plugin object (a module, a class or an instance with hook implementations).
+
+        Args:
+            plugin: The plugin.
+            name: Its name (default: the module's ``__name__`` or pluggy's default).
+            distribution: ``(name, version)`` of the distribution it comes from.
+
+        Returns:
+            The plugin's name, or None if it failed (see :attr:`failed`).
+
+        Raises:
+            ConfigError: When strict, the plugin is invalid (unknown hook, wrong arguments,
+                an ``async`` register hook, a name already taken).
+        """
+        label = name or getattr(plugin, "__name__", None) or repr(plugin)
+        try:
+            registered = self._pm.register(plugin, name=name)
+        except Exception as exc:
+            self._fail(label, f"cannot register: {safe_error(exc)}", (distribution or (None,))[0])
+            return None
+        if registered is None:  # blocked
+            return None
+        try:
+            self._pm.check_pending()  # earlier plugins passed: any unknown hook is this one's
+            self._check_register_hooks(plugin)
+        except Exception as exc:
+            self._pm.unregister(plugin)
+            self._fail(
+                registered, f"cannot register: {safe_error(exc)}", (distribution or (None,))[0]
+            )
+            return None
+        self._distributions[registered] = distribution or (None, None)
+        self._registry = None
+        self._commands = None
+        return registered
+
+    def _check_register_hooks(self, plugin: object) -> None:
+        for hook in _REGISTER_HOOKS:
+            for impl in impls_of(self._pm, hook):
+                if impl.plugin is plugin and inspect.iscoroutinefunction(impl.function):
+                    raise TypeError(f"{hook} must be a plain function, not async def")
+
+    @property
+    def failed(self) -> tuple[FailedPlugin, ...]:
+        """The plugins skipped because they failed to import or register, with reasons."""
+        return tuple(self._failed)
+
+    def _fail(self, name: str, reason: str, distribution: str | None = None) -> None:
+        failure = FailedPlugin(name=name, reason=reason, distribution=distribution)
+        if self._strict:
+            raise ConfigError(f"plugin {name} failed: {reason} (RERUNORCH_STRICT_PLUGINS is set)")
+        if failure not in self._failed:
+            log.warning("%s", failure)
+            self._failed.append(failure)
+
+    # -- registrations -----------------------------------------------------------------------
+
+    def strategies(self) -> dict[str, Strategy]:
+        """Every registered selection strategy, by name."""
+        return dict(self._collected().strategies)
+
+    def notifiers(self) -> dict[str, Notifier]:
+        """Every registered notifier, by name."""
+        return dict(self._collected().notifiers)
+
+    def _collected(self) -> _Registry:
+        # A plugin whose register hook fails is dropped whole and the rest collected again.
+        while self._registry is None:
+            try:
+                strategies, strategy_owners = self._gather(
+                    "rerunorch_register_strategies", "strategy", Strategy
+                )
+                notifiers, notifier_owners = self._gather(
+                    "rerunorch_register_notifiers", "notifier", Notifier
+                )
+            except _RegisterFailed as failure:
+                name = self._pm.get_name(failure.plugin) or repr(failure.plugin)
+                dist = self._distributions.pop(name, (None, None))[0]
+                self._pm.unregister(failure.plugin)
+                self._fail(name, failure.reason, dist)
+                continue
+            self._registry = _Registry(strategies, strategy_owners, notifiers, notifier_owners)
+        return self._registry
+
+    def _gather(
+        self, hook: str, kind: str, protocol: type[Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        found: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for impl in impls_of(self._pm, hook):
+            mine: dict[str, Any] = {}
+            register = _registrar(kind, protocol, impl.plugin_name, mine, owners)
+            try:
+                result = call_impl(impl, {"register": register})
+                if inspect.isawaitable(result):
+                    getattr(result, "close", lambda: None)()
+                    raise TypeError(f"{hook} must be a plain function, not async def")
+            except Exception as exc:
+                raise _RegisterFailed(impl.plugin, f"{hook} failed: {safe_error(exc)}") from exc
+            found.update(mine)
+            owners.update(dict.fromkeys(mine, impl.plugin_name))
+        return found, owners
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def add_commands(self, cli: click.Group) -> None:
+        """Let each plugin add its commands to ``cli`` (``rerunorch_register_commands``).
+
+        A plugin that raises, or that would replace a command already there, is
+        reported in :attr:`failed` and its changes are undone.
+        """
+        commands: dict[str, tuple[str, ...]] = {}
+        reserved = set(getattr(cli, "lazy", ()))
+        for impl in impls_of(self._pm, "rerunorch_register_commands"):
+            before = dict(cli.commands)
+            try:
+                call_impl(impl, {"cli": cli})
+                added = set(cli.commands) - set(before)
+                clash = sorted(
+                    {n for n, c in before.items() if cli.commands.get(n) is not c}
+                    | (added & reserved)
+                )
+                if clash:
+                    raise ValueError(f"it would replace the command(s) {', '.join(clash)}")
+            except Exception as exc:
+                cli.commands.clear()
+                cli.commands.update(before)
+                self._fail(
+                    impl.plugin_name,
+                    f"rerunorch_register_commands failed: {safe_error(exc)}",
+                    self._distributions.get(impl.plugin_name, (None, None))[0],
+                )
+                continue
+            commands[impl.plugin_name] = tuple(sorted(added))
+        self._commands = commands
+
+    # -- sweep events ------------------------------------------------------------------------
+
+    def listener(self) -> PluginListener:
+        """A :class:`~rerunorch.SweepListener` that calls every plugin's event hooks.
+
+        Give it to :class:`~rerunorch.Sweep`; one plugin raising never stops the
+        others, and failures end up in ``report.notes``.
+        """
+        return PluginListener(self)
+
+    async def emit(self, hook: str, **arguments: Any) -> list[tuple[str, str]]:
+        """Call ``hook`` on each plugin in pluggy's order (last registered first), awaiting
+        async implementations, each isolated.
+
+        Returns:
+            ``(plugin name, error)`` for each implementation that raised.
+        """
+        failures: list[tuple[str, str]] = []
+        for impl in reversed(impls_of(self._pm, hook)):
+            try:
+                await await_me_maybe(call_impl(impl, arguments))
+            except Exception as exc:
+                log.debug("plugin %s raised in %s", impl.plugin_name, hook, exc_info=True)
+                failures.append((impl.plugin_name, safe_error(exc)))
+        return failures
+
+    # -- description -------------------------------------------------------------------------
+
+    def describe(self) -> list[PluginInfo]:
+        """Each loaded plugin (built-ins first) with what it provides."""
+        registry = self._collected()
+        if self._commands is None:
+            import click
+
+            self.add_commands(click.Group("rerunorch"))
+        commands = self._commands or {}
+        infos = []
+        for name, plugin in self._pm.list_name_plugin():
+            if plugin is None:
+                continue
+            distribution, version = self._distributions.get(name, (None, None))
+            callers = self._pm.get_hookcallers(plugin) or []
+            infos.append(
+                PluginInfo(
+                    name=name,
+                    distribution=distribution,
+                    version=version,
+                    hooks=tuple(sorted(caller.name for caller in callers)),
+                    strategies=_owned(registry.strategy_owners, name),
+                    notifiers=_owned(registry.notifier_owners, name),
+                    commands=commands.get(name, ()),
+                )
+            )
+        return infos
+
+
+def installed_entry_points() -> Iterable[metadata.EntryPoint]:
+    """The entry points of the ``rerunorch`` group in the installed distributions."""
+    return metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _owned(owners: Mapping[str, str], plugin: str) -> tuple[str, ...]:
+    return tuple(sorted(item for item, owner in owners.items() if owner == plugin))
+
+
+def _registrar(
+    kind: str, protocol: type[Any], plugin: str, mine: dict[str, Any], owners: Mapping[str, str]
+) -> Callable[[Any], None]:
+    """The ``register`` callback handed to one plugin's register hook."""
+
+    def register(item: Any) -> None:
+        if not isinstance(item, protocol):
+            raise TypeError(f"{item!r} is not a {kind} (see the {protocol.__name__} protocol)")
+        name = item.name
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise ValueError(f"a {kind}'s name must be a non-empty string, not {name!r}")
+        if name in owners or name in mine:
+            owner = owners.get(name, plugin)
+            raise ConfigError(
+                f"{kind} {name!r} is registered by both plugin {owner} and plugin {plugin}"
+            )
+        mine[name] = item
+
+    return register
+
+
+@functools.cache
+def load_plugins() -> PluginManager:
+    """This process's plugin manager, loaded from the environment once (for the CLI).
+
+    Raises:
+        ConfigError: ``RERUNORCH_STRICT_PLUGINS`` is set and a plugin failed.
+    """
+    return PluginManager().load()

@@ -1,0 +1,656 @@
+"""The sweep's reports: the JSON keys of design.md, the JUnit XML parsed, the Markdown read."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rerunorch.outcome import Outcome, OutcomeKind, TestRef
+from rerunorch.report import SweepReport
+from rerunorch.reports import junit_xml, markdown_summary, write_junit, write_markdown
+
+STARTED = 1714528800.0  # 2024-05-01T02:00:00Z
+NASTY = "Login <&>\"' \x00\x01\x08\x0b\x0c\x1b\x7f é ✓ 日本 🙂 \u202e end\ud800"
+# What survives of NASTY in a report: only characters XML 1.0 cannot hold are gone.
+NASTY_KEPT = "Login <&>\"' \x7f é ✓ 日本 🙂 \u202e end"
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def make_report(
+    outcomes: Iterable[Outcome] = (),
+    *,
+    finished_after: float | None = 125.5,
+    notes: Iterable[str] = (),
+) -> SweepReport:
+    report = SweepReport(started_at=STARTED, config={"strategy": "failed", "concurrency": 8})
+    for outcome in outcomes:
+        report.add(outcome)
+    if finished_after is not None:
+        report.finished_at = STARTED + finished_after
+    report.notes.extend(notes)
+    report.summary.requests = 40
+    report.summary.rate_limited = 3
+    return report
+
+
+def every_kind() -> list[Outcome]:
+    """One outcome of each kind, in this order: targets 1 to 7."""
+    return [
+        Outcome(
+            target=1,
+            outcome=OutcomeKind.PASSED,
+            execution_id=42,
+            rerun_id=101,
+            result="SUCCESS",
+            flaky=(TestRef(501, "Login"), TestRef(502, "Search")),
+            polls=3,
+        ),
+        Outcome(
+            target=2,
+            outcome=OutcomeKind.FAILED,
+            execution_id=42,
+            rerun_id=102,
+            result="FAILURE",
+            flaky=(TestRef(503, "Profile"),),
+            still_failing=(TestRef(601, "Checkout"), TestRef(602, None)),
+        ),
+        Outcome(target=3, outcome=OutcomeKind.SKIPPED, execution_id=43, reason="already passed"),
+        Outcome(target=4, outcome=OutcomeKind.TRIGGERED, execution_id=43, rerun_id=104),
+        Outcome(
+            target=5,
+            outcome=OutcomeKind.TIMED_OUT,
+            rerun_id=105,
+            error="rerun 105 did not finish in 600 s",
+        ),
+        Outcome(target=6, outcome=OutcomeKind.ERROR, error="HTTP 500 from the server"),
+        Outcome(target=7, outcome=OutcomeKind.INTERRUPTED, adopted=True, rerun_id=107),
+    ]
+
+
+# --- JSON (design.md, "Report (JSON) keys that other programs read") --------------------
+
+SUMMARY_KEYS = {
+    "targets",
+    "triggered",
+    "passed",
+    "failed",
+    "skipped",
+    "errors",
+    "timed_out",
+    "interrupted",
+    "flaky_tests",
+    "failing_tests",
+    "requests",
+    "rate_limited",
+}
+RESULT_KEYS = {
+    "target",
+    "execution_id",
+    "rerun_id",
+    "outcome",
+    "result",
+    "error",
+    "flaky",
+    "still_failing",
+}
+# Keys report.py adds to a result beyond design.md, only when they carry something.
+RESULT_EXTRA_KEYS = {"reason", "adopted", "polls"}
+OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "interrupted"}
+
+
+def check_design_keys(data: dict[str, Any], *, notes: bool) -> None:
+    top = {"schema", "started_at", "finished_at", "config", "summary", "results"}
+    assert set(data) == (top | {"notes"} if notes else top)
+    assert data["schema"] == 1
+    assert set(data["summary"]) == SUMMARY_KEYS
+    assert all(type(value) is int for value in data["summary"].values())
+    for item in data["results"]:
+        assert RESULT_KEYS <= set(item) <= RESULT_KEYS | RESULT_EXTRA_KEYS
+        assert item["outcome"] in OUTCOMES
+        for test in item["flaky"] + item["still_failing"]:
+            assert set(test) == {"testCaseId", "testCaseName"}
+
+
+def test_json_report_has_the_keys_of_the_design() -> None:
+    data = make_report(every_kind(), notes=["slack: timed out"]).to_json()
+
+    check_design_keys(data, notes=True)
+    assert data["started_at"] == "2024-05-01T02:00:00+00:00"
+    assert data["finished_at"] == "2024-05-01T02:02:05+00:00"
+    assert data["config"] == {"strategy": "failed", "concurrency": 8}
+    assert data["summary"] == {
+        "targets": 7,
+        "triggered": 5,
+        "passed": 1,
+        "failed": 1,
+        "skipped": 1,
+        "errors": 1,
+        "timed_out": 1,
+        "interrupted": 1,
+        "flaky_tests": 3,
+        "failing_tests": 2,
+        "requests": 40,
+        "rate_limited": 3,
+    }
+    assert [item["outcome"] for item in data["results"]] == [
+        "passed",
+        "failed",
+        "skipped",
+        "triggered",
+        "timed_out",
+        "error",
+        "interrupted",
+    ]
+    failed = data["results"][1]
+    assert failed["target"] == 2
+    assert failed["execution_id"] == 42
+    assert failed["rerun_id"] == 102
+    assert failed["result"] == "FAILURE"
+    assert failed["error"] is None
+    assert failed["still_failing"] == [
+        {"testCaseId": 601, "testCaseName": "Checkout"},
+        {"testCaseId": 602, "testCaseName": None},
+    ]
+    assert data["results"][2]["rerun_id"] is None
+
+
+@pytest.mark.parametrize("outcomes", [[], every_kind()], ids=["empty", "every-kind"])
+def test_written_json_report_is_the_same_document(tmp_path: Path, outcomes: list[Outcome]) -> None:
+    report = make_report(outcomes)
+    path = tmp_path / "report.json"
+
+    report.write_json(path)
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    check_design_keys(data, notes=False)
+    assert data == report.to_json()
+    assert len(data["results"]) == len(outcomes)
+
+
+def test_unfinished_json_report_has_a_null_finished_at() -> None:
+    data = make_report(every_kind(), finished_after=None).to_json()
+
+    assert data["finished_at"] is None
+
+
+# --- JUnit XML ---------------------------------------------------------------------------
+
+
+def parse_junit(report: SweepReport) -> ET.Element:
+    return ET.fromstring(junit_xml(report))
+
+
+def cases_by_target(root: ET.Element) -> dict[int, ET.Element]:
+    cases = {}
+    for case in root.iter("testcase"):
+        match = re.fullmatch(r"result (\d+)( \(rerun \d+\))?", case.attrib["name"])
+        assert match, case.attrib["name"]
+        cases[int(match[1])] = case
+    return cases
+
+
+def test_junit_has_one_suite_with_counts_of_the_jenkins_schema() -> None:
+    root = parse_junit(make_report(every_kind()))
+
+    assert root.tag == "testsuites"
+    assert root.attrib == {
+        "name": "rerunorch",
+        "tests": "7",
+        "failures": "1",
+        "errors": "3",
+        "time": "125.500",
+    }
+    [suite] = list(root)
+    assert suite.tag == "testsuite"
+    assert suite.attrib == {
+        "name": "rerunorch",
+        "tests": "7",
+        "failures": "1",
+        "errors": "3",
+        "skipped": "1",
+        "time": "125.500",
+        "timestamp": "2024-05-01T02:00:00",
+    }
+    # The Ant schema's order: properties, then the test cases, then the suite's output.
+    assert [child.tag for child in suite] == ["properties"] + ["testcase"] * 7
+
+
+def test_junit_properties_are_the_summary_counts() -> None:
+    report = make_report(every_kind())
+
+    properties = parse_junit(report).find("testsuite/properties")
+
+    assert properties is not None
+    found = {p.attrib["name"]: p.attrib["value"] for p in properties.iter("property")}
+    assert found == {name: str(value) for name, value in report.summary.to_json().items()}
+
+
+def test_junit_names_each_target_by_plan_and_rerun() -> None:
+    cases = cases_by_target(parse_junit(make_report(every_kind())))
+
+    assert sorted(cases) == [1, 2, 3, 4, 5, 6, 7]
+    assert cases[1].attrib == {
+        "classname": "rerunorch.plan42",
+        "name": "result 1 (rerun 101)",
+        "time": "0.000",
+    }
+    assert cases[3].attrib["name"] == "result 3"
+    assert cases[3].attrib["classname"] == "rerunorch.plan43"
+    assert cases[6].attrib["classname"] == "rerunorch.sweep"
+    for case in cases.values():
+        float(case.attrib["time"])
+
+
+def test_junit_passed_and_triggered_targets_are_plain_test_cases() -> None:
+    cases = cases_by_target(parse_junit(make_report(every_kind())))
+
+    for target in (1, 4):
+        assert [child.tag for child in cases[target]] == ["system-out"]
+    passed_out = cases[1].findtext("system-out")
+    assert passed_out is not None
+    assert "flaky (failed, then passed on rerun):" in passed_out
+    assert "Login (test case 501)" in passed_out
+    assert "Search (test case 502)" in passed_out
+    triggered_out = cases[4].findtext("system-out")
+    assert triggered_out is not None
+    assert "outcome: triggered" in triggered_out
+    assert "rerun: 104" in triggered_out
+
+
+def test_junit_failure_lists_the_still_failing_tests() -> None:
+    case = cases_by_target(parse_junit(make_report(every_kind())))[2]
+
+    assert [child.tag for child in case] == ["failure", "system-out"]
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.attrib == {
+        "message": "2 tests still failing: Checkout, test case 602",
+        "type": "still_failing",
+    }
+    assert failure.text == (
+        "rerun 102 of result 2: FAILURE\n"
+        "still failing:\n"
+        "  - Checkout (test case 601)\n"
+        "  - test case 602"
+    )
+    out = case.findtext("system-out")
+    assert out is not None
+    assert "Profile (test case 503)" in out
+
+
+def test_junit_failure_without_known_tests_says_the_result() -> None:
+    outcome = Outcome(target=9, outcome=OutcomeKind.FAILED, rerun_id=109, result="FAILURE")
+
+    failure = parse_junit(make_report([outcome])).find(".//failure")
+
+    assert failure is not None
+    assert failure.attrib["message"] == "the rerun finished with result FAILURE and still fails"
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "message"),
+    [
+        (5, "timed_out", "rerun 105 did not finish in 600 s"),
+        (6, "error", "HTTP 500 from the server"),
+        (7, "interrupted", "the sweep was stopped before this target ended"),
+    ],
+)
+def test_junit_incomplete_targets_are_errors(target: int, kind: str, message: str) -> None:
+    case = cases_by_target(parse_junit(make_report(every_kind())))[target]
+
+    assert [child.tag for child in case] == ["error", "system-out"]
+    error = case.find("error")
+    assert error is not None
+    assert error.attrib == {"message": message, "type": kind}
+    assert error.text == message
+
+
+def test_junit_skipped_target_carries_the_reason() -> None:
+    case = cases_by_target(parse_junit(make_report(every_kind())))[3]
+
+    assert [child.tag for child in case] == ["skipped", "system-out"]
+    skipped = case.find("skipped")
+    assert skipped is not None
+    assert skipped.attrib == {"message": "already passed"}
+
+
+def test_junit_keeps_nasty_names_and_drops_what_xml_cannot_hold(tmp_path: Path) -> None:
+    outcome = Outcome(
+        target=8,
+        outcome=OutcomeKind.FAILED,
+        execution_id=44,
+        rerun_id=108,
+        result="FAIL\x00URE",
+        error=None,
+        flaky=(TestRef(701, NASTY),),
+        still_failing=(TestRef(702, NASTY + "\nsecond line"),),
+    )
+    report = make_report(
+        [outcome, Outcome(target=9, outcome=OutcomeKind.ERROR, error=NASTY + "\r\nmore")],
+        notes=[NASTY],
+    )
+    path = tmp_path / "junit.xml"
+
+    write_junit(report, path)
+
+    raw = path.read_bytes().decode("utf-8")
+    assert not XML_ILLEGAL.search(raw)
+    root = ET.parse(path).getroot()
+    cases = cases_by_target(root)
+    failure = cases[8].find("failure")
+    assert failure is not None
+    assert failure.attrib["message"] == f"1 test still failing: {NASTY_KEPT} second line"
+    assert f"  - {NASTY_KEPT} second line (test case 702)" in (failure.text or "")
+    assert "result: FAILURE" in (cases[8].findtext("system-out") or "")
+    assert f"  - {NASTY_KEPT} (test case 701)" in (cases[8].findtext("system-out") or "")
+    error = cases[9].find("error")
+    assert error is not None
+    assert error.attrib["message"] == f"{NASTY_KEPT} more"
+    assert error.text == f"{NASTY_KEPT}\nmore"
+    assert root.findtext("testsuite/system-out") == NASTY_KEPT
+
+
+def test_junit_message_is_short_but_the_body_lists_every_test() -> None:
+    failing = tuple(TestRef(i, f"test number {i} " + "x" * 30) for i in range(40))
+    outcome = Outcome(target=1, outcome=OutcomeKind.FAILED, rerun_id=2, still_failing=failing)
+
+    failure = parse_junit(make_report([outcome])).find(".//failure")
+
+    assert failure is not None
+    message = failure.attrib["message"]
+    assert message.startswith("40 tests still failing: test number 0 ")
+    assert len(message) <= 500
+    assert "test number 9 " in message
+    assert "test number 10 " not in message
+    assert message.endswith(" and 30 more")
+    assert all(f"(test case {i})" in (failure.text or "") for i in range(40))
+
+
+def test_junit_of_an_empty_unfinished_sweep_loads() -> None:
+    root = parse_junit(make_report(finished_after=None))
+
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.attrib["tests"] == "0"
+    assert suite.attrib["time"] == "0.000"
+    assert root.find(".//testcase") is None
+
+
+def test_junit_counts_many_targets(tmp_path: Path) -> None:
+    kinds = list(OutcomeKind)
+    outcomes = [Outcome(target=i, outcome=kinds[i % len(kinds)]) for i in range(2000)]
+    path = tmp_path / "junit.xml"
+
+    write_junit(make_report(outcomes), path)
+
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    assert len(suite.findall("testcase")) == 2000
+    per_kind = 2000 // len(kinds)  # 2000 = 7 * 285 + 5, so the first five kinds have one more
+    counts = {kind: per_kind + (kinds.index(kind) < 5) for kind in kinds}
+    assert suite.attrib["failures"] == str(counts[OutcomeKind.FAILED])
+    assert suite.attrib["skipped"] == str(counts[OutcomeKind.SKIPPED])
+    incomplete = [OutcomeKind.ERROR, OutcomeKind.TIMED_OUT, OutcomeKind.INTERRUPTED]
+    assert suite.attrib["errors"] == str(sum(counts[kind] for kind in incomplete))
+    assert len(suite.findall("testcase/error")) == int(suite.attrib["errors"])
+
+
+def test_write_junit_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    path.write_text("old", encoding="utf-8")
+
+    write_junit(make_report(every_kind()), str(path))
+
+    assert path.read_text(encoding="utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    assert [p.name for p in tmp_path.iterdir()] == ["junit.xml"]
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def table_rows(text: str, heading: str) -> list[str]:
+    """The body rows of the first table after *heading*."""
+    after = text.split(heading, 1)[1]
+    lines = after.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|---"))
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def rendered_cells(text: str) -> list[list[str]]:
+    """Every table row of *text* as GitHub-flavoured Markdown renders it, as plain cell text."""
+    markdown_it = pytest.importorskip("markdown_it")
+    page = markdown_it.MarkdownIt("commonmark").enable("table").render(text)
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)
+        rows.append([html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells])
+    return rows
+
+
+def test_markdown_title_counts_and_duration() -> None:
+    text = markdown_summary(make_report(every_kind(), notes=["slack: timed out"]))
+
+    assert text.startswith("## rerunorch: 2 still failing, 1 error, 1 timed out, 1 interrupted\n")
+    counts = dict(row for row in rendered_cells(text) if len(row) == 2)
+    assert counts["Targets"] == "7"
+    assert counts["Reruns triggered"] == "5"
+    assert counts["Reruns passed"] == "1"
+    assert counts["Reruns still failing"] == "1"
+    assert counts["Skipped by the strategy"] == "1"
+    assert counts["Triggered (not followed)"] == "1"
+    assert counts["Errors"] == "1"
+    assert counts["Timed out"] == "1"
+    assert counts["Interrupted"] == "1"
+    assert counts["Flaky tests"] == "3"
+    assert counts["Still-failing tests"] == "2"
+    assert counts["Requests (rate-limited)"] == "40 (3)"
+    assert "Started 2024-05-01 02:00:00 UTC, took 2m 6s." in text
+    assert "### Notes\n\n- slack: timed out" in text
+
+
+def test_markdown_tables_of_flaky_and_still_failing_tests() -> None:
+    text = markdown_summary(make_report(every_kind()))
+
+    assert "### Flaky tests (3)" in text
+    assert table_rows(text, "### Flaky tests") == [
+        "| Login | 501 | 1 | 101 |",
+        "| Search | 502 | 1 | 101 |",
+        "| Profile | 503 | 2 | 102 |",
+    ]
+    assert "### Still failing (2)" in text
+    assert table_rows(text, "### Still failing") == [
+        "| Checkout | 601 | 2 | 102 |",
+        "| *(no name)* | 602 | 2 | 102 |",
+    ]
+
+
+def test_markdown_lists_targets_not_rerun_to_the_end() -> None:
+    text = markdown_summary(make_report(every_kind()))
+
+    section = text.split("### Not rerun to the end (3)\n\n", 1)[1].split("\n\n", 1)[0]
+    assert section.splitlines() == [
+        "- run 5, rerun 105: timed out: rerun 105 did not finish in 600 s",
+        "- run 6: error: HTTP 500 from the server",
+        "- run 7, rerun 107: interrupted",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "title"),
+    [
+        ([], "no targets"),
+        ([Outcome(target=1, outcome=OutcomeKind.PASSED, rerun_id=2)], "all passed"),
+        (
+            [
+                Outcome(
+                    target=1,
+                    outcome=OutcomeKind.PASSED,
+                    rerun_id=2,
+                    flaky=(TestRef(1, "a"), TestRef(2, "b")),
+                ),
+                Outcome(target=3, outcome=OutcomeKind.SKIPPED),
+            ],
+            "all passed (2 flaky)",
+        ),
+        (
+            [Outcome(target=i, outcome=OutcomeKind.TRIGGERED, rerun_id=i) for i in range(3)],
+            "3 reruns triggered",
+        ),
+        (
+            [
+                Outcome(target=1, outcome=OutcomeKind.SKIPPED),
+                Outcome(target=2, outcome=OutcomeKind.TRIGGERED, rerun_id=3),
+            ],
+            "1 passed, 1 rerun triggered",
+        ),
+        (
+            [Outcome(target=1, outcome=OutcomeKind.FAILED, rerun_id=2)],
+            "1 rerun still failing",
+        ),
+        (
+            [
+                Outcome(target=1, outcome=OutcomeKind.ERROR, error="x"),
+                Outcome(target=2, outcome=OutcomeKind.ERROR, error="y"),
+            ],
+            "2 errors",
+        ),
+    ],
+)
+def test_markdown_title_says_how_the_sweep_ended(outcomes: list[Outcome], title: str) -> None:
+    text = markdown_summary(make_report(outcomes))
+
+    assert text.splitlines()[0] == f"## rerunorch: {title}"
+
+
+def test_markdown_sections_appear_only_when_they_have_content() -> None:
+    text = markdown_summary(make_report([Outcome(target=1, outcome=OutcomeKind.PASSED)]))
+
+    for heading in ("### Flaky", "### Still failing", "### Not rerun", "### Notes"):
+        assert heading not in text
+    assert "| Errors |" not in text
+
+
+@pytest.mark.parametrize(("max_items", "shown"), [(50, 50), (10, 10), (0, 0), (200, 120)])
+def test_markdown_truncates_each_list(max_items: int, shown: int) -> None:
+    flaky = tuple(TestRef(i, f"flaky {i}") for i in range(120))
+    failing = tuple(TestRef(1000 + i, f"failing {i}") for i in range(60))
+    outcomes = [
+        Outcome(target=1, outcome=OutcomeKind.PASSED, rerun_id=2, flaky=flaky[:70]),
+        Outcome(
+            target=3,
+            outcome=OutcomeKind.FAILED,
+            rerun_id=4,
+            flaky=flaky[70:],
+            still_failing=failing,
+        ),
+        *(Outcome(target=10 + i, outcome=OutcomeKind.ERROR, error=f"e{i}") for i in range(60)),
+    ]
+
+    text = markdown_summary(make_report(outcomes), max_items=max_items)
+
+    assert "### Flaky tests (120)" in text
+    assert "### Still failing (60)" in text
+    assert "### Not rerun to the end (60)" in text
+    flaky_rows = [line for line in text.splitlines() if line.startswith("| flaky ")]
+    assert len(flaky_rows) == shown
+    assert flaky_rows[:2] == ["| flaky 0 | 0 | 1 | 2 |", "| flaky 1 | 1 | 1 | 2 |"][:shown]
+    failing_rows = [line for line in text.splitlines() if line.startswith("| failing ")]
+    assert len(failing_rows) == min(shown, 60)
+    error_lines = [line for line in text.splitlines() if line.startswith("- run ")]
+    assert len(error_lines) == min(shown, 60)
+    more = [line for line in text.splitlines() if line.startswith("... and ")]
+    expected = [f"... and {n - min(shown, n)} more" for n in (120, 60, 60) if n > shown]
+    assert more == expected
+
+
+def test_markdown_escapes_names_so_tables_do_not_break() -> None:
+    names = [
+        "a | b",
+        "tick `code` here",
+        "two\nlines\r\nthree",
+        "<script>alert(1)</script> & <b>bold</b>",
+        "*stars* _under_ [link](http://x) ~~gone~~ $x$ #hash \\back",
+        "- looks like a list",
+        "1. looks numbered",
+        NASTY,
+    ]
+    failing = tuple(TestRef(i, name) for i, name in enumerate(names))
+    outcome = Outcome(target=1, outcome=OutcomeKind.FAILED, rerun_id=2, still_failing=failing)
+    report = make_report([outcome], notes=["# not a heading | <i>x</i>"])
+
+    text = markdown_summary(report)
+
+    rows = rendered_cells(text.split("### Still failing", 1)[1].split("### Notes", 1)[0])
+    assert rows[0] == ["Test", "Test case", "Run", "Rerun"]
+    expected_names = [
+        "a | b",
+        "tick `code` here",
+        "two lines three",
+        "<script>alert(1)</script> & <b>bold</b>",
+        "*stars* _under_ [link](http://x) ~~gone~~ $x$ #hash \\back",
+        "- looks like a list",
+        "1. looks numbered",
+        NASTY_KEPT,
+    ]
+    assert rows[1:] == [[name, str(i), "1", "2"] for i, name in enumerate(expected_names)]
+    assert "\x00" not in text
+    assert "\ud800" not in text
+    notes = text.split("### Notes\n\n", 1)[1]
+    assert notes == "- \\# not a heading \\| \\<i\\>x\\</i\\>\n"
+
+
+def test_markdown_cuts_very_long_names() -> None:
+    outcome = Outcome(
+        target=1, outcome=OutcomeKind.FAILED, rerun_id=2, still_failing=(TestRef(3, "y" * 5000),)
+    )
+
+    [row] = table_rows(markdown_summary(make_report([outcome])), "### Still failing")
+
+    assert len(row) < 250
+    assert "y…" in row
+
+
+def test_markdown_of_an_unfinished_sweep() -> None:
+    text = markdown_summary(make_report(finished_after=None))
+
+    assert "Started 2024-05-01 02:00:00 UTC; not finished." in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(3.25, "3.2s"), (42.4, "42s"), (3725.0, "1h 2m 5s")]
+)
+def test_markdown_duration(seconds: float, shown: str) -> None:
+    text = markdown_summary(make_report(finished_after=seconds))
+
+    assert f"took {shown}." in text
+
+
+def test_markdown_rejects_a_negative_max_items() -> None:
+    with pytest.raises(ValueError, match="max_items"):
+        markdown_summary(make_report(), max_items=-1)
+
+
+def test_write_markdown_writes_or_appends(tmp_path: Path) -> None:
+    report = make_report(every_kind())
+    path = tmp_path / "summary.md"
+    path.write_text("# Earlier step\n", encoding="utf-8")
+
+    write_markdown(report, path, append=True)
+
+    assert path.read_text(encoding="utf-8") == "# Earlier step\n" + markdown_summary(report)
+
+    write_markdown(report, path, max_items=1)
+
+    assert path.read_text(encoding="utf-8") == markdown_summary(report, max_items=1)
