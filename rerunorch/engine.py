@@ -33,6 +33,7 @@ from rerunorch.errors import AuthError, ConfigError
 from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
 from rerunorch.listener import SweepListener
+from rerunorch.notify import safe_error
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.pacing import ActiveReruns, Pacer
 from rerunorch.report import SweepReport
@@ -212,10 +213,19 @@ class Sweep:
                 if entry is not None and entry.state == State.DONE:
                     await self._record_done(target)
                     continue
-                await window.acquire()
+                if not self._stop.is_set():
+                    await window.acquire()
+                    if self._stop.is_set():
+                        window.release()
                 if self._stop.is_set():
-                    window.release()
-                    break
+                    # Every target gets an outcome, even those the sweep never began.
+                    self.progress.started += 1
+                    self.progress.running += 1
+                    not_begun = Outcome(
+                        target=target.id, outcome=OutcomeKind.INTERRUPTED, error="not begun"
+                    )
+                    await self._record(not_begun)
+                    continue
                 self.progress.started += 1
                 self.progress.running += 1
                 tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
@@ -312,8 +322,7 @@ class Sweep:
             except Exception as exc:
                 log.warning("a sweep listener failed on %s: %s", event, exc, exc_info=True)
                 self.report.notes.append(
-                    f"listener {type(listener).__name__} failed on {event}: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"listener {type(listener).__name__} failed on {event}: {safe_error(exc)}"
                 )
 
 

@@ -201,7 +201,10 @@ async def execute(
         raise ConfigError(f"unknown notifier {unknown[0]!r}; available: {known}")
     settings = settings_from(options, base_url)
     console = Console(stderr=True)
+    live = not options.get("quiet") and console.is_terminal
     listeners: list[SweepListener] = [manager.listener()]
+    if not options.get("quiet") and not live:
+        listeners.append(PlainProgress(total))
     sweep = Sweep(
         targets,
         settings,
@@ -211,9 +214,6 @@ async def execute(
         clock=clock,
         journal=journal,
     )
-    live = not options.get("quiet") and console.is_terminal
-    if not options.get("quiet") and not live:
-        listeners.append(PlainProgress(total))
     if live:
         with LiveProgress(sweep, total, console):
             report = await _run_with_signals(sweep)

@@ -1,0 +1,157 @@
+"""The journal: what it records, what it refuses, and resuming from it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rerunorch import ConfigError, OutcomeKind, Sweep, SweepSettings
+from rerunorch.clock import Clock
+from rerunorch.journal import Journal, JournalEntry, State
+from rerunorch.outcome import Outcome
+from rerunorch.testing import Simulator
+
+SETTINGS = {"base_url": "http://x", "strategy": "failed", "wait": True, "dry_run": False}
+
+
+async def test_records_states_durably_and_reads_them_back(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="abc")
+    async with journal.running():
+        await journal.triggering(1, 10)
+        await journal.triggered(2, 20, 21, adopted=False)
+        await journal.triggering(3, 30)
+        await journal.triggered(3, 30, 31, adopted=True)
+        await journal.finished(Outcome(target=3, outcome=OutcomeKind.PASSED, rerun_id=31))
+        await journal.finished(Outcome(target=4, outcome=OutcomeKind.INTERRUPTED))
+    journal.close(finished=False)
+
+    again = Journal.open(path, settings=SETTINGS, fingerprint="abc", resume=True)
+    assert again.resumed
+    assert again.entry(1) == JournalEntry(State.TRIGGERING, 10, None, False)
+    assert again.entry(2) == JournalEntry(State.TRIGGERED, 20, 21, False)
+    assert again.entry(3) is not None
+    assert again.entry(3).state == State.DONE  # type: ignore[union-attr]
+    assert again.entry(4) is None, "an interrupted target is left to be resumed"
+    outcome = again.outcome(3)
+    assert outcome is not None
+    assert outcome.outcome is OutcomeKind.PASSED
+    kinds = {o.target: o.outcome for o in again.outcomes()}
+    assert kinds == {1: OutcomeKind.INTERRUPTED, 2: OutcomeKind.INTERRUPTED, 3: OutcomeKind.PASSED}
+    again.close(finished=True)
+
+
+async def _journal_with_a_target(path: Path) -> None:
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="abc")
+    async with journal.running():
+        await journal.triggering(1, 10)
+    journal.close(finished=False)
+
+
+async def test_an_unfinished_journal_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    await _journal_with_a_target(path)
+    with pytest.raises(ConfigError, match="--resume"):
+        Journal.open(path, settings=SETTINGS, fingerprint="abc")
+
+
+async def test_resuming_other_targets_or_settings_is_refused_unless_forced(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite"
+    await _journal_with_a_target(path)
+    with pytest.raises(ConfigError, match="other targets"):
+        Journal.open(path, settings=SETTINGS, fingerprint="xyz", resume=True)
+    with pytest.raises(ConfigError, match="strategy 'failed' -> 'all'"):
+        Journal.open(path, settings={**SETTINGS, "strategy": "all"}, fingerprint="abc", resume=True)
+    forced = Journal.open(path, settings=SETTINGS, fingerprint="xyz", resume=True, force=True)
+    assert forced.entry(1) is not None
+    forced.close(finished=False)
+    # Pacing may change between runs.
+    Journal.open(path, settings={**SETTINGS, "rate": 3}, fingerprint="abc", resume=True).close(
+        finished=False
+    )
+
+
+@pytest.mark.parametrize("content", [b"this is not sqlite at all" * 100, b""])
+def test_a_corrupt_file_gives_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "j.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match="not a rerunorch journal"):
+        Journal.open(path, settings=SETTINGS, resume=True)
+
+
+def test_a_foreign_sqlite_file_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(ConfigError, match="not a rerunorch journal"):
+        Journal.open(path, settings=SETTINGS, resume=True)
+
+
+def _sweep(sim: Simulator, clock: Clock, journal: Journal, **settings: object) -> Sweep:
+    return Sweep(
+        sim.target_ids,
+        SweepSettings(base_url=sim.base_url, **settings),  # type: ignore[arg-type]
+        api_key=sim.api_key,
+        clock=clock,
+        journal=journal,
+    )
+
+
+@pytest.mark.simulator(targets=40, run_duration=(100.0, 200.0))
+async def test_a_stopped_sweep_resumes_without_triggering_twice(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="t")
+    first = _sweep(simulator, simulator_clock, journal, max_active=10, grace=0.0)
+
+    class StopAfterTen:
+        async def rerun_triggered(self, *args: object) -> None:
+            if first.progress.triggered >= 10:
+                first.stop()
+
+    first._listeners = (StopAfterTen(),)  # type: ignore[assignment]
+    report = await first.run()
+    journal.close(finished=False)
+    assert report.summary.interrupted > 0
+    assert simulator.stats.reruns_created < 40
+
+    resumed_journal = Journal.open(path, settings=SETTINGS, fingerprint="t", resume=True)
+    second = await _sweep(simulator, simulator_clock, resumed_journal).run()
+    resumed_journal.close(finished=True)
+    assert simulator.stats.reruns_created == 40
+    assert simulator.stats.duplicate_rerun_attempts == 0
+    assert second.summary.targets == 40
+    assert second.summary.interrupted == 0
+    for target in simulator.target_ids:
+        assert len(simulator.reruns_of(target)) == 1
+
+
+@pytest.mark.simulator(targets=6)
+async def test_a_target_caught_triggering_is_adopted_on_resume(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    # Trigger every rerun, then pretend the sweep died right after each POST went out.
+    await Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url, wait=False),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+    ).run()
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="t")
+    async with journal.running():
+        for target in simulator.target_ids:
+            await journal.triggering(target, target)
+    journal.close(finished=False)
+
+    resumed = Journal.open(path, settings=SETTINGS, fingerprint="t", resume=True)
+    report = await _sweep(simulator, simulator_clock, resumed).run()
+    assert simulator.stats.reruns_created == 6
+    assert simulator.stats.duplicate_rerun_attempts == 0
+    assert all(o.adopted for o in report.results)
+    assert {o.outcome for o in report.results} <= {OutcomeKind.PASSED, OutcomeKind.FAILED}
