@@ -54,6 +54,7 @@ def run_demo(
         run_duration=(30.0, 180.0),
         rate_limit=20.0,
         rate_burst=10,
+        flaky_probability=0.75,
         fault_503_rate=0.02,
         ambiguous_fault_rate=0.03,
     )

@@ -116,7 +116,6 @@ def sweep_options(command: Any) -> Any:
     "--time-scale",
     type=click.FloatRange(min=0, min_open=True),
     default=1.0,
-    hidden=True,
     help="Run the sweep's clock this much faster (to match `rerunorch simulate --time-scale`).",
 )
 @click.option("--force", is_flag=True, help="With --resume: accept other targets or settings.")
