@@ -82,6 +82,11 @@ def run_demo(
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
+    except Exception as exc:
+        if options["verbose"]:
+            raise
+        click.echo(f"error: {type(exc).__name__}: {exc} (run with -v for details)", err=True)
+        return 3
     print_summary(report, console)
     for title, attr in (("Flaky tests", "flaky"), ("Still failing", "still_failing")):
         table = _tests_table(report, title, attr)

@@ -53,10 +53,10 @@ class LiveProgress(SweepListener):
     def __init__(self, sweep: Sweep, total: int, console: Console) -> None:
         self._sweep = sweep
         self._total = total
+        self._samples: list[tuple[float, int]] = []
         self._live = Live(
             console=console, refresh_per_second=4, transient=True, get_renderable=self._render
         )
-        self._samples: list[tuple[float, int]] = []
 
     def __enter__(self) -> LiveProgress:
         self._live.__enter__()
@@ -86,8 +86,8 @@ class LiveProgress(SweepListener):
             f"[bold]triggered[/] {p.triggered}",
             f"[bold]running[/] {p.running}",
             f"[bold]done[/] {p.done}/{self._total}",
-            f"[bold]rate-limited waits[/] {p.rate_limited_waits}",
-            f"[bold]requests/s[/] {self._rate():.1f}",
+            f"[bold]rate-limit waits[/] {p.rate_limited_waits}",
+            f"[bold]req/s[/] {self._rate():.1f}",
         )
         if self._sweep.stopping:
             table.add_row("[yellow]stopping: no new reruns (Ctrl-C again to quit now)[/]")
