@@ -29,7 +29,7 @@ def test_the_live_panel_shows_the_counters() -> None:
         "running 1",
         "done 1/3",
         "rate-limit waits 4",
-        "requests/s 0.0",
+        "req/s 0.0",
     ):
         assert expected in text
     sweep.stop()
