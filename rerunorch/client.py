@@ -39,6 +39,7 @@ from rerunorch.errors import (
     ServerError,
     UnexpectedResponse,
 )
+from rerunorch.limits import RequestPacer
 from rerunorch.models import (
     ExecutionResult,
     PlanRunRequest,
@@ -115,7 +116,7 @@ class TestsigmaClient:
         api_key: str | Secret,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        pacer: Pacer | None = None,
+        pacer: RequestPacer | None = None,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_attempts: int = 8,
@@ -127,7 +128,7 @@ class TestsigmaClient:
             raise ConfigError("the API key is empty: set TESTSIGMA_API_KEY")
         self.base_url = normalize_base_url(base_url)
         self.clock = clock or SystemClock()
-        self.pacer = pacer or Pacer(clock=self.clock)
+        self.pacer: RequestPacer = pacer or Pacer(clock=self.clock)
         self.counters = ClientCounters()
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._max_attempts = max(1, max_attempts)

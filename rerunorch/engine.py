@@ -32,6 +32,7 @@ from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError
 from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
+from rerunorch.limits import RequestPacer, RerunSlots
 from rerunorch.listener import SweepListener
 from rerunorch.notify import safe_error
 from rerunorch.outcome import Outcome, OutcomeKind
@@ -39,6 +40,7 @@ from rerunorch.pacing import ActiveReruns, Pacer
 from rerunorch.report import SweepReport
 from rerunorch.secret import Secret
 from rerunorch.settings import SweepSettings
+from rerunorch.sharding import Shard
 from rerunorch.strategies import builtin_strategies
 from rerunorch.strategy import Strategy
 from rerunorch.targets import Target
@@ -108,33 +110,62 @@ class Sweep:
             tuple(listener) if isinstance(listener, Sequence) else (listener,) if listener else ()
         )
         self.strategy = strategy or _pick_strategy(self.settings.strategy, strategies)
+        self._shard = Shard.parse(self.settings.shard) if self.settings.shard else None
+        self._active: RerunSlots = ActiveReruns(self.settings.max_active)
         if client is None:
             if api_key is None:
                 raise ConfigError("a sweep needs an API key (or a client)")
+            key = api_key if isinstance(api_key, Secret) else Secret(api_key)
             client = TestsigmaClient(
-                api_key,
-                self.settings.base_url,
-                pacer=Pacer(
-                    rate=self.settings.rate,
-                    burst=self.settings.burst,
-                    max_in_flight=self.settings.concurrency,
-                    clock=self.clock,
-                    rng=self._rng,
-                    on_wait=self._on_wait,
-                ),
-                clock=self.clock,
-                rng=self._rng,
+                key, self.settings.base_url, pacer=self._pacer(key), clock=self.clock, rng=self._rng
             )
         self.client = client
         self.progress = SweepProgress()
         self.report = SweepReport(started_at=self.clock.time(), config=self._config())
-        self._active = ActiveReruns(self.settings.max_active)
         self._stop = anyio.Event()
         self._grace_deadline: float | None = None
         self._running: dict[int, TargetRun] = {}
         self._send: MemoryObjectSendStream[Outcome] | None = None
         self._events: list[tuple[float, str]] = []
         self._auth_failure: AuthError | None = None
+
+    def _pacer(self, key: Secret) -> RequestPacer:
+        """The sweep's limiter: in-process, or shared through Redis."""
+        settings = self.settings
+        if not settings.shared_limit:
+            return Pacer(
+                rate=settings.rate,
+                burst=settings.burst,
+                max_in_flight=settings.concurrency,
+                clock=self.clock,
+                rng=self._rng,
+                on_wait=self._on_wait,
+            )
+        from rerunorch import redis_limit
+
+        if settings.rate is None:
+            raise ConfigError("--shared-limit needs --rate: the account's requests per second")
+        redis = redis_limit.connect(settings.shared_limit)
+        prefix = redis_limit.namespace(settings.base_url, key.reveal())
+        if settings.max_active:
+            self._active = redis_limit.RedisActiveReruns(
+                redis,
+                prefix,
+                settings.max_active,
+                fallback_fraction=settings.fallback_fraction,
+                clock=self.clock,
+            )
+        return redis_limit.RedisPacer(
+            redis,
+            prefix,
+            rate=settings.rate,
+            burst=settings.burst,
+            max_in_flight=settings.concurrency,
+            fallback_fraction=settings.fallback_fraction,
+            clock=self.clock,
+            rng=self._rng,
+            on_wait=self._on_wait,
+        )
 
     def _config(self) -> dict[str, Any]:
         return {**self.settings.to_json(), "strategy": self.strategy.name}
@@ -161,7 +192,7 @@ class Sweep:
             AuthError: The server refused the API key; the sweep stopped at once
                 (``self.report`` still holds what was known).
         """
-        async with self.client, self._journal_running():
+        async with self.client, self._journal_running(), self._slots_running():
             try:
                 await self._call("sweep_started", self.settings)
                 await self._fan_out()
@@ -181,6 +212,15 @@ class Sweep:
             yield
         else:
             async with self.journal.running():
+                yield
+
+    @asynccontextmanager
+    async def _slots_running(self) -> AsyncIterator[None]:
+        running = getattr(self._active, "running", None)  # shared slots renew their leases
+        if running is None:
+            yield
+        else:
+            async with running():
                 yield
 
     @asynccontextmanager
@@ -209,6 +249,8 @@ class Sweep:
         async with anyio.create_task_group() as tg:
             async for item in _aiter(self._targets):
                 target = Target.of(item)
+                if self._shard is not None and target.id not in self._shard:
+                    continue
                 entry = self.journal.entry(target.id) if self.journal else None
                 if entry is not None and entry.state == State.DONE:
                     await self._record_done(target)

@@ -29,9 +29,9 @@ from rerunorch.errors import (
     ServerError,
 )
 from rerunorch.journal import Journal, JournalEntry, State
+from rerunorch.limits import RerunSlots
 from rerunorch.models import ExecutionResult, RerunRequest, TestCaseResults
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-from rerunorch.pacing import ActiveReruns
 from rerunorch.polling import PollTimer, expected_duration
 from rerunorch.settings import SweepSettings
 from rerunorch.strategy import DecisionContext, Selection, Skip, Strategy
@@ -59,7 +59,7 @@ class TargetRun:
         client: TestsigmaClient,
         strategy: Strategy,
         settings: SweepSettings,
-        active: ActiveReruns,
+        active: RerunSlots,
         clock: Clock,
         rng: random.Random,
         stop: anyio.Event,

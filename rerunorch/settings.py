@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -38,6 +39,10 @@ class SweepSettings:
         plan_busy_wait: The first such wait (it doubles).
         grace: After a stop request, how long running reruns are still followed.
         window: Targets in progress at once (None: derived from the caps above).
+        shared_limit: A ``redis://`` URL: share the rate, pauses and ``max_active``
+            with every process that uses the same Redis and account.
+        fallback_fraction: Without Redis, pace locally at this share of the limits.
+        shard: ``"I/N"``: take only the targets of shard I of N.
     """
 
     base_url: str = DEFAULT_BASE_URL
@@ -56,6 +61,9 @@ class SweepSettings:
     plan_busy_wait: float = 15.0
     grace: float = 30.0
     window: int | None = attrs.field(default=None, validator=_positive)
+    shared_limit: str | None = None
+    fallback_fraction: float = attrs.field(default=0.25, validator=_positive)
+    shard: str | None = None
 
     @property
     def effective_window(self) -> int:
@@ -70,4 +78,16 @@ class SweepSettings:
         """The settings for a report or journal (there are no secrets here)."""
         data = attrs.asdict(self)
         data["poll"] = attrs.asdict(self.poll)
+        if self.shared_limit:
+            data["shared_limit"] = _without_password(self.shared_limit)
         return data
+
+
+def _without_password(url: str) -> str:
+    parsed = urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = f"{parsed.username or ''}:***@{parsed.hostname}"
+    if parsed.port:
+        netloc += f":{parsed.port}"
+    return urlunsplit(parsed._replace(netloc=netloc))

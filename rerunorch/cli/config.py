@@ -58,6 +58,8 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "markdown": (str,),
     "notify": (list,),
     "from_file": (str,),
+    "shared_limit": (str,),
+    "shard": (str,),
 }
 
 

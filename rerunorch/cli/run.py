@@ -16,6 +16,7 @@ from rich.console import Console
 
 from rerunorch.cli.config import load_config
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
+from rerunorch.cli.sweep import DEFAULT_JOURNAL
 from rerunorch.cli.targetfile import TargetInput
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep
@@ -26,6 +27,7 @@ from rerunorch.polling import PollPolicy
 from rerunorch.report import SweepReport
 from rerunorch.secret import Secret
 from rerunorch.settings import SweepSettings
+from rerunorch.sharding import Shard
 
 __all__ = ["execute", "merge_config", "run_sweep_command"]
 
@@ -88,6 +90,8 @@ def settings_from(options: Mapping[str, Any], base_url: str) -> SweepSettings:
             timeout=options["timeout"],
             stop_on_timeout=options["stop_on_timeout"],
             dry_run=options["dry_run"],
+            shared_limit=options.get("shared_limit"),
+            shard=options.get("shard"),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
@@ -125,8 +129,13 @@ async def _run_with_signals(sweep: Sweep) -> SweepReport:
 def open_journal(options: Mapping[str, Any], fingerprint: str) -> Journal:
     """The sweep's journal: new, or reopened with ``--resume``."""
     settings = settings_from(options, options["base_url"]).to_json()
+    path = options["journal"]
+    if options.get("shard"):
+        shard = Shard.parse(options["shard"])
+        if path == DEFAULT_JOURNAL:  # shards sharing a folder keep separate journals
+            path = f".rerunorch/journal-shard-{shard.index}-of-{shard.count}.sqlite"
     journal = Journal.open(
-        options["journal"],
+        path,
         settings=settings,
         fingerprint=fingerprint,
         resume=options.get("resume", False),

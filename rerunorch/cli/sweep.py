@@ -113,6 +113,12 @@ def sweep_options(command: Any) -> Any:
 )
 @click.option("--resume", is_flag=True, help="Continue the sweep recorded in --journal.")
 @click.option(
+    "--shared-limit",
+    metavar="redis://HOST:PORT/DB",
+    help="Share --rate, pauses and --max-active with other sweeps through Redis.",
+)
+@click.option("--shard", metavar="I/N", help="Sweep only shard I of N of the targets (1-based).")
+@click.option(
     "--time-scale",
     type=click.FloatRange(min=0, min_open=True),
     default=1.0,

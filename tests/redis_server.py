@@ -1,0 +1,67 @@
+"""A real redis-server on 127.0.0.1 for the shared-limit tests (started and stopped by them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+__all__ = ["RedisServer", "redis_server_or_skip"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """redis-server without persistence; ``stop()`` and ``start()`` again on the same port."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = _free_port()
+        self.process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "notice",
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        for line in self.process.stdout:  # its own word that it listens: no polling
+            if "Ready to accept connections" in line:
+                return
+        raise RuntimeError("redis-server ended before it was ready")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def redis_server_or_skip() -> RedisServer:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("RERUNORCH_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed (CI installs it: see .ci/run)")
+        pytest.skip("redis-server is not installed")
+    return RedisServer(binary)
