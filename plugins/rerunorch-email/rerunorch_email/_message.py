@@ -1,0 +1,164 @@
+"""The sweep's summary as an email: a plain-text part and an HTML part."""
+
+from __future__ import annotations
+
+import email.utils
+import html
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+from rerunorch import SweepReport
+from rerunorch_email._digest import Digest, Listing, Problem, TestLine, digest, duration_text
+from rerunorch_email._digest import one_line as _one_line
+
+__all__ = ["email_message"]
+
+_NAME_LIMIT = 200
+_ERROR_LIMIT = 300
+_SUBJECT_LIMIT = 150
+
+
+def email_message(
+    report: SweepReport,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    title: str = "rerunorch",
+    max_items: int = 50,
+) -> EmailMessage:
+    """The ``multipart/alternative`` message (text, then HTML) summing up ``report``.
+
+    Raises:
+        ValueError: ``max_items`` is negative.
+    """
+    d = digest(report, max_items=max_items)
+    message = EmailMessage()
+    message["Subject"] = email_subject(d, title)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = email.utils.formatdate(report.finished_at or report.started_at, usegmt=True)
+    domain = sender.rpartition("@")[2].strip("<> ") or "rerunorch.invalid"
+    message["Message-ID"] = email.utils.make_msgid("rerunorch", domain=domain)
+    message.set_content(email_text(d, title))
+    message.add_alternative(email_html(d, title), subtype="html")
+    return message
+
+
+def email_subject(d: Digest, title: str = "rerunorch") -> str:
+    return _one_line(f"{title}: {d.headline}", _SUBJECT_LIMIT)
+
+
+def email_text(d: Digest, title: str = "rerunorch") -> str:
+    """The plain-text part."""
+    lines = [email_subject(d, title), "", _timing(d), ""]
+    counts = _counts(d)
+    width = max(len(label) for label, _ in counts) + 2
+    lines += [f"{label:<{width}}{value}" for label, value in counts]
+    for heading, rows, more in _lists(d):
+        lines += ["", heading]
+        lines += [f"- {row}" for row in rows]
+        if more:
+            lines.append(f"... and {more} more")
+    if d.notes:
+        lines += ["", "Notes"]
+        lines += [f"- {_one_line(note, _ERROR_LIMIT)}" for note in d.notes]
+    lines += ["", "-- ", "Sent by rerunorch."]
+    return "\n".join(lines) + "\n"
+
+
+def email_html(d: Digest, title: str = "rerunorch") -> str:
+    """The HTML part (inline styles only: mail clients drop style sheets)."""
+    e = html.escape
+    cell = 'style="padding:2px 12px 2px 0"'
+    out = [
+        "<!DOCTYPE html>",
+        '<html><body style="font-family:sans-serif">',
+        f"<h2>{e(email_subject(d, title))}</h2>",
+        f"<p>{e(_timing(d))}</p>",
+        "<table>",
+    ]
+    out += [
+        f'<tr><td {cell}>{e(label)}</td><td style="text-align:right">{e(value)}</td></tr>'
+        for label, value in _counts(d)
+    ]
+    out.append("</table>")
+    for heading, rows, more in _lists(d):
+        out.append(f"<h3>{e(heading)}</h3>")
+        out.append("<ul>" + "".join(f"<li>{e(row)}</li>" for row in rows) + "</ul>")
+        if more:
+            out.append(f"<p>... and {more} more</p>")
+    if d.notes:
+        out.append("<h3>Notes</h3>")
+        out.append(
+            "<ul>"
+            + "".join(f"<li>{e(_one_line(note, _ERROR_LIMIT))}</li>" for note in d.notes)
+            + "</ul>"
+        )
+    out += ['<p style="color:#777">Sent by rerunorch.</p>', "</body></html>"]
+    return "\n".join(out) + "\n"
+
+
+def _timing(d: Digest) -> str:
+    if d.duration is None:
+        return f"Started {d.started}; not finished."
+    return f"Started {d.started}, took {duration_text(d.duration)}."
+
+
+def _counts(d: Digest) -> list[tuple[str, str]]:
+    s = d.summary
+    rows = [
+        ("Targets", s.targets),
+        ("Reruns triggered", s.triggered),
+        ("Reruns passed", s.passed),
+        ("Reruns still failing", s.failed),
+        ("Skipped", s.skipped),
+    ]
+    rows += [
+        (label, count)
+        for label, count in (
+            ("Triggered (not followed)", d.not_followed),
+            ("Errors", s.errors),
+            ("Timed out", s.timed_out),
+            ("Interrupted", s.interrupted),
+        )
+        if count
+    ]
+    rows += [("Flaky tests", s.flaky_tests), ("Still-failing tests", s.failing_tests)]
+    counted = [(label, str(count)) for label, count in rows]
+    return [*counted, ("Requests (rate-limited)", f"{s.requests} ({s.rate_limited})")]
+
+
+def _lists(d: Digest) -> list[tuple[str, list[str], int]]:
+    found = [
+        (f"Flaky tests ({d.flaky.total}): failed, then passed on rerun", _tests(d.flaky)),
+        (f"Still failing ({d.failing.total}): failed again on rerun", _tests(d.failing)),
+        (f"Not rerun to the end ({d.problems.total})", _problems(d.problems)),
+    ]
+    return [(heading, rows, more) for heading, (rows, more, total) in found if total]
+
+
+def _ids(plan: int | None, run: int, rerun: int | None) -> str:
+    plan_part = f"plan {plan}, " if plan is not None else ""
+    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
+    return f"{plan_part}run {run}{rerun_part}"
+
+
+def _tests(listing: Listing[TestLine]) -> tuple[list[str], int, int]:
+    rows = []
+    for test in listing.items:
+        if test.name is None and test.test_case_id is None:
+            name = "(tests not known)"
+        else:
+            name = _one_line(test.name, _NAME_LIMIT) if test.name else "(no name)"
+            if test.test_case_id is not None:
+                name += f" (case {test.test_case_id})"
+        rows.append(f"{name}: {_ids(test.plan, test.run, test.rerun)}")
+    return rows, listing.more, listing.total
+
+
+def _problems(listing: Listing[Problem]) -> tuple[list[str], int, int]:
+    rows = []
+    for p in listing.items:
+        error = f": {_one_line(p.error, _ERROR_LIMIT)}" if p.error else ""
+        rows.append(f"{_ids(p.plan, p.run, p.rerun)}: {p.what}{error}")
+    return rows, listing.more, listing.total

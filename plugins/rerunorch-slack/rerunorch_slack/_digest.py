@@ -1,0 +1,241 @@
+"""What a notification says about a sweep, read from its report in one pass.
+
+Each notifier distribution keeps its own copy of this module: plugins may use
+only rerunorch's public API, and this is presentation, not API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Generic, TypeVar
+
+from rerunorch import Outcome, OutcomeKind, Summary, SweepReport, TestRef
+
+__all__ = ["Digest", "Listing", "Problem", "TestLine", "digest", "duration_text"]
+
+T = TypeVar("T")
+
+_SPACES = re.compile(r"\s+")
+
+
+@dataclasses.dataclass(frozen=True)
+class TestLine:
+    """A flaky or still-failing test, and where it ran.
+
+    Attributes:
+        name: The test case's name (None if the server gave none, or the tests are not known).
+        test_case_id: The test case's id.
+        plan: The test plan's execution id.
+        run: The execution-result id swept (the target).
+        rerun: The rerun's execution-result id.
+    """
+
+    __test__ = False
+
+    name: str | None
+    test_case_id: int | None
+    plan: int | None
+    run: int
+    rerun: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A target that could not be rerun to its end.
+
+    Attributes:
+        run: The execution-result id swept.
+        plan: The test plan's execution id.
+        rerun: The rerun, if one was triggered.
+        what: ``error``, ``timed out`` or ``interrupted``.
+        error: What went wrong, on one line.
+    """
+
+    run: int
+    plan: int | None
+    rerun: int | None
+    what: str
+    error: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing(Generic[T]):
+    """The first items of a list, and how many there were in all.
+
+    Attributes:
+        items: At most the ``max_items`` asked for.
+        total: How many there were.
+    """
+
+    items: tuple[T, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        """How many were left out."""
+        return self.total - len(self.items)
+
+
+@dataclasses.dataclass(frozen=True)
+class Digest:
+    """A sweep's verdict, counts and lists, ready to render.
+
+    Attributes:
+        headline: E.g. ``"3 still failing, 1 error"`` or ``"all passed (2 flaky)"``.
+        status: ``passed``, ``failing``, ``incomplete`` (errors, timeouts,
+            interruptions and nothing failing) or ``none`` (no targets, or only
+            triggered reruns).
+        summary: The report's counts.
+        not_followed: Reruns triggered and not followed (``--no-wait``, dry run).
+        flaky: Tests that failed, then passed on rerun.
+        failing: Tests that failed again on rerun.
+        problems: Targets that could not be rerun to their end.
+        started: When the sweep started, ``YYYY-MM-DD HH:MM:SS UTC``.
+        duration: How long it took, in seconds (None if it has not finished).
+        notes: The report's notes (problems outside any target).
+    """
+
+    headline: str
+    status: str
+    summary: Summary
+    not_followed: int
+    flaky: Listing[TestLine]
+    failing: Listing[TestLine]
+    problems: Listing[Problem]
+    started: str
+    duration: float | None
+    notes: tuple[str, ...]
+
+
+class _Collect(Generic[T]):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: list[T] = []
+        self.total = 0
+
+    def add(self, item: T) -> None:
+        self.total += 1
+        if len(self.items) < self.limit:
+            self.items.append(item)
+
+    def listing(self) -> Listing[T]:
+        return Listing(tuple(self.items), self.total)
+
+
+def digest(report: SweepReport, *, max_items: int = 50) -> Digest:
+    """Read ``report`` (its results once) into a :class:`Digest`.
+
+    Args:
+        report: The sweep's report.
+        max_items: How many items each list keeps; the rest are only counted.
+
+    Raises:
+        ValueError: ``max_items`` is negative.
+    """
+    if max_items < 0:
+        raise ValueError(f"max_items must be 0 or more, not {max_items}")
+    flaky: _Collect[TestLine] = _Collect(max_items)
+    failing: _Collect[TestLine] = _Collect(max_items)
+    problems: _Collect[Problem] = _Collect(max_items)
+    not_followed = 0
+    for outcome in report.results:
+        if outcome.outcome is OutcomeKind.TRIGGERED:
+            not_followed += 1
+        for test in outcome.flaky:
+            flaky.add(_line(test, outcome))
+        for test in outcome.still_failing:
+            failing.add(_line(test, outcome))
+        if outcome.outcome is OutcomeKind.FAILED and not outcome.still_failing:
+            failing.add(_line(TestRef(None), outcome))
+        if outcome.outcome.incomplete:
+            problems.add(_problem(outcome))
+    summary = report.summary
+    started = dt.datetime.fromtimestamp(report.started_at, tz=dt.timezone.utc)
+    duration = None if report.finished_at is None else report.finished_at - report.started_at
+    headline, status = _headline(summary, not_followed)
+    return Digest(
+        headline=headline,
+        status=status,
+        summary=summary,
+        not_followed=not_followed,
+        flaky=flaky.listing(),
+        failing=failing.listing(),
+        problems=problems.listing(),
+        started=started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        duration=duration,
+        notes=tuple(report.notes),
+    )
+
+
+def duration_text(seconds: float | None) -> str:
+    """``"2h 3m 4s"``, ``"3m 2s"``, ``"42s"`` or ``"1.5s"``; ``"not finished"`` for None."""
+    if seconds is None:
+        return "not finished"
+    seconds = max(0.0, seconds)
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m {secs}s"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{seconds:.1f}s" if seconds < 10 else f"{secs}s"
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (whitespace runs as one space), cut to ``limit`` characters."""
+    flat = _SPACES.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _line(test: TestRef, outcome: Outcome) -> TestLine:
+    return TestLine(
+        name=test.test_case_name,
+        test_case_id=test.test_case_id,
+        plan=outcome.execution_id,
+        run=outcome.target,
+        rerun=outcome.rerun_id,
+    )
+
+
+def _problem(outcome: Outcome) -> Problem:
+    return Problem(
+        run=outcome.target,
+        plan=outcome.execution_id,
+        rerun=outcome.rerun_id,
+        what=outcome.outcome.value.replace("_", " "),
+        error=outcome.error,
+    )
+
+
+def _headline(summary: Summary, not_followed: int) -> tuple[str, str]:
+    parts = []
+    if summary.failing_tests:
+        parts.append(f"{summary.failing_tests} still failing")
+    elif summary.failed:
+        parts.append(f"{plural(summary.failed, 'rerun')} still failing")
+    for count, word in (
+        (summary.errors, plural(summary.errors, "error")),
+        (summary.timed_out, f"{summary.timed_out} timed out"),
+        (summary.interrupted, f"{summary.interrupted} interrupted"),
+    ):
+        if count:
+            parts.append(word)
+    if parts:
+        failing = summary.failing_tests or summary.failed
+        return ", ".join(parts), "failing" if failing else "incomplete"
+    if not summary.targets:
+        return "no targets", "none"
+    flaky = f" ({summary.flaky_tests} flaky)" if summary.flaky_tests else ""
+    if not not_followed:
+        return f"all passed{flaky}", "passed"
+    triggered = f"{plural(not_followed, 'rerun')} triggered"
+    if summary.passed + summary.skipped:
+        return f"{summary.passed + summary.skipped} passed{flaky}, {triggered}", "passed"
+    return triggered, "none"

@@ -1,0 +1,190 @@
+"""Test helpers for rerunorch-webhook: a fake clock, a local endpoint, sample reports.
+
+(A uniquely named module rather than a conftest.py, so that the tests of every
+plugin can be collected together from the repository's root.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
+
+STARTED = 1_772_330_400.0
+PATH = "/workflows/abc/triggers/manual/paths/invoke?sig=T0p-S3cret-Sig"
+TEAMS_LIMIT = 28_000
+
+
+class JumpClock:
+    """A clock whose ``sleep`` moves time on at once (and records the wait)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return STARTED + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Delivery:
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeEndpoint:
+    """A webhook receiver: answers ``script`` first, then 200 (202 for Teams cards).
+
+    A Teams card over 28 KB gets 413, one of the wrong shape 400; a request whose
+    signature does not match ``secret`` (when set) 401.
+    """
+
+    secret: str | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    attempts: int = 0
+    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        body = await request.read()
+        if self.script:
+            status, headers = self.script.pop(0)
+            return web.Response(status=status, headers=headers)
+        if request.content_type != "application/json":
+            return web.Response(status=415)
+        if self.secret is not None:
+            want = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+            got = request.headers.get("X-Rerunorch-Signature", "")
+            if not hmac.compare_digest(want, got):
+                self.problems.append("bad signature")
+                return web.Response(status=401)
+        payload = json.loads(body)
+        if payload.get("type") == "message":
+            if len(body) > TEAMS_LIMIT:
+                self.problems.append(f"card of {len(body)} bytes")
+                return web.Response(status=413)
+            problems = card_problems(payload)
+            if problems:
+                self.problems += problems
+                return web.Response(status=400)
+            self.deliveries.append(Delivery(body, dict(request.headers)))
+            return web.Response(status=202)
+        self.deliveries.append(Delivery(body, dict(request.headers)))
+        return web.Response(status=200)
+
+
+def card_problems(payload: dict[str, Any]) -> list[str]:
+    """How ``payload`` differs from what a Teams Workflows webhook takes."""
+    problems = []
+    attachments = payload.get("attachments")
+    if not isinstance(attachments, list) or len(attachments) != 1:
+        return ["attachments must be a list of one"]
+    [attachment] = attachments
+    if attachment.get("contentType") != "application/vnd.microsoft.card.adaptive":
+        problems.append("wrong contentType")
+    card = attachment.get("content", {})
+    if card.get("type") != "AdaptiveCard" or card.get("version") != "1.4":
+        problems.append("not an Adaptive Card 1.4")
+    for i, element in enumerate(card.get("body", [])):
+        kind = element.get("type")
+        if kind == "TextBlock":
+            if not isinstance(element.get("text"), str) or not element["text"]:
+                problems.append(f"element {i}: TextBlock without text")
+        elif kind == "FactSet":
+            facts = element.get("facts")
+            if not facts or not all(isinstance(f.get("title"), str) for f in facts):
+                problems.append(f"element {i}: bad FactSet")
+        else:
+            problems.append(f"element {i}: unexpected {kind}")
+    return problems
+
+
+@asynccontextmanager
+async def serve_endpoint(secret: str | None = None) -> AsyncIterator[tuple[FakeEndpoint, str]]:
+    """A running :class:`FakeEndpoint` on 127.0.0.1 and its URL."""
+    endpoint = FakeEndpoint(secret=secret)
+    app = web.Application()
+    app.router.add_post(PATH.split("?")[0], endpoint.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield endpoint, str(server.make_url("")).rstrip("/") + PATH
+    finally:
+        await server.close()
+
+
+def sample_report() -> SweepReport:
+    report = SweepReport(started_at=STARTED, config={"strategy": "failed"})
+    report.add(
+        Outcome(
+            target=1001,
+            execution_id=301,
+            rerun_id=2001,
+            outcome=OutcomeKind.PASSED,
+            result="SUCCESS",
+            flaky=(TestRef(17, "Login with SSO"), TestRef(18, "Search *by* [tag](x) & filter")),
+        )
+    )
+    report.add(
+        Outcome(
+            target=1002,
+            execution_id=302,
+            rerun_id=2002,
+            outcome=OutcomeKind.FAILED,
+            result="FAILURE",
+            still_failing=(TestRef(41, "Checkout as guest ✓"),),
+        )
+    )
+    report.add(
+        Outcome(
+            target=1004,
+            execution_id=304,
+            rerun_id=2004,
+            outcome=OutcomeKind.TIMED_OUT,
+            error="not finished after 3600 s",
+        )
+    )
+    report.finished_at = STARTED + 754.0
+    return report
+
+
+def big_report(tests: int, name_length: int = 200) -> SweepReport:
+    """``tests`` flaky and ``tests`` still-failing tests with long (non-ASCII) names."""
+    report = SweepReport(started_at=STARTED, config={})
+    for i in range(tests):
+        name = f"tést {i} " + "é" * name_length
+        report.add(
+            Outcome(
+                target=10_000 + i,
+                execution_id=500,
+                rerun_id=20_000 + i,
+                outcome=OutcomeKind.FAILED,
+                flaky=(TestRef(i, name),),
+                still_failing=(TestRef(100_000 + i, name),),
+            )
+        )
+    report.finished_at = STARTED + 60.0
+    return report
