@@ -86,16 +86,29 @@ class TargetRun:
         self.adopted = False
         self.polls = 0
 
-    def outcome(self, kind: OutcomeKind, **fields: object) -> Outcome:
+    def outcome(
+        self,
+        kind: OutcomeKind,
+        *,
+        result: str | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+        flaky: tuple[TestRef, ...] = (),
+        still_failing: tuple[TestRef, ...] = (),
+    ) -> Outcome:
         """An outcome carrying what is known so far of this target."""
         return Outcome(
             target=self.target.id,
             outcome=kind,
             execution_id=self.execution_id,
             rerun_id=self.rerun_id,
+            result=result,
+            error=error,
+            reason=reason,
+            flaky=flaky,
+            still_failing=still_failing,
             adopted=self.adopted,
             polls=self.polls,
-            **fields,  # type: ignore[arg-type]
         )
 
     async def test_cases(self, run_id: int) -> TestCaseResults:
@@ -115,6 +128,11 @@ class TargetRun:
             return self.outcome(OutcomeKind.ERROR, error=str(exc))
         except ValueError as exc:  # a strategy that cannot serve this target
             return self.outcome(OutcomeKind.ERROR, error=str(exc))
+        except Exception as exc:  # a bug (ours or a plugin's) fails this target, not the sweep
+            log.exception("target %d failed unexpectedly", self.target.id)
+            return self.outcome(
+                OutcomeKind.ERROR, error=f"internal error: {type(exc).__name__}: {exc}"
+            )
 
     async def _run(self) -> Outcome:
         resumed = await self._resumed()

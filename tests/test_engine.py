@@ -303,3 +303,30 @@ async def test_a_failing_listener_never_breaks_the_sweep(
     assert recorder.events[-1] == "finished"
     assert sum(e.startswith("triggered") for e in recorder.events) == 3
     assert any("listener bug" in note for note in report.notes)
+
+
+class BrokenStrategy:
+    name = "broken"
+    description = "raises for one target"
+
+    async def decide(self, ctx: object) -> object:
+        raise RuntimeError("plugin bug")
+
+
+@pytest.mark.simulator(targets=3)
+async def test_a_strategy_bug_fails_its_targets_not_the_sweep(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    sweep = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        strategy=BrokenStrategy(),  # type: ignore[arg-type]
+    )
+    report = await sweep.run()
+    assert report.summary.errors == 3
+    assert all(
+        "internal error: RuntimeError: plugin bug" in (o.error or "") for o in report.results
+    )
+    assert simulator.stats.reruns_created == 0
