@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from sweep_helpers import StopAfter
 
 from rerunorch import (
     AuthError,
@@ -19,12 +20,19 @@ from rerunorch.report import SweepReport
 from rerunorch.testing import Simulator
 
 
-def make_sweep(sim: Simulator, clock: Clock, targets: object = None, **settings: object) -> Sweep:
+def make_sweep(
+    sim: Simulator,
+    clock: Clock,
+    targets: object = None,
+    listener: SweepListener | tuple[SweepListener, ...] | None = None,
+    **settings: object,
+) -> Sweep:
     return Sweep(
         sim.target_ids if targets is None else targets,  # type: ignore[arg-type]
         SweepSettings(base_url=sim.base_url, **settings),  # type: ignore[arg-type]
         api_key=sim.api_key,
         clock=clock,
+        listener=listener,
     )
 
 
@@ -245,14 +253,9 @@ async def test_outcomes_stream_as_they_end(simulator: Simulator, simulator_clock
 async def test_stop_triggers_nothing_new_and_interrupts_the_rest(
     simulator: Simulator, simulator_clock: Clock
 ) -> None:
-    sweep = make_sweep(simulator, simulator_clock, max_active=5, grace=10.0)
-
-    class StopAfterFive(SweepListener):
-        async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-            if sweep.progress.triggered >= 5:
-                sweep.stop()
-
-    sweep._listeners = (StopAfterFive(),)
+    stopper = StopAfter(5)
+    sweep = make_sweep(simulator, simulator_clock, listener=stopper, max_active=5, grace=10.0)
+    stopper.sweep = sweep
     report = await sweep.run()
     assert simulator.stats.reruns_created == 5
     assert report.summary.interrupted == report.summary.targets
@@ -295,8 +298,7 @@ async def test_a_failing_listener_never_breaks_the_sweep(
     simulator: Simulator, simulator_clock: Clock
 ) -> None:
     recorder = Recorder()
-    sweep = make_sweep(simulator, simulator_clock)
-    sweep._listeners = (recorder, Recorder())
+    sweep = make_sweep(simulator, simulator_clock, listener=(recorder, Recorder()))
     report = await sweep.run()
     assert report.summary.targets == 3
     assert recorder.events[0] == "started"

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sweep_helpers import StopAfter
 
 from rerunorch import ConfigError, OutcomeKind, Sweep, SweepSettings
 from rerunorch.clock import Clock
@@ -107,14 +108,16 @@ async def test_a_stopped_sweep_resumes_without_triggering_twice(
 ) -> None:
     path = tmp_path / "j.sqlite"
     journal = Journal.open(path, settings=SETTINGS, fingerprint="t")
-    first = _sweep(simulator, simulator_clock, journal, max_active=10, grace=0.0)
-
-    class StopAfterTen:
-        async def rerun_triggered(self, *args: object) -> None:
-            if first.progress.triggered >= 10:
-                first.stop()
-
-    first._listeners = (StopAfterTen(),)  # type: ignore[assignment]
+    stopper = StopAfter(10)
+    first = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url, max_active=10, grace=0.0),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        journal=journal,
+        listener=stopper,
+    )
+    stopper.sweep = first
     report = await first.run()
     journal.close(finished=False)
     assert report.summary.interrupted > 0
