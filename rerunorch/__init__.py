@@ -18,6 +18,7 @@ from rerunorch._version import __version__
 if TYPE_CHECKING:
     from rerunorch.client import DEFAULT_BASE_URL, TestsigmaClient
     from rerunorch.clock import Clock, ScaledClock, SystemClock
+    from rerunorch.digests import Digest, Listing, Problem, TestLine, digest, duration_text, one_line
     from rerunorch.engine import Sweep, SweepProgress, run_sweep
     from rerunorch.enums import (
         IterationReRunType,
@@ -79,9 +80,11 @@ __all__ = [
     "ConfigError",
     "Decision",
     "DecisionContext",
+    "Digest",
     "ExecutionResult",
     "IterationReRunType",
     "IterationResult",
+    "Listing",
     "NotFound",
     "Notifier",
     "Outcome",
@@ -92,6 +95,7 @@ __all__ = [
     "PlanRunRequest",
     "PluginManager",
     "PollPolicy",
+    "Problem",
     "RateLimitInfo",
     "RateLimited",
     "ReRunType",
@@ -121,18 +125,29 @@ __all__ = [
     "TestCaseResult",
     "TestCaseResultRequest",
     "TestCaseResults",
+    "TestLine",
     "TestRef",
     "TestsigmaClient",
     "TriggeredType",
     "UnexpectedResponse",
     "__version__",
+    "digest",
+    "duration_text",
     "hookimpl",
+    "one_line",
     "read_targets",
     "result_passed",
     "run_sweep",
 ]
 
 _HOMES: dict[str, str] = {
+    "Digest": "rerunorch.digests",
+    "Listing": "rerunorch.digests",
+    "Problem": "rerunorch.digests",
+    "TestLine": "rerunorch.digests",
+    "digest": "rerunorch.digests",
+    "duration_text": "rerunorch.digests",
+    "one_line": "rerunorch.digests",
     "DEFAULT_BASE_URL": "rerunorch.client",
     "TestsigmaClient": "rerunorch.client",
     "Clock": "rerunorch.clock",

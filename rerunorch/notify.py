@@ -13,11 +13,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import anyio
+
 from rerunorch.errors import ConfigError
 from rerunorch.report import SweepReport
 
 __all__ = ["Notifier", "run_notifiers", "safe_error"]
 
+NOTIFIER_TIME_LIMIT = 120.0  # seconds; each notifier has its own retries within it
 log = logging.getLogger(__name__)
 
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
@@ -71,6 +74,8 @@ async def run_notifiers(
     notifiers: Mapping[str, Notifier],
     report: SweepReport,
     options_by_name: Mapping[str, Mapping[str, Any]],
+    *,
+    time_limit: float = NOTIFIER_TIME_LIMIT,
 ) -> list[str]:
     """Run each notifier in ``names`` (in order) on ``report``.
 
@@ -82,6 +87,7 @@ async def run_notifiers(
         notifiers: The notifiers known, by name (from the plugin manager).
         report: The finished sweep's report.
         options_by_name: Each notifier's ``[notify.NAME]`` table; missing means ``{}``.
+        time_limit: Seconds each notifier may take before it counts as failed.
 
     Returns:
         The warnings, one line per failed notifier (empty if all succeeded).
@@ -97,7 +103,13 @@ async def run_notifiers(
     warnings: list[str] = []
     for name in chosen:
         try:
-            await notifiers[name].notify(report, options_by_name.get(name) or {})
+            with anyio.fail_after(time_limit):
+                await notifiers[name].notify(report, options_by_name.get(name) or {})
+        except TimeoutError:
+            line = f"notifier {name} failed: no answer within {time_limit:g}s"
+            log.warning("%s", line)
+            report.notes.append(line)
+            warnings.append(line)
         except Exception as exc:
             line = f"notifier {name} failed: {safe_error(exc)}"
             log.warning("%s", line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -29,3 +30,10 @@ def test_the_command_line_does_not_import_aiohttp_to_show_help() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_no_submodule_shadows_an_exported_name() -> None:
+    for home in set(rerunorch._HOMES.values()):
+        importlib.import_module(home)  # importing a submodule sets it on the package
+    for name, home in rerunorch._HOMES.items():
+        assert getattr(rerunorch, name) is getattr(importlib.import_module(home), name), name

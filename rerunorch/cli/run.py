@@ -228,11 +228,11 @@ async def execute(
             report = await _run_with_signals(sweep)
     else:
         report = await _run_with_signals(sweep)
-    write_reports(report, options)
     if options.get("notify"):
         await run_notifiers(
             list(options["notify"]), notifiers, report, options.get("notify_options") or {}
         )
+    write_reports(report, options)  # after the notifiers, so that their failures are in it
     return report
 
 

@@ -7,9 +7,8 @@ import html
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from rerunorch import SweepReport
-from rerunorch_email._digest import Digest, Listing, Problem, TestLine, digest, duration_text
-from rerunorch_email._digest import one_line as _one_line
+from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
+from rerunorch import one_line as _one_line
 
 __all__ = ["email_message"]
 

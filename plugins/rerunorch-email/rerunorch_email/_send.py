@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from rerunorch_email._digest import one_line
+from rerunorch import one_line
 from rerunorch_email._settings import EmailSettings, TlsMode
 
 __all__ = ["EmailError", "send_message"]

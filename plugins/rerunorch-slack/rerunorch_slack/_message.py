@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rerunorch import SweepReport
-from rerunorch_slack._digest import Digest, Listing, Problem, TestLine, digest, duration_text
-from rerunorch_slack._digest import one_line as _one_line
+from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
+from rerunorch import one_line as _one_line
 
 __all__ = ["MAX_BLOCKS", "MAX_HEADER_TEXT", "MAX_SECTION_TEXT", "slack_message"]
 

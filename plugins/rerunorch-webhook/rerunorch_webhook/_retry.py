@@ -21,7 +21,7 @@ class RetryPolicy:
         max_backoff: The longest wait, also for a server's ``Retry-After``:
             a server asking for longer is not waited for.
 
-    >>> [RetryPolicy(backoff=1, max_backoff=5).wait(n) for n in range(4)]
+    >>> [RetryPolicy(backoff=1.0, max_backoff=5.0).wait(n) for n in range(4)]
     [1.0, 2.0, 4.0, 5.0]
     >>> RetryPolicy().wait(0, retry_after=7.0)
     7.0

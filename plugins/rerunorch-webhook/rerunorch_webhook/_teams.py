@@ -10,9 +10,8 @@ import json
 import re
 from typing import Any
 
-from rerunorch import SweepReport
-from rerunorch_webhook._digest import Digest, Listing, Problem, TestLine, digest, duration_text
-from rerunorch_webhook._digest import one_line as _one_line
+from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
+from rerunorch import one_line as _one_line
 
 __all__ = ["MAX_BYTES", "encode", "teams_payload"]
 

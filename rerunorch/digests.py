@@ -1,26 +1,39 @@
 """What a notification says about a sweep, read from its report in one pass.
 
-Each notifier distribution keeps its own copy of this module: plugins may use
-only rerunorch's public API, and this is presentation, not API.
+Notifiers (Slack, email, Teams, ...) all tell the same story: a headline, the
+counts, the flaky and still-failing tests (bounded lists with the total), the
+targets that could not be rerun, and the duration. :func:`digest` reads it
+from a :class:`~rerunorch.report.SweepReport` once; each notifier only lays it out.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from typing import Generic, TypeVar
 
-from rerunorch import Outcome, OutcomeKind, Summary, SweepReport, TestRef
+import attrs
 
-__all__ = ["Digest", "Listing", "Problem", "TestLine", "digest", "duration_text"]
+from rerunorch.outcome import Outcome, OutcomeKind, TestRef
+from rerunorch.report import Summary, SweepReport
+
+__all__ = [
+    "Digest",
+    "Listing",
+    "Problem",
+    "TestLine",
+    "digest",
+    "duration_text",
+    "one_line",
+    "plural",
+]
 
 T = TypeVar("T")
 
 _SPACES = re.compile(r"\s+")
 
 
-@dataclasses.dataclass(frozen=True)
+@attrs.frozen
 class TestLine:
     """A flaky or still-failing test, and where it ran.
 
@@ -41,7 +54,7 @@ class TestLine:
     rerun: int | None
 
 
-@dataclasses.dataclass(frozen=True)
+@attrs.frozen
 class Problem:
     """A target that could not be rerun to its end.
 
@@ -60,7 +73,7 @@ class Problem:
     error: str | None
 
 
-@dataclasses.dataclass(frozen=True)
+@attrs.frozen
 class Listing(Generic[T]):
     """The first items of a list, and how many there were in all.
 
@@ -78,7 +91,7 @@ class Listing(Generic[T]):
         return self.total - len(self.items)
 
 
-@dataclasses.dataclass(frozen=True)
+@attrs.frozen
 class Digest:
     """A sweep's verdict, counts and lists, ready to render.
 
