@@ -18,7 +18,15 @@ from rerunorch._version import __version__
 if TYPE_CHECKING:
     from rerunorch.client import DEFAULT_BASE_URL, TestsigmaClient
     from rerunorch.clock import Clock, ScaledClock, SystemClock
-    from rerunorch.digests import Digest, Listing, Problem, TestLine, digest, duration_text, one_line
+    from rerunorch.digests import (
+        Digest,
+        Listing,
+        Problem,
+        TestLine,
+        digest,
+        duration_text,
+        one_line,
+    )
     from rerunorch.engine import Sweep, SweepProgress, run_sweep
     from rerunorch.enums import (
         IterationReRunType,
