@@ -37,8 +37,10 @@ Retry-After in whole seconds or absent; see ``tests/test_pacing.py``):
   b >= r x pause, since the bucket refills meanwhile, but up to a whole second of
   r's work when b is small and ``Retry-After`` is in whole seconds, so fewer
   episodes matter more than a quick return to r. 3% (the first tuning) paused
-  about 1.5x as often; against the benchmark server (r = 50, b = 10) 2% took
-  2-3% less time, and no case of the virtual-time grid got worse. Faster growth
+  about 1.3x as often; in the virtual-time model of the benchmark server (r = 50,
+  b = 10) 2% took about 2% less time, and on the whole grid (r = 5..100,
+  b = 1..3r) every case was as fast or faster except r = 10, b = 30, still under
+  the ideal. Faster growth
   finds a raised limit sooner but pauses more often; slower growth recovers too
   slowly from an under-estimate.
 - Where it falls short: with b much smaller than r x Retry-After (say b = 1 and

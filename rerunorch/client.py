@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://app.testsigma.com"
 USER_AGENT = f"rerunorch/{__version__}"
 _RESULTS = "/api/v1/execution_results"
+_JSON_BODY = {"Content-Type": "application/json"}
 _RATE_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "x-ratelimit-limit")
 T = TypeVar("T")
 
@@ -127,6 +128,7 @@ class TestsigmaClient:
         if not self._key:
             raise ConfigError("the API key is empty: set TESTSIGMA_API_KEY")
         self.base_url = normalize_base_url(base_url)
+        self._prefix = str(self.base_url).rstrip("/")
         self.clock = clock or SystemClock()
         self.pacer: RequestPacer = pacer or Pacer(clock=self.clock)
         self.counters = ClientCounters()
@@ -299,10 +301,8 @@ class TestsigmaClient:
 
     async def _attempt(self, method: str, path: str, body: Any, accept: str | None) -> bytes:
         session = self._open()
-        headers = {"Accept": accept} if accept else None
         data = json.dumps(body).encode() if body is not None else None
-        if data is not None:
-            headers = {**(headers or {}), "Content-Type": "application/json"}
+        headers = _JSON_BODY if data is not None else {"Accept": accept} if accept else None
         async with self.pacer.request():
             self.counters.requests += 1
             try:
@@ -344,7 +344,8 @@ class TestsigmaClient:
         raise error
 
     def _url(self, path: str) -> yarl.URL:
-        return self.base_url.with_path(self.base_url.path.rstrip("/") + path)
+        # Our paths are plain ASCII with integer ids: no quoting pass is needed.
+        return yarl.URL(self._prefix + path, encoded=True)
 
     def _not_sent(self, method: str, path: str, why: str) -> RequestNotSent:
         host = f"{self.base_url.host}:{self.base_url.port}"

@@ -95,31 +95,42 @@ def _unstructure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[A
     return factory
 
 
-def _structure_child(value: Any, _: Any) -> int | ExecutionResult | None:
-    # childResult is null, an id, or the child run itself, depending on the endpoint.
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, Mapping):
-        return structure(value, ExecutionResult)
-    raise TypeError(f"childResult must be null, an id or an object, not {value!r:.80}")
-
-
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter()
+def _make_converter(*, detailed: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=detailed)
     conv.register_structure_hook_factory(attrs.has, _structure_factory(conv))
     conv.register_unstructure_hook_factory(attrs.has, _unstructure_factory(conv))
-    conv.register_structure_hook(int | ExecutionResult | None, _structure_child)
+
+    def structure_child(value: Any, _: Any) -> int | ExecutionResult | None:
+        # childResult is null, an id, or the child run itself, depending on the endpoint.
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, Mapping):
+            return conv.structure(value, ExecutionResult)
+        raise TypeError(f"childResult must be null, an id or an object, not {value!r:.80}")
+
+    conv.register_structure_hook(int | ExecutionResult | None, structure_child)
     # By class (singledispatch), so that it wins over cattrs' pass-through for str.
     conv.register_unstructure_hook(OpenEnum, lambda member: member.value)
     return conv
 
 
-converter = _make_converter()
+# The fast converter answers every call; the detailed one only explains a failure
+# (its errors name each field that was wrong, at a cost on every call).
+converter = _make_converter(detailed=False)
+_explaining = _make_converter(detailed=True)
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Build a model from decoded JSON; raises ``cattrs`` errors on bad shapes."""
-    return converter.structure(data, cls)
+    """Build a model from decoded JSON; raises ``cattrs`` errors on bad shapes.
+
+    The error of a bad shape is a ``cattrs.BaseValidationError`` naming the fields
+    (see :func:`describe_error`).
+    """
+    try:
+        return converter.structure(data, cls)
+    except Exception:
+        _explaining.structure(data, cls)  # raises the same failure, with field paths
+        raise
 
 
 def describe_error(exc: Exception) -> str:

@@ -82,9 +82,12 @@ class ResultLog:
     def __init__(self) -> None:
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._count = 0
+        self._reading = False
 
     def append(self, outcome: Outcome) -> None:
-        self._file.seek(0, 2)
+        if self._reading:
+            self._file.seek(0, 2)  # back to the end after a read
+            self._reading = False
         self._file.write(json.dumps(outcome.to_json(), separators=(",", ":")) + "\n")
         self._count += 1
 
@@ -95,6 +98,7 @@ class ResultLog:
         """Each result as the report's JSON object."""
         self._file.flush()
         self._file.seek(0)
+        self._reading = True
         for line in self._file:
             yield json.loads(line)
 
