@@ -2,7 +2,7 @@
 
 Each measurement is printed as one JSON object on one line (with the machine's
 cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
-pacing-unknown, memory, polling, faults (or ``all``). ``--quick`` runs small
+pacing-unknown, memory, polling, faults, shared-pacing (or ``all``). ``--quick`` runs small
 sizes, for a smoke test; the figures are then meaningless.
 
 The goals are in ``design.md`` ("Measured goals"); the latest figures are in
@@ -25,6 +25,7 @@ from memory import memory
 from overhead import overhead
 from pacing import pacing_known, pacing_unknown
 from polling import polling
+from shared import shared_pacing
 
 Scenario = Callable[..., Awaitable[list[dict[str, Any]]]]
 
@@ -35,6 +36,7 @@ SCENARIOS: dict[str, Scenario] = {
     "memory": memory,
     "polling": polling,
     "faults": faults,
+    "shared-pacing": shared_pacing,
 }
 
 

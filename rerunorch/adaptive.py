@@ -43,6 +43,11 @@ Retry-After in whole seconds or absent; see ``tests/test_pacing.py``):
   the ideal. Faster growth
   finds a raised limit sooner but pauses more often; slower growth recovers too
   slowly from an under-estimate.
+- A later episode at most halves the rate (``MAX_DECREASE``): what one process
+  measures is its own share, near zero when other sweeps share the account, and
+  cutting to that would starve it for minutes (seen with four processes on one
+  quota). Several processes on one quota should share a limit
+  (:mod:`rerunorch.redis_limit`); this only keeps them from stalling.
 - Where it falls short: with b much smaller than r x Retry-After (say b = 1 and
   whole-second Retry-After), each episode wastes a second of the server's rate,
   and 30 s sweeps take about 1.3-1.45x the ideal (about 1.2x for b = r / 5).
@@ -67,6 +72,7 @@ WINDOW = 5.0
 MIN_SPAN = 1.0
 MIN_ACTIVE_SPAN = 0.25
 MIN_RATE = 0.01
+MAX_DECREASE = 0.5
 
 
 class AdaptiveRate:
@@ -153,6 +159,11 @@ class AdaptiveRate:
             floor = MIN_SPAN if first else MIN_ACTIVE_SPAN
             self._counts = (total, max(span, floor), active, active_span)
             self._base = self._cut_rate()
+            if not first and rate is not None and self._base is not None:
+                # A measurement is what *this* process got accepted: when others
+                # share the quota it can be near zero, and a cut to it would starve
+                # the sweep for minutes. So a later episode at most halves the rate.
+                self._base = max(self._base, MAX_DECREASE * rate)
         log.debug("adaptive rate: %r at %.3f, probing=%s", self._base, now, self._probing)
 
     def resume_at(self, when: float) -> None:

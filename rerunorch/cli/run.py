@@ -247,11 +247,15 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
         targets = TargetInput(ids, options.get("from_file"))
         if not options["dry_run"]:
             journal = open_journal(options, targets.fingerprint)
+        total = targets.count
+        if options.get("shard"):
+            shard = Shard.parse(options["shard"])
+            total = sum(1 for target in targets if target.id in shard)
         scale = options.get("time_scale", 1.0)
         report = anyio.run(
             lambda: execute(
                 targets,
-                targets.count,
+                total,
                 options,
                 base_url=options["base_url"],
                 key=key,
