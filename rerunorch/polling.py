@@ -35,8 +35,8 @@ class PollPolicy:
     initial: float = 5.0
     minimum: float = 2.0
     cap: float = 60.0
-    growth: float = 0.12
-    jump: float = 0.85
+    growth: float = 0.08
+    jump: float = 0.6
     jitter: float = 0.1
 
 
