@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rerunorch.cli.run import execute, merge_config, print_summary, setup_logging
+from rerunorch.cli.run import error_exit, execute, merge_config, print_summary, setup_logging
 from rerunorch.clock import ScaledClock
 from rerunorch.errors import ConfigError
 from rerunorch.report import SweepReport
@@ -44,8 +44,7 @@ def run_demo(
     try:
         options = merge_config(ctx, options)
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
+        return error_exit(exc, options["verbose"])
     clock = ScaledClock(time_scale)
     config = SimulatorConfig(
         seed=seed,
@@ -79,14 +78,8 @@ def run_demo(
 
     try:
         report = anyio.run(main)
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
     except Exception as exc:
-        if options["verbose"]:
-            raise
-        click.echo(f"error: {type(exc).__name__}: {exc} (run with -v for details)", err=True)
-        return 3
+        return error_exit(exc, options["verbose"])
     print_summary(report, console)
     for title, attr in (("Flaky tests", "flaky"), ("Still failing", "still_failing")):
         table = _tests_table(report, title, attr)

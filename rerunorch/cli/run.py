@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -236,15 +235,33 @@ async def execute(
     return report
 
 
-def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[str, Any]) -> int:
-    """``rerunorch sweep``; returns the exit code."""
-    setup_logging(options["verbose"], options["quiet"])
-    targets: TargetInput | None = None
+def error_exit(exc: Exception, verbose: int) -> int:
+    """Say what went wrong, without a traceback unless ``-v``; returns the exit code."""
+    if isinstance(exc, AuthError):
+        click.echo(
+            f"error: the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY",
+            err=True,
+        )
+        return 2
+    if isinstance(exc, ConfigError):
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    if verbose:
+        raise exc
+    detail = str(exc) if isinstance(exc, RerunorchError) else f"{type(exc).__name__}: {exc}"
+    click.echo(f"error: {detail} (run with -v for details)", err=True)
+    return 3
+
+
+def _sweep(
+    ctx: click.Context, ids: tuple[str, ...], options: dict[str, Any]
+) -> tuple[SweepReport, Journal | None, dict[str, Any]]:
+    """Read the options and targets, open the journal, and run the sweep."""
+    options = merge_config(ctx, options)
+    key = api_key(options)
+    targets = TargetInput(ids, options.get("from_file"))
     journal: Journal | None = None
     try:
-        options = merge_config(ctx, options)
-        key = api_key(options)
-        targets = TargetInput(ids, options.get("from_file"))
         if not options["dry_run"]:
             journal = open_journal(options, targets.fingerprint)
         total = targets.count
@@ -263,30 +280,22 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
                 clock=ScaledClock(scale) if scale != 1.0 else None,
             )
         )
-    except AuthError as exc:
-        click.echo(
-            f"error: the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY",
-            err=True,
-        )
-        return 2
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
-    except RerunorchError as exc:
-        if options["verbose"]:
-            raise
-        click.echo(f"error: {exc}", err=True)
-        return 3
-    except Exception as exc:
-        if options["verbose"]:
-            raise
-        click.echo(f"error: {type(exc).__name__}: {exc} (run with -v for details)", err=True)
-        return 3
-    finally:
-        if targets is not None:
-            targets.close()
-        if journal is not None and sys.exc_info()[0] is not None:
+    except BaseException:
+        if journal is not None:
             journal.close(finished=False)
+        raise
+    finally:
+        targets.close()
+    return report, journal, options
+
+
+def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[str, Any]) -> int:
+    """``rerunorch sweep``; returns the exit code."""
+    setup_logging(options["verbose"], options["quiet"])
+    try:
+        report, journal, options = _sweep(ctx, ids, options)
+    except Exception as exc:
+        return error_exit(exc, options["verbose"])
     if journal is not None:
         finished = not report.summary.interrupted
         journal.close(finished=finished)

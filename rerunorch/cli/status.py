@@ -6,23 +6,14 @@ import sys
 
 import click
 
+from rerunorch.cli.sweep import server_options
+
 __all__ = ["status"]
 
 
 @click.command()
 @click.argument("ids", nargs=-1, required=True, type=click.IntRange(1))
-@click.option(
-    "--base-url",
-    envvar="TESTSIGMA_BASE_URL",
-    default="https://app.testsigma.com",
-    show_default=True,
-    help="Testsigma server (env TESTSIGMA_BASE_URL).",
-)
-@click.option(
-    "--api-key-file",
-    type=click.Path(dir_okay=False),
-    help="Read the API key here instead of TESTSIGMA_API_KEY.",
-)
+@server_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 def status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_json: bool) -> None:
     """Print the status, result and rerun chain of each run in IDS."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["sweep", "sweep_options"]
+__all__ = ["server_options", "sweep", "sweep_options"]
 
 DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
@@ -89,21 +89,26 @@ def sweep_options(command: Any) -> Any:
     return command
 
 
+def server_options(command: Any) -> Any:
+    """``--base-url`` and ``--api-key-file``, for every command that talks to Testsigma."""
+    command = click.option(
+        "--api-key-file",
+        type=click.Path(dir_okay=False),
+        help="Read the API key here instead of TESTSIGMA_API_KEY.",
+    )(command)
+    return click.option(
+        "--base-url",
+        envvar="TESTSIGMA_BASE_URL",
+        default="https://app.testsigma.com",
+        show_default=True,
+        help="Testsigma server (env TESTSIGMA_BASE_URL).",
+    )(command)
+
+
 @click.command()
 @click.argument("ids", nargs=-1)
 @click.option("--from-file", metavar="PATH|-", help="Targets file, one a line (- for stdin).")
-@click.option(
-    "--base-url",
-    envvar="TESTSIGMA_BASE_URL",
-    default="https://app.testsigma.com",
-    show_default=True,
-    help="Testsigma server (env TESTSIGMA_BASE_URL).",
-)
-@click.option(
-    "--api-key-file",
-    type=click.Path(dir_okay=False),
-    help="Read the API key here instead of TESTSIGMA_API_KEY.",
-)
+@server_options
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False),

@@ -6,7 +6,6 @@ Only click is imported here; the server's modules load when the command runs, so
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -78,10 +77,14 @@ def simulate(host: str, port: int, time_scale: float, **options: Any) -> None:
 
     clock: Clock = SystemClock() if time_scale == 1 else ScaledClock(time_scale)
     with contextlib.suppress(KeyboardInterrupt):
+        import asyncio  # here, not at the top: `rerunorch --help` lists this command
+
         asyncio.run(_serve(config, clock, host, port))
 
 
 async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) -> None:
+    import anyio
+
     from .simulator import Simulator
 
     async with Simulator(config, clock=clock, host=host, port=port) as sim:
@@ -99,6 +102,6 @@ async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) ->
         )
         click.echo("Ctrl-C stops it.")
         try:
-            await asyncio.Event().wait()
+            await anyio.sleep_forever()
         finally:
             click.echo(json.dumps(sim.stats.to_json(), indent=2))
