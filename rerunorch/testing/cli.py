@@ -83,6 +83,8 @@ def simulate(host: str, port: int, time_scale: float, **options: Any) -> None:
 
 
 async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) -> None:
+    import signal
+
     import anyio
 
     from .simulator import Simulator
@@ -100,8 +102,10 @@ async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) ->
             f"  curl -H 'Authorization: Bearer {sim.api_key}' "
             f"{sim.base_url}/api/v1/execution_results/{first}"
         )
-        click.echo("Ctrl-C stops it.")
+        click.echo("Ctrl-C (or SIGTERM) stops it.")
         try:
-            await anyio.sleep_forever()
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    break
         finally:
             click.echo(json.dumps(sim.stats.to_json(), indent=2))
