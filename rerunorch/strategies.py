@@ -86,10 +86,12 @@ def _requests_for(
 ) -> tuple[TestCaseResultRequest, ...]:
     """USER_PICKED requests; raises ValueError naming ids the run does not have."""
     by_case = {tc.test_case_result_id: tc for tc in tests.test_cases}
-    case_of_iteration = {
+    case_of_iteration: dict[int, int] = {
         it.iteration_result_id: tc.test_case_result_id
         for tc in tests.test_cases
+        if tc.test_case_result_id is not None
         for it in tc.iteration_results
+        if it.iteration_result_id is not None
     }
     unknown = [i for i in picked_cases if i not in by_case]
     unknown_its = [i for i in picked_iterations if i not in case_of_iteration]
@@ -102,7 +104,7 @@ def _requests_for(
         raise ValueError(f"run {tests.execution_result_id} has no {' and no '.join(parts)}")
     iterations: dict[int, list[int]] = {}
     for it_id in picked_iterations:
-        iterations.setdefault(case_of_iteration[it_id], []).append(it_id)  # type: ignore[arg-type]
+        iterations.setdefault(case_of_iteration[it_id], []).append(it_id)
     order = list(dict.fromkeys([*picked_cases, *iterations]))
     return tuple(
         TestCaseResultRequest(
