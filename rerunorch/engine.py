@@ -245,7 +245,7 @@ class Sweep:
     # -- the fan-out -------------------------------------------------------------------------
 
     async def _fan_out(self) -> None:
-        window = anyio.Semaphore(self.settings.effective_window)
+        window = anyio.Semaphore(self.settings.effective_window, fast_acquire=True)
         async with anyio.create_task_group() as tg:
             async for item in _aiter(self._targets):
                 target = Target.of(item)

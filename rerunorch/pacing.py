@@ -112,8 +112,9 @@ class Pacer:
         self._adaptive = adaptive
         self._max_backoff = max_backoff
         self._on_wait = on_wait
-        self._in_flight = anyio.Semaphore(max_in_flight)
-        self._lock = anyio.Lock()
+        # fast_acquire: an uncontended acquire need not yield (each request awaits I/O anyway).
+        self._in_flight = anyio.Semaphore(max_in_flight, fast_acquire=True)
+        self._lock = anyio.Lock(fast_acquire=True)
         self._given = rate * _MARGIN if rate is not None else None
         self._rate = AdaptiveRate(self._given)
         # GCRA's "theoretical arrival time": when the bucket will be full again.
@@ -306,7 +307,7 @@ class ActiveReruns:
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit!r}")
         self._limit = limit
-        self._semaphore = anyio.Semaphore(limit) if limit is not None else None
+        self._semaphore = anyio.Semaphore(limit, fast_acquire=True) if limit is not None else None
         self._active = 0
 
     def __repr__(self) -> str:
