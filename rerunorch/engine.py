@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -126,7 +127,7 @@ class Sweep:
         self._grace_deadline: float | None = None
         self._running: dict[int, TargetRun] = {}
         self._send: MemoryObjectSendStream[Outcome] | None = None
-        self._events: list[tuple[float, str]] = []
+        self._events: deque[tuple[float, str]] = deque()  # pauses to tell listeners of
         self._auth_failure: AuthError | None = None
 
     def _pacer(self, key: Secret) -> RequestPacer:
@@ -353,7 +354,7 @@ class Sweep:
 
     async def _call(self, event: str, *args: Any) -> None:
         while self._events:
-            wait, reason = self._events.pop(0)
+            wait, reason = self._events.popleft()
             await self._call_listener("rate_limited", wait, reason)
         await self._call_listener(event, *args)
 
