@@ -65,7 +65,7 @@ if TYPE_CHECKING:
         TestCaseResultRequest,
         TestCaseResults,
     )
-    from rerunorch.notify import Notifier
+    from rerunorch.notify import Notifier, run_notifiers
     from rerunorch.outcome import Outcome, OutcomeKind, TestRef
     from rerunorch.pacing import ActiveReruns, Pacer
     from rerunorch.plugins import PluginManager, hookimpl
@@ -145,10 +145,12 @@ __all__ = [
     "one_line",
     "read_targets",
     "result_passed",
+    "run_notifiers",
     "run_sweep",
 ]
 
 _HOMES: dict[str, str] = {
+    "run_notifiers": "rerunorch.notify",
     "Digest": "rerunorch.digests",
     "Listing": "rerunorch.digests",
     "Problem": "rerunorch.digests",

@@ -8,9 +8,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from report_keys import check_design_keys
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.report import SweepReport
@@ -75,47 +75,6 @@ def every_kind() -> list[Outcome]:
 
 
 # --- JSON (design.md, "Report (JSON) keys that other programs read") --------------------
-
-SUMMARY_KEYS = {
-    "targets",
-    "triggered",
-    "passed",
-    "failed",
-    "skipped",
-    "errors",
-    "timed_out",
-    "interrupted",
-    "flaky_tests",
-    "failing_tests",
-    "requests",
-    "rate_limited",
-}
-RESULT_KEYS = {
-    "target",
-    "execution_id",
-    "rerun_id",
-    "outcome",
-    "result",
-    "error",
-    "flaky",
-    "still_failing",
-}
-# Keys report.py adds to a result beyond design.md, only when they carry something.
-RESULT_EXTRA_KEYS = {"reason", "adopted", "polls"}
-OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "interrupted"}
-
-
-def check_design_keys(data: dict[str, Any], *, notes: bool) -> None:
-    top = {"schema", "started_at", "finished_at", "config", "summary", "results"}
-    assert set(data) == (top | {"notes"} if notes else top)
-    assert data["schema"] == 1
-    assert set(data["summary"]) == SUMMARY_KEYS
-    assert all(type(value) is int for value in data["summary"].values())
-    for item in data["results"]:
-        assert RESULT_KEYS <= set(item) <= RESULT_KEYS | RESULT_EXTRA_KEYS
-        assert item["outcome"] in OUTCOMES
-        for test in item["flaky"] + item["still_failing"]:
-            assert set(test) == {"testCaseId", "testCaseName"}
 
 
 def test_json_report_has_the_keys_of_the_design() -> None:

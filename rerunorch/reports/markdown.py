@@ -21,14 +21,11 @@ escaped so that ``|``, backticks, HTML and newlines cannot break a table.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from pathlib import Path
 
-import attrs
-
-from rerunorch.outcome import Outcome, OutcomeKind, TestRef
+from rerunorch.digests import Digest, Listing, Problem, TestLine, digest, duration_text
 from rerunorch.report import Summary, SweepReport
 from rerunorch.reports._text import one_line, shorten
 
@@ -44,63 +41,30 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&$#])")
 _BLOCK_START = re.compile(r"^([-+=])|^(\d+)([.)])")
 
 
-@attrs.define
-class _Rows:
-    """The first ``limit`` rows of a table, and how many there were in all."""
-
-    limit: int
-    rows: list[str] = attrs.Factory(list)
-    total: int = 0
-
-    def add(self, row: str) -> None:
-        self.total += 1
-        if len(self.rows) < self.limit:
-            self.rows.append(row)
-
-    def more(self) -> int:
-        return self.total - len(self.rows)
-
-
 def markdown_summary(report: SweepReport, *, max_items: int = 50) -> str:
     """The Markdown summary of *report*.
 
     Args:
-        report: The sweep's report; its results are read once.
+        report: The sweep's report; its results are read once (see :func:`~rerunorch.digest`).
         max_items: How many rows each list (flaky tests, still-failing tests,
             targets not rerun) shows before "... and N more".
 
     Raises:
         ValueError: *max_items* is negative.
     """
-    if max_items < 0:
-        raise ValueError(f"max_items must be 0 or more, not {max_items}")
-    flaky, failing, problems = _Rows(max_items), _Rows(max_items), _Rows(max_items)
-    not_followed = 0
-    for outcome in report.results:
-        if outcome.outcome is OutcomeKind.TRIGGERED:
-            not_followed += 1
-        for test in outcome.flaky:
-            flaky.add(_test_row(test, outcome))
-        for test in outcome.still_failing:
-            failing.add(_test_row(test, outcome))
-        if outcome.outcome is OutcomeKind.FAILED and not outcome.still_failing:
-            failing.add(_row("*(tests not known)*", "", str(outcome.target), _id(outcome.rerun_id)))
-        if outcome.outcome.incomplete:
-            problems.add(_problem_line(outcome))
-
-    summary = report.summary
-    lines = [f"## rerunorch: {_headline(summary, not_followed=not_followed)}", ""]
-    lines += _counts_table(summary, not_followed=not_followed)
-    lines += ["", _timing(report)]
-    lines += _table("Flaky tests", "failed, then passed on rerun", flaky)
-    lines += _table("Still failing", "failed again on rerun", failing)
-    if problems.total:
-        lines += ["", f"### Not rerun to the end ({problems.total})", ""]
-        lines += problems.rows
-        lines += _more(problems)
-    if report.notes:
+    story = digest(report, max_items=max_items)
+    lines = [f"## rerunorch: {story.headline}", ""]
+    lines += _counts_table(story.summary, not_followed=story.not_followed)
+    lines += ["", _timing(story)]
+    lines += _table("Flaky tests", "failed, then passed on rerun", story.flaky)
+    lines += _table("Still failing", "failed again on rerun", story.failing)
+    if story.problems.total:
+        lines += ["", f"### Not rerun to the end ({story.problems.total})", ""]
+        lines += [_problem_line(problem) for problem in story.problems.items]
+        lines += _more(story.problems)
+    if story.notes:
         lines += ["", "### Notes", ""]
-        lines += [f"- {_escape(note)}" for note in report.notes]
+        lines += [f"- {_escape(note)}" for note in story.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -126,32 +90,6 @@ def write_markdown(
         fh.write(text)
 
 
-def _headline(summary: Summary, *, not_followed: int) -> str:
-    parts = []
-    if summary.failing_tests:
-        parts.append(f"{summary.failing_tests} still failing")
-    elif summary.failed:
-        parts.append(f"{summary.failed} {_plural(summary.failed, 'rerun')} still failing")
-    for count, word in (
-        (summary.errors, _plural(summary.errors, "error")),
-        (summary.timed_out, "timed out"),
-        (summary.interrupted, "interrupted"),
-    ):
-        if count:
-            parts.append(f"{count} {word}")
-    if parts:
-        return ", ".join(parts)
-    if not summary.targets:
-        return "no targets"
-    flaky = f" ({summary.flaky_tests} flaky)" if summary.flaky_tests else ""
-    triggered = f"{not_followed} {_plural(not_followed, 'rerun')} triggered"
-    if not not_followed:
-        return f"all passed{flaky}"
-    if summary.passed + summary.skipped:
-        return f"{summary.passed + summary.skipped} passed{flaky}, {triggered}"
-    return triggered
-
-
 def _counts_table(summary: Summary, *, not_followed: int) -> list[str]:
     rows: list[tuple[str, int | str]] = [
         ("Targets", summary.targets),
@@ -175,53 +113,38 @@ def _counts_table(summary: Summary, *, not_followed: int) -> list[str]:
     return ["| | Count |", "|---|---:|"] + [f"| {label} | {count} |" for label, count in rows]
 
 
-def _table(title: str, meaning: str, rows: _Rows) -> list[str]:
-    if not rows.total:
+def _table(title: str, meaning: str, tests: Listing[TestLine]) -> list[str]:
+    if not tests.total:
         return []
-    lines = ["", f"### {title} ({rows.total})", "", f"Tests that {meaning}.", ""]
-    if rows.rows:
-        lines += ["| Test | Test case | Run | Rerun |", "|---|---:|---:|---:|", *rows.rows]
-    return lines + _more(rows)
+    lines = ["", f"### {title} ({tests.total})", "", f"Tests that {meaning}.", ""]
+    if tests.items:
+        lines += ["| Test | Test case | Run | Rerun |", "|---|---:|---:|---:|"]
+        lines += [_test_row(test) for test in tests.items]
+    return lines + _more(tests)
 
 
-def _more(rows: _Rows) -> list[str]:
-    return ["", f"... and {rows.more()} more"] if rows.more() else []
+def _more(listing: Listing[TestLine] | Listing[Problem]) -> list[str]:
+    return ["", f"... and {listing.more} more"] if listing.more else []
 
 
-def _test_row(test: TestRef, outcome: Outcome) -> str:
-    name = _escape(test.test_case_name) if test.test_case_name else "*(no name)*"
-    return _row(name, _id(test.test_case_id), str(outcome.target), _id(outcome.rerun_id))
+def _test_row(test: TestLine) -> str:
+    if test.name is None and test.test_case_id is None:
+        name = "*(tests not known)*"  # a failed rerun whose test cases could not be read
+    else:
+        name = _escape(test.name) if test.name else "*(no name)*"
+    return "| " + " | ".join((name, _id(test.test_case_id), str(test.run), _id(test.rerun))) + " |"
 
 
-def _row(*cells: str) -> str:
-    return "| " + " | ".join(cells) + " |"
+def _problem_line(problem: Problem) -> str:
+    rerun = f", rerun {problem.rerun}" if problem.rerun is not None else ""
+    detail = f": {_escape(problem.error)}" if problem.error else ""
+    return f"- run {problem.run}{rerun}: {problem.what}{detail}"
 
 
-def _problem_line(outcome: Outcome) -> str:
-    rerun = f", rerun {outcome.rerun_id}" if outcome.rerun_id is not None else ""
-    what = outcome.outcome.value.replace("_", " ")
-    detail = f": {_escape(outcome.error)}" if outcome.error else ""
-    return f"- run {outcome.target}{rerun}: {what}{detail}"
-
-
-def _timing(report: SweepReport) -> str:
-    started = dt.datetime.fromtimestamp(report.started_at, tz=dt.timezone.utc)
-    start = started.strftime("%Y-%m-%d %H:%M:%S UTC")
-    if report.finished_at is None:
-        return f"Started {start}; not finished."
-    return f"Started {start}, took {_duration(report.finished_at - report.started_at)}."
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m {secs}s"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{seconds:.1f}s" if seconds < 10 else f"{secs}s"
+def _timing(story: Digest) -> str:
+    if story.duration is None:
+        return f"Started {story.started}; not finished."
+    return f"Started {story.started}, took {duration_text(story.duration)}."
 
 
 def _escape(text: str) -> str:
@@ -238,7 +161,3 @@ def _escape_block_start(match: re.Match[str]) -> str:
 
 def _id(value: int | None) -> str:
     return "" if value is None else str(value)
-
-
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else word + "s"

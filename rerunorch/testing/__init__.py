@@ -14,15 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import SimulatorConfig
+    from .reports import SAMPLE_STARTED, sample_report
     from .simulator import Simulator
     from .stats import SimulatorStats
 
-__all__ = ["Simulator", "SimulatorConfig", "SimulatorStats"]
+__all__ = ["SAMPLE_STARTED", "Simulator", "SimulatorConfig", "SimulatorStats", "sample_report"]
 
 _HOMES = {
     "Simulator": ".simulator",
     "SimulatorConfig": ".config",
     "SimulatorStats": ".stats",
+    "SAMPLE_STARTED": ".reports",
+    "sample_report": ".reports",
 }
 
 

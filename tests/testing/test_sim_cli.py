@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import aiohttp
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -46,18 +47,24 @@ def test_importing_the_command_does_not_load_the_server() -> None:
     assert out.stdout.strip() == "False"
 
 
-async def test_serves_and_prints_url_and_key(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_serves_and_prints_url_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    printed: list[str] = []
+    new_line = asyncio.Event()
+
+    def echo(message: object = None, **_: object) -> None:
+        printed.append(str(message))
+        new_line.set()
+
+    monkeypatch.setattr(click, "echo", echo)
     config = SimulatorConfig(seed=1, targets=2)
     task = asyncio.create_task(_serve(config, ScaledClock(10), "127.0.0.1", 0))
     try:
         url = None
-        for _ in range(200):
-            await asyncio.sleep(0.01)
-            match = re.search(r"on (http://127\.0\.0\.1:\d+)", capsys.readouterr().out)
-            if match:
-                url = match.group(1)
-                break
-        assert url is not None
+        while url is None:  # woken by each line the command prints, never by a timer
+            await asyncio.wait_for(new_line.wait(), timeout=30)
+            new_line.clear()
+            found = (re.search(r"on (http://127\.0\.0\.1:\d+)", line) for line in printed)
+            url = next((m.group(1) for m in found if m), None)
         headers = {"Authorization": "Bearer sim-api-key"}
         async with (
             aiohttp.ClientSession(headers=headers) as session,
@@ -68,4 +75,4 @@ async def test_serves_and_prints_url_and_key(capsys: pytest.CaptureFixture[str])
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert '"requests": 0' in capsys.readouterr().out
+    assert any('"requests": 0' in line for line in printed), "its counters at the end"

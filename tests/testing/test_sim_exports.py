@@ -8,9 +8,16 @@ import rerunorch.testing
 
 
 def test_all_names_resolve() -> None:
-    assert rerunorch.testing.__all__ == ["Simulator", "SimulatorConfig", "SimulatorStats"]
-    for name in rerunorch.testing.__all__:
+    assert rerunorch.testing.__all__ == [
+        "SAMPLE_STARTED",
+        "Simulator",
+        "SimulatorConfig",
+        "SimulatorStats",
+        "sample_report",
+    ]
+    for name in ("Simulator", "SimulatorConfig", "SimulatorStats", "sample_report"):
         assert getattr(rerunorch.testing, name).__name__ == name
+    assert rerunorch.testing.sample_report().summary.targets == 4
     assert set(rerunorch.testing.__all__) <= set(dir(rerunorch.testing))
 
 

@@ -23,10 +23,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
-
 # 2026-03-01 02:00:00 UTC, a nightly sweep's start.
-STARTED = 1_772_330_400.0
 USER = "rerunorch@example.com"
 PASSWORD = "pa55-w0rd-s3cret"
 
@@ -176,42 +173,3 @@ def smtp_server(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         controller.stop()
-
-
-def sample_report() -> SweepReport:
-    """The report that docs/notifiers.md shows the message of."""
-    report = SweepReport(started_at=STARTED, config={"strategy": "failed"})
-    report.add(
-        Outcome(
-            target=1001,
-            execution_id=301,
-            rerun_id=2001,
-            outcome=OutcomeKind.PASSED,
-            result="SUCCESS",
-            flaky=(TestRef(17, "Login with SSO"), TestRef(18, "Search <by> tag & filter")),
-        )
-    )
-    report.add(
-        Outcome(
-            target=1002,
-            execution_id=302,
-            rerun_id=2002,
-            outcome=OutcomeKind.FAILED,
-            result="FAILURE",
-            still_failing=(TestRef(41, "Checkout as guest"),),
-        )
-    )
-    report.add(Outcome(target=1003, execution_id=303, outcome=OutcomeKind.SKIPPED))
-    report.add(
-        Outcome(
-            target=1004,
-            execution_id=304,
-            rerun_id=2004,
-            outcome=OutcomeKind.TIMED_OUT,
-            error="not finished after 3600 s",
-        )
-    )
-    report.summary.requests = 57
-    report.summary.rate_limited = 2
-    report.finished_at = STARTED + 754.0
-    return report

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from email_fakes import sample_report
 from rerunorch_email import EmailSettings, TlsMode, email_message
 
 from rerunorch import ConfigError, Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.testing import sample_report
 
 BASE = {"host": "smtp.example.com", "from": "a@example.com", "to": "b@example.com"}
 

@@ -10,19 +10,18 @@ from typing import Any
 import pytest
 from email_fakes import (
     PASSWORD,
-    STARTED,
     USER,
     Certificate,
     authenticator,
     free_port,
     make_certificate,
-    sample_report,
     smtp_server,
 )
 from rerunorch_email import EmailError, EmailNotifier
 
-from rerunorch import PluginManager
-from rerunorch.notify import run_notifiers
+from rerunorch import PluginManager, run_notifiers
+from rerunorch.testing import SAMPLE_STARTED as STARTED
+from rerunorch.testing import sample_report
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "notifiers.md"
 

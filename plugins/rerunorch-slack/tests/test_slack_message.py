@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from rerunorch_slack import ENV_WEBHOOK_URL, SlackSettings, slack_message
-from slack_fakes import STARTED, big_report, block_problems, sample_report
+from slack_fakes import big_report, block_problems
 
 from rerunorch import ConfigError, Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.testing import SAMPLE_STARTED as STARTED
+from rerunorch.testing import sample_report
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "notifiers.md"
 

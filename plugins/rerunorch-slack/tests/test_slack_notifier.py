@@ -8,10 +8,10 @@ import socket
 
 import pytest
 from rerunorch_slack import ENV_WEBHOOK_URL, SlackError, SlackNotifier, slack_message
-from slack_fakes import FakeSlack, JumpClock, big_report, sample_report, serve_fake_slack
+from slack_fakes import FakeSlack, JumpClock, big_report, serve_fake_slack
 
-from rerunorch import PluginManager
-from rerunorch.notify import run_notifiers
+from rerunorch import PluginManager, run_notifiers
+from rerunorch.testing import sample_report
 
 TOKEN = "s3cr3tT0k3n"
 

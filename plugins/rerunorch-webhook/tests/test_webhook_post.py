@@ -21,8 +21,7 @@ from rerunorch_webhook import (
 )
 from webhook_fakes import JumpClock, sample_report, serve_endpoint
 
-from rerunorch import ConfigError, PluginManager
-from rerunorch.notify import run_notifiers
+from rerunorch import ConfigError, PluginManager, run_notifiers
 
 SECRET = "hmac-k3y-s3cret"
 TOKEN = "T0p-S3cret-Sig"

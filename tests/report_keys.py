@@ -1,0 +1,48 @@
+"""The JSON report's keys as design.md fixes them (other programs read these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RESULT_KEYS", "SUMMARY_KEYS", "check_design_keys"]
+
+SUMMARY_KEYS = {
+    "targets",
+    "triggered",
+    "passed",
+    "failed",
+    "skipped",
+    "errors",
+    "timed_out",
+    "interrupted",
+    "flaky_tests",
+    "failing_tests",
+    "requests",
+    "rate_limited",
+}
+RESULT_KEYS = {
+    "target",
+    "execution_id",
+    "rerun_id",
+    "outcome",
+    "result",
+    "error",
+    "flaky",
+    "still_failing",
+}
+# Keys report.py adds to a result beyond design.md, only when they carry something.
+RESULT_EXTRA_KEYS = {"reason", "adopted", "polls"}
+OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "interrupted"}
+
+
+def check_design_keys(data: dict[str, Any], *, notes: bool) -> None:
+    top = {"schema", "started_at", "finished_at", "config", "summary", "results"}
+    assert set(data) == (top | {"notes"} if notes else top)
+    assert data["schema"] == 1
+    assert set(data["summary"]) == SUMMARY_KEYS
+    assert all(type(value) is int for value in data["summary"].values())
+    for item in data["results"]:
+        assert RESULT_KEYS <= set(item) <= RESULT_KEYS | RESULT_EXTRA_KEYS
+        assert item["outcome"] in OUTCOMES
+        for test in item["flaky"] + item["still_failing"]:
+            assert set(test) == {"testCaseId", "testCaseName"}
