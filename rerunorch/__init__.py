@@ -16,19 +16,9 @@ from typing import TYPE_CHECKING, Any
 from rerunorch._version import __version__
 
 if TYPE_CHECKING:
-    from rerunorch.client import DEFAULT_BASE_URL, TestsigmaClient
-    from rerunorch.clock import Clock, ScaledClock, SystemClock
-    from rerunorch.digests import (
-        Digest,
-        Listing,
-        Problem,
-        TestLine,
-        digest,
-        duration_text,
-        one_line,
-    )
-    from rerunorch.engine import Sweep, SweepProgress, run_sweep
-    from rerunorch.enums import (
+    from rerunorch.api import DEFAULT_BASE_URL
+    from rerunorch.api.client import TestsigmaClient
+    from rerunorch.api.enums import (
         IterationReRunType,
         ReRunType,
         Result,
@@ -37,6 +27,19 @@ if TYPE_CHECKING:
         TriggeredType,
         result_passed,
     )
+    from rerunorch.api.models import (
+        ApiErrorBody,
+        ExecutionResult,
+        IterationResult,
+        PlanRunRequest,
+        RerunRequest,
+        StopRequest,
+        TestCaseResult,
+        TestCaseResultRequest,
+        TestCaseResults,
+    )
+    from rerunorch.clock import Clock, ScaledClock, SystemClock
+    from rerunorch.engine import Sweep, SweepProgress, run_sweep
     from rerunorch.errors import (
         ApiError,
         AuthError,
@@ -53,28 +56,26 @@ if TYPE_CHECKING:
         ServerError,
         UnexpectedResponse,
     )
-    from rerunorch.listener import SweepListener
-    from rerunorch.models import (
-        ApiErrorBody,
-        ExecutionResult,
-        IterationResult,
-        PlanRunRequest,
-        RerunRequest,
-        StopRequest,
-        TestCaseResult,
-        TestCaseResultRequest,
-        TestCaseResults,
-    )
+    from rerunorch.events import SweepListener
     from rerunorch.notify import Notifier, run_notifiers
     from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-    from rerunorch.pacing import ActiveReruns, Pacer
+    from rerunorch.pacing.headers import RateLimitInfo
+    from rerunorch.pacing.local import ActiveReruns, Pacer
     from rerunorch.plugins import PluginManager, hookimpl
     from rerunorch.polling import PollPolicy
-    from rerunorch.ratelimit import RateLimitInfo
-    from rerunorch.report import Summary, SweepReport
+    from rerunorch.report.digest import (
+        Digest,
+        Listing,
+        Problem,
+        TestLine,
+        digest,
+        duration_text,
+        one_line,
+    )
+    from rerunorch.report.model import Summary, SweepReport
     from rerunorch.secret import Secret
     from rerunorch.settings import SweepSettings
-    from rerunorch.strategy import Decision, DecisionContext, Selection, Skip, Strategy
+    from rerunorch.strategies.base import Decision, DecisionContext, Selection, Skip, Strategy
     from rerunorch.targets import Target, read_targets
 
 __all__ = [
@@ -151,28 +152,28 @@ __all__ = [
 
 _HOMES: dict[str, str] = {
     "run_notifiers": "rerunorch.notify",
-    "Digest": "rerunorch.digests",
-    "Listing": "rerunorch.digests",
-    "Problem": "rerunorch.digests",
-    "TestLine": "rerunorch.digests",
-    "digest": "rerunorch.digests",
-    "duration_text": "rerunorch.digests",
-    "one_line": "rerunorch.digests",
-    "DEFAULT_BASE_URL": "rerunorch.client",
-    "TestsigmaClient": "rerunorch.client",
+    "Digest": "rerunorch.report.digest",
+    "Listing": "rerunorch.report.digest",
+    "Problem": "rerunorch.report.digest",
+    "TestLine": "rerunorch.report.digest",
+    "digest": "rerunorch.report.digest",
+    "duration_text": "rerunorch.report.digest",
+    "one_line": "rerunorch.report.digest",
+    "DEFAULT_BASE_URL": "rerunorch.api",
+    "TestsigmaClient": "rerunorch.api.client",
     "Clock": "rerunorch.clock",
     "ScaledClock": "rerunorch.clock",
     "SystemClock": "rerunorch.clock",
     "Sweep": "rerunorch.engine",
     "SweepProgress": "rerunorch.engine",
     "run_sweep": "rerunorch.engine",
-    "IterationReRunType": "rerunorch.enums",
-    "ReRunType": "rerunorch.enums",
-    "Result": "rerunorch.enums",
-    "ResultType": "rerunorch.enums",
-    "Status": "rerunorch.enums",
-    "TriggeredType": "rerunorch.enums",
-    "result_passed": "rerunorch.enums",
+    "IterationReRunType": "rerunorch.api.enums",
+    "ReRunType": "rerunorch.api.enums",
+    "Result": "rerunorch.api.enums",
+    "ResultType": "rerunorch.api.enums",
+    "Status": "rerunorch.api.enums",
+    "TriggeredType": "rerunorch.api.enums",
+    "result_passed": "rerunorch.api.enums",
     "ApiError": "rerunorch.errors",
     "AuthError": "rerunorch.errors",
     "BadRequest": "rerunorch.errors",
@@ -187,35 +188,35 @@ _HOMES: dict[str, str] = {
     "ResponseError": "rerunorch.errors",
     "ServerError": "rerunorch.errors",
     "UnexpectedResponse": "rerunorch.errors",
-    "SweepListener": "rerunorch.listener",
-    "ApiErrorBody": "rerunorch.models",
-    "ExecutionResult": "rerunorch.models",
-    "IterationResult": "rerunorch.models",
-    "PlanRunRequest": "rerunorch.models",
-    "RerunRequest": "rerunorch.models",
-    "StopRequest": "rerunorch.models",
-    "TestCaseResult": "rerunorch.models",
-    "TestCaseResultRequest": "rerunorch.models",
-    "TestCaseResults": "rerunorch.models",
+    "SweepListener": "rerunorch.events",
+    "ApiErrorBody": "rerunorch.api.models",
+    "ExecutionResult": "rerunorch.api.models",
+    "IterationResult": "rerunorch.api.models",
+    "PlanRunRequest": "rerunorch.api.models",
+    "RerunRequest": "rerunorch.api.models",
+    "StopRequest": "rerunorch.api.models",
+    "TestCaseResult": "rerunorch.api.models",
+    "TestCaseResultRequest": "rerunorch.api.models",
+    "TestCaseResults": "rerunorch.api.models",
     "Notifier": "rerunorch.notify",
     "Outcome": "rerunorch.outcome",
     "OutcomeKind": "rerunorch.outcome",
     "TestRef": "rerunorch.outcome",
-    "ActiveReruns": "rerunorch.pacing",
-    "Pacer": "rerunorch.pacing",
+    "ActiveReruns": "rerunorch.pacing.local",
+    "Pacer": "rerunorch.pacing.local",
     "PluginManager": "rerunorch.plugins",
     "hookimpl": "rerunorch.plugins",
     "PollPolicy": "rerunorch.polling",
-    "RateLimitInfo": "rerunorch.ratelimit",
-    "Summary": "rerunorch.report",
-    "SweepReport": "rerunorch.report",
+    "RateLimitInfo": "rerunorch.pacing.headers",
+    "Summary": "rerunorch.report.model",
+    "SweepReport": "rerunorch.report.model",
     "Secret": "rerunorch.secret",
     "SweepSettings": "rerunorch.settings",
-    "Decision": "rerunorch.strategy",
-    "DecisionContext": "rerunorch.strategy",
-    "Selection": "rerunorch.strategy",
-    "Skip": "rerunorch.strategy",
-    "Strategy": "rerunorch.strategy",
+    "Decision": "rerunorch.strategies.base",
+    "DecisionContext": "rerunorch.strategies.base",
+    "Selection": "rerunorch.strategies.base",
+    "Skip": "rerunorch.strategies.base",
+    "Strategy": "rerunorch.strategies.base",
     "Target": "rerunorch.targets",
     "read_targets": "rerunorch.targets",
 }

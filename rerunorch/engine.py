@@ -28,22 +28,22 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from rerunorch.client import TestsigmaClient
+from rerunorch.api.client import TestsigmaClient
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError
+from rerunorch.events import SweepListener
 from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
-from rerunorch.limits import RequestPacer, RerunSlots
-from rerunorch.listener import SweepListener
 from rerunorch.notify import safe_error
 from rerunorch.outcome import Outcome, OutcomeKind
-from rerunorch.pacing import ActiveReruns, Pacer
-from rerunorch.report import SweepReport
+from rerunorch.pacing import RequestPacer, RerunSlots
+from rerunorch.pacing.local import ActiveReruns, Pacer
+from rerunorch.report.model import SweepReport
 from rerunorch.secret import Secret
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
-from rerunorch.strategies import builtin_strategies
-from rerunorch.strategy import Strategy
+from rerunorch.strategies.base import Strategy
+from rerunorch.strategies.builtin import builtin_strategies
 from rerunorch.targets import Target
 
 __all__ = ["Sweep", "SweepProgress", "run_sweep"]
@@ -142,7 +142,7 @@ class Sweep:
                 rng=self._rng,
                 on_wait=self._on_wait,
             )
-        from rerunorch import redis_limit
+        from rerunorch.pacing import shared as redis_limit
 
         if settings.rate is None:
             raise ConfigError("--shared-limit needs --rate: the account's requests per second")

@@ -29,11 +29,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from rerunorch.errors import ConfigError
 from rerunorch.outcome import Outcome, OutcomeKind
+from rerunorch.sharding import Shard
 
-__all__ = ["Journal", "JournalEntry", "State"]
+__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalEntry", "State", "default_journal_path"]
 
 log = logging.getLogger(__name__)
 
+DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
+"""Where a sweep keeps its journal unless told otherwise (``--journal``)."""
 APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
 SCHEMA_VERSION = 1
 # Settings that must match to resume (pacing and reporting may change freely).
@@ -55,6 +58,16 @@ CREATE TABLE IF NOT EXISTS targets (
     updated_at REAL NOT NULL
 );
 """
+
+
+def default_journal_path(shard: Shard | None = None) -> str:
+    """Where a sweep (or one shard of it) keeps its journal unless told otherwise.
+
+    Shards sharing a folder keep separate journals.
+    """
+    if shard is None:
+        return DEFAULT_JOURNAL
+    return f".rerunorch/journal-shard-{shard.index}-of-{shard.count}.sqlite"
 
 
 class State:

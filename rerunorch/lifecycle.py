@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from rerunorch.client import TestsigmaClient
+from rerunorch.api.client import TestsigmaClient
+from rerunorch.api.enums import ReRunType
+from rerunorch.api.models import ExecutionResult, RerunRequest, TestCaseResults
 from rerunorch.clock import Clock
-from rerunorch.enums import ReRunType
 from rerunorch.errors import (
     ApiError,
     AuthError,
@@ -29,12 +30,11 @@ from rerunorch.errors import (
     ServerError,
 )
 from rerunorch.journal import Journal, JournalEntry, State
-from rerunorch.limits import RerunSlots
-from rerunorch.models import ExecutionResult, RerunRequest, TestCaseResults
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
+from rerunorch.pacing import RerunSlots
 from rerunorch.polling import PollTimer, expected_duration
 from rerunorch.settings import SweepSettings
-from rerunorch.strategy import DecisionContext, Selection, Skip, Strategy
+from rerunorch.strategies.base import DecisionContext, Selection, Skip, Strategy
 from rerunorch.targets import Target
 
 __all__ = ["TargetRun", "classify"]

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import anyio
 
 from rerunorch.errors import ConfigError
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 
 __all__ = ["Notifier", "run_notifiers", "safe_error"]
 

@@ -13,7 +13,7 @@ import random
 
 import attrs
 
-from rerunorch.models import ExecutionResult
+from rerunorch.api.models import ExecutionResult
 
 __all__ = ["PollPolicy", "PollTimer", "expected_duration"]
 

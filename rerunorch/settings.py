@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from rerunorch.client import DEFAULT_BASE_URL
+from rerunorch.api import DEFAULT_BASE_URL
 from rerunorch.polling import PollPolicy
 
 __all__ = ["SweepSettings"]

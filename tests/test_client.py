@@ -27,8 +27,9 @@ from aioresponses import core as aioresponses_core
 from aioresponses.core import RequestCall
 
 from rerunorch._version import __version__
-from rerunorch.client import TestsigmaClient, normalize_base_url
-from rerunorch.enums import IterationReRunType, ReRunType, Result, Status
+from rerunorch.api.client import TestsigmaClient, normalize_base_url
+from rerunorch.api.enums import IterationReRunType, ReRunType, Result, Status
+from rerunorch.api.models import RerunRequest, TestCaseResultRequest
 from rerunorch.errors import (
     ApiError,
     AuthError,
@@ -44,8 +45,7 @@ from rerunorch.errors import (
     ServerError,
     UnexpectedResponse,
 )
-from rerunorch.models import RerunRequest, TestCaseResultRequest
-from rerunorch.pacing import Pacer
+from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret
 
 KEY = "tsk_live_7f3a9c1e5b2d4a6f8e0c"

@@ -16,7 +16,7 @@ from rerunorch import (
     Target,
 )
 from rerunorch.clock import Clock
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 from rerunorch.testing import Simulator
 
 

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from rerunorch import errors
+from rerunorch.api.answers import error_for, looks_like_html, server_message
 from rerunorch.errors import (
     ApiError,
     AuthError,
@@ -21,7 +22,6 @@ from rerunorch.errors import (
     ServerError,
     UnexpectedResponse,
 )
-from rerunorch.responses import error_for, looks_like_html, server_message
 
 _NODE = re.compile(r"(?P<box>[├└]── )?(?P<name>[A-Z]\w+)")
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rerunorch.converter import describe_error, json_name, structure, unstructure
-from rerunorch.enums import (
+from rerunorch.api.converter import describe_error, json_name, structure, unstructure
+from rerunorch.api.enums import (
     IterationReRunType,
     ReRunType,
     Result,
@@ -21,7 +21,7 @@ from rerunorch.enums import (
     TriggeredType,
     result_passed,
 )
-from rerunorch.models import (
+from rerunorch.api.models import (
     ApiErrorBody,
     ExecutionResult,
     RerunRequest,

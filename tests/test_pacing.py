@@ -12,9 +12,9 @@ import anyio
 import pytest
 from fakeclock import ManualClock, VirtualClock
 
-from rerunorch.adaptive import CUT, GROWTH
-from rerunorch.pacing import ActiveReruns, Pacer
-from rerunorch.ratelimit import RateLimitInfo
+from rerunorch.pacing.adaptive import CUT, GROWTH
+from rerunorch.pacing.headers import RateLimitInfo
+from rerunorch.pacing.local import ActiveReruns, Pacer
 
 MARGIN = 0.98  # a told rate is kept 2% under
 

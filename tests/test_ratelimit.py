@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from rerunorch.ratelimit import RateLimitInfo, parse_rate_limit_headers, parse_retry_after
+from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers, parse_retry_after
 
 NOW = 1_700_000_000.0
 

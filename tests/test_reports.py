@@ -13,8 +13,9 @@ import pytest
 from report_keys import check_design_keys
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-from rerunorch.report import SweepReport
-from rerunorch.reports import junit_xml, markdown_summary, write_junit, write_markdown
+from rerunorch.report.junit import junit_xml, write_junit
+from rerunorch.report.markdown import markdown_summary, write_markdown
+from rerunorch.report.model import SweepReport
 
 STARTED = 1714528800.0  # 2024-05-01T02:00:00Z
 NASTY = "Login <&>\"' \x00\x01\x08\x0b\x0c\x1b\x7f é ✓ 日本 🙂 \u202e end\ud800"

@@ -14,7 +14,7 @@ from redis_server import RedisServer, redis_server_or_skip
 
 from rerunorch import ConfigError, Sweep, SweepSettings
 from rerunorch.clock import Clock, ScaledClock
-from rerunorch.redis_limit import RedisActiveReruns, RedisPacer, connect
+from rerunorch.pacing.shared import RedisActiveReruns, RedisPacer, connect
 from rerunorch.sharding import Shard
 from rerunorch.testing import Simulator
 

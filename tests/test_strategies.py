@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rerunorch import OutcomeKind, Sweep, SweepSettings, Target, TestsigmaClient
+from rerunorch.api.models import TestCaseResults
 from rerunorch.clock import Clock
-from rerunorch.models import TestCaseResults
 from rerunorch.testing import Simulator
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rerunorch.cli.run import error_exit, execute, merge_config, print_summary, setup_logging
 from rerunorch.clock import ScaledClock
 from rerunorch.errors import ConfigError
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 from rerunorch.secret import Secret
 from rerunorch.testing import Simulator, SimulatorConfig
 

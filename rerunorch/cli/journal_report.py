@@ -1,4 +1,4 @@
-"""Rebuilding a :class:`~rerunorch.report.SweepReport` from a journal."""
+"""Rebuilding a :class:`~rerunorch.report.model.SweepReport` from a journal."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.console import Console
 from rerunorch.cli.run import print_summary, write_reports
 from rerunorch.errors import ConfigError
 from rerunorch.journal import Journal
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 
 __all__ = ["load_report", "report_from_journal"]
 

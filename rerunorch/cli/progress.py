@@ -11,9 +11,9 @@ from rich.live import Live
 from rich.table import Table
 
 from rerunorch.engine import Sweep
-from rerunorch.listener import SweepListener
+from rerunorch.events import SweepListener
 from rerunorch.outcome import Outcome
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 from rerunorch.targets import Target
 
 __all__ = ["LiveProgress", "PlainProgress", "summary_table"]

@@ -15,15 +15,14 @@ from rich.console import Console
 
 from rerunorch.cli.config import load_config
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
-from rerunorch.cli.sweep import DEFAULT_JOURNAL
 from rerunorch.cli.targetfile import TargetInput
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
-from rerunorch.journal import Journal
-from rerunorch.listener import SweepListener
+from rerunorch.events import SweepListener
+from rerunorch.journal import Journal, default_journal_path
 from rerunorch.polling import PollPolicy
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 from rerunorch.secret import Secret
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
@@ -128,11 +127,8 @@ async def _run_with_signals(sweep: Sweep) -> SweepReport:
 def open_journal(options: Mapping[str, Any], fingerprint: str) -> Journal:
     """The sweep's journal: new, or reopened with ``--resume``."""
     settings = settings_from(options, options["base_url"]).to_json()
-    path = options["journal"]
-    if options.get("shard"):
-        shard = Shard.parse(options["shard"])
-        if path == DEFAULT_JOURNAL:  # shards sharing a folder keep separate journals
-            path = f".rerunorch/journal-shard-{shard.index}-of-{shard.count}.sqlite"
+    shard = Shard.parse(options["shard"]) if options.get("shard") else None
+    path = options.get("journal") or default_journal_path(shard)
     journal = Journal.open(
         path,
         settings=settings,
@@ -149,11 +145,11 @@ def write_reports(report: SweepReport, options: Mapping[str, Any]) -> None:
     if options.get("report"):
         report.write_json(options["report"])
     if options.get("junit"):
-        from rerunorch.reports.junit import write_junit
+        from rerunorch.report.junit import write_junit
 
         write_junit(report, options["junit"])
     if options.get("markdown"):
-        from rerunorch.reports.markdown import write_markdown
+        from rerunorch.report.markdown import write_markdown
 
         write_markdown(report, options["markdown"])
 

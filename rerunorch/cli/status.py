@@ -25,10 +25,10 @@ def _status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_js
 
     import anyio
 
+    from rerunorch.api.client import TestsigmaClient
+    from rerunorch.api.models import ExecutionResult
     from rerunorch.cli.run import api_key
-    from rerunorch.client import TestsigmaClient
     from rerunorch.errors import ApiError, AuthError, ConfigError
-    from rerunorch.models import ExecutionResult
 
     def show(run: ExecutionResult) -> str:
         status = run.status.value if run.status else "?"

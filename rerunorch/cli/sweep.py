@@ -9,7 +9,6 @@ import click
 
 __all__ = ["server_options", "sweep", "sweep_options"]
 
-DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
 
 
@@ -112,9 +111,7 @@ def server_options(command: Any) -> Any:
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False),
-    default=DEFAULT_JOURNAL,
-    show_default=True,
-    help="Crash-safe record of the sweep (SQLite); see --resume.",
+    help="Crash-safe record of the sweep (SQLite; default: one under .rerunorch/); see --resume.",
 )
 @click.option("--resume", is_flag=True, help="Continue the sweep recorded in --journal.")
 @click.option(

@@ -6,15 +6,15 @@ docs/plugins.md describes every hook.
 
 from rerunorch.plugins.hookspecs import hookimpl, hookspec
 from rerunorch.plugins.info import FailedPlugin, PluginInfo
-from rerunorch.plugins.listener import PluginListener
 from rerunorch.plugins.manager import ENTRY_POINT_GROUP, PluginManager, load_plugins
+from rerunorch.plugins.relay import PluginRelay
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "FailedPlugin",
     "PluginInfo",
-    "PluginListener",
     "PluginManager",
+    "PluginRelay",
     "hookimpl",
     "hookspec",
     "load_plugins",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rerunorch.plugins.hookspecs import hookimpl
-from rerunorch.strategies import builtin_strategies
-from rerunorch.strategy import Strategy
+from rerunorch.strategies.base import Strategy
+from rerunorch.strategies.builtin import builtin_strategies
 
 __all__ = ["rerunorch_register_strategies"]
 

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
     from rerunorch.notify import Notifier
     from rerunorch.outcome import Outcome
-    from rerunorch.report import SweepReport
+    from rerunorch.report.model import SweepReport
     from rerunorch.settings import SweepSettings
-    from rerunorch.strategy import Strategy
+    from rerunorch.strategies.base import Strategy
     from rerunorch.targets import Target
 
 __all__ = [

@@ -22,10 +22,10 @@ from rerunorch.errors import ConfigError
 from rerunorch.notify import Notifier, safe_error
 from rerunorch.plugins import builtin, hookspecs
 from rerunorch.plugins.calls import await_me_maybe, call_impl, impls_of
+from rerunorch.plugins.enablement import PluginEnablement, normalize
 from rerunorch.plugins.info import FailedPlugin, PluginInfo
-from rerunorch.plugins.listener import PluginListener
-from rerunorch.plugins.selection import PluginSelection, normalize
-from rerunorch.strategy import Strategy
+from rerunorch.plugins.relay import PluginRelay
+from rerunorch.strategies.base import Strategy
 
 if TYPE_CHECKING:
     import click
@@ -108,7 +108,7 @@ class PluginManager:
             ConfigError: When strict, a plugin failed to import or register, or a
                 plugin named in ``RERUNORCH_PLUGINS`` is not installed.
         """
-        selection = PluginSelection.from_env(os.environ if env is None else env)
+        selection = PluginEnablement.from_env(os.environ if env is None else env)
         self._strict = self._strict or selection.strict
         if entry_points is None:
             entry_points = installed_entry_points()
@@ -281,13 +281,13 @@ class PluginManager:
 
     # -- sweep events ------------------------------------------------------------------------
 
-    def listener(self) -> PluginListener:
+    def listener(self) -> PluginRelay:
         """A :class:`~rerunorch.SweepListener` that calls every plugin's event hooks.
 
         Give it to :class:`~rerunorch.Sweep`; one plugin raising never stops the
         others, and failures end up in ``report.notes``.
         """
-        return PluginListener(self)
+        return PluginRelay(self)
 
     async def emit(self, hook: str, **arguments: Any) -> list[tuple[str, str]]:
         """Call ``hook`` on each plugin in pluggy's order (last registered first), awaiting

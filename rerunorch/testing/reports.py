@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-from rerunorch.report import SweepReport
+from rerunorch.report.model import SweepReport
 
 __all__ = ["SAMPLE_STARTED", "sample_report"]
 

@@ -6,7 +6,7 @@
 ...         print(run.status, run.result, run.child_id)
 
 One :class:`aiohttp.ClientSession` per client. Every request goes through the
-client's :class:`~rerunorch.pacing.Pacer`, which keeps to the rate and in-flight
+client's :class:`~rerunorch.pacing.local.Pacer`, which keeps to the rate and in-flight
 limits and pauses every task on a 429/503. Throttled answers and requests that
 never left (connection refused) are retried here; reads are also retried after
 timeouts and 5xx. A POST whose fate is unknown is *not* retried here: it raises
@@ -28,8 +28,17 @@ import aiohttp
 import yarl
 
 from rerunorch._version import __version__
+from rerunorch.api import DEFAULT_BASE_URL
+from rerunorch.api.answers import error_for, looks_like_html, server_message
+from rerunorch.api.converter import describe_error, structure, unstructure
+from rerunorch.api.models import (
+    ExecutionResult,
+    PlanRunRequest,
+    RerunRequest,
+    StopRequest,
+    TestCaseResults,
+)
 from rerunorch.clock import Clock, SystemClock
-from rerunorch.converter import describe_error, structure, unstructure
 from rerunorch.errors import (
     ApiError,
     ConfigError,
@@ -39,24 +48,15 @@ from rerunorch.errors import (
     ServerError,
     UnexpectedResponse,
 )
-from rerunorch.limits import RequestPacer
-from rerunorch.models import (
-    ExecutionResult,
-    PlanRunRequest,
-    RerunRequest,
-    StopRequest,
-    TestCaseResults,
-)
-from rerunorch.pacing import Pacer
-from rerunorch.ratelimit import RateLimitInfo, parse_rate_limit_headers
-from rerunorch.responses import error_for, looks_like_html, server_message
+from rerunorch.pacing import RequestPacer
+from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers
+from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret
 
-__all__ = ["DEFAULT_BASE_URL", "ClientCounters", "TestsigmaClient", "normalize_base_url"]
+__all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://app.testsigma.com"
 USER_AGENT = f"rerunorch/{__version__}"
 _RESULTS = "/api/v1/execution_results"
 _JSON_BODY = {"Content-Type": "application/json"}

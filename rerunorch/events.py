@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rerunorch.outcome import Outcome
-    from rerunorch.report import SweepReport
+    from rerunorch.report.model import SweepReport
     from rerunorch.settings import SweepSettings
     from rerunorch.targets import Target
 

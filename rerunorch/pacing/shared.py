@@ -32,8 +32,9 @@ import anyio
 
 from rerunorch.clock import Clock, ScaledClock, SystemClock
 from rerunorch.errors import ConfigError
-from rerunorch.pacing import ActiveReruns, Pacer, PacingStats
-from rerunorch.ratelimit import RateLimitInfo
+from rerunorch.pacing import PacingStats
+from rerunorch.pacing.headers import RateLimitInfo
+from rerunorch.pacing.local import ActiveReruns, Pacer
 
 __all__ = ["RedisActiveReruns", "RedisPacer", "connect"]
 
@@ -143,7 +144,7 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
 
 
 class RedisPacer:
-    """A :class:`~rerunorch.limits.RequestPacer` whose rate and pauses are shared.
+    """A :class:`~rerunorch.pacing.RequestPacer` whose rate and pauses are shared.
 
     Args:
         redis: A ``redis.asyncio`` client (see :func:`connect`).
@@ -246,7 +247,7 @@ class RedisPacer:
 
 
 class RedisActiveReruns:
-    """A :class:`~rerunorch.limits.RerunSlots` cap shared by every process.
+    """A :class:`~rerunorch.pacing.RerunSlots` cap shared by every process.
 
     Each slot is a lease (``lease`` seconds) in a Redis sorted set, renewed while
     held by :meth:`running`'s renewal task; a killed process's slots expire.

@@ -1,6 +1,6 @@
 """Learning a server's rate limit from its 429s: cut on throttling, regrow slowly.
 
-Used by :class:`~rerunorch.pacing.Pacer` when no rate is known or the one it was
+Used by :class:`~rerunorch.pacing.local.Pacer` when no rate is known or the one it was
 given proves too high. Time is whatever monotonic clock the caller uses.
 
 Why it works this way, against a server token bucket of rate r and burst b
@@ -47,7 +47,7 @@ Retry-After in whole seconds or absent; see ``tests/test_pacing.py``):
   measures is its own share, near zero when other sweeps share the account, and
   cutting to that would starve it for minutes (seen with four processes on one
   quota). Several processes on one quota should share a limit
-  (:mod:`rerunorch.redis_limit`); this only keeps them from stalling.
+  (:mod:`rerunorch.pacing.shared`); this only keeps them from stalling.
 - Where it falls short: with b much smaller than r x Retry-After (say b = 1 and
   whole-second Retry-After), each episode wastes a second of the server's rate,
   and 30 s sweeps take about 1.3-1.45x the ideal (about 1.2x for b = r / 5).

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import attrs
 
-__all__ = ["ENV_DISABLE", "ENV_ONLY", "ENV_STRICT", "PluginSelection", "normalize"]
+__all__ = ["ENV_DISABLE", "ENV_ONLY", "ENV_STRICT", "PluginEnablement", "normalize"]
 
 ENV_ONLY = "RERUNORCH_PLUGINS"
 ENV_DISABLE = "RERUNORCH_DISABLE_PLUGINS"
@@ -26,7 +26,7 @@ def _names(value: str | None) -> frozenset[str]:
 
 
 @attrs.frozen
-class PluginSelection:
+class PluginEnablement:
     """The environment's say on plugin loading.
 
     Attributes:
@@ -40,7 +40,7 @@ class PluginSelection:
     strict: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> PluginSelection:
+    def from_env(cls, env: Mapping[str, str]) -> PluginEnablement:
         """Read the three variables; ``RERUNORCH_PLUGINS=""`` (set, empty) loads none."""
         only = _names(env[ENV_ONLY]) if ENV_ONLY in env else None
         strict = env.get(ENV_STRICT, "").strip().lower() in _TRUE

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import attrs
 
-from rerunorch.enums import IterationReRunType, ReRunType
-from rerunorch.models import ExecutionResult, TestCaseResultRequest, TestCaseResults
-from rerunorch.strategy import Decision, DecisionContext, Selection, Skip, Strategy
+from rerunorch.api.enums import IterationReRunType, ReRunType
+from rerunorch.api.models import ExecutionResult, TestCaseResultRequest, TestCaseResults
+from rerunorch.strategies.base import Decision, DecisionContext, Selection, Skip, Strategy
 
 __all__ = [
     "AllIterations",

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import TextIO
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-from rerunorch.report import SweepReport
-from rerunorch.reports._text import clean, one_line, shorten
+from rerunorch.report.model import SweepReport
+from rerunorch.report.text import clean, one_line, shorten
 
 __all__ = ["junit_xml", "write_junit"]
 

@@ -13,7 +13,7 @@
 requests take ``(N - burst) / rate`` seconds, not more), a cap on requests in
 flight, and pauses *every* task when the server says "slow down". When the limit
 is unknown, or the one it was given proves too high, it adapts: see
-:mod:`rerunorch.adaptive` for how and why.
+:mod:`rerunorch.pacing.adaptive` for how and why.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 import anyio
-import attrs
 
-from rerunorch.adaptive import AdaptiveRate
 from rerunorch.clock import Clock, SystemClock
-from rerunorch.ratelimit import RateLimitInfo
+from rerunorch.pacing import PacingStats
+from rerunorch.pacing.adaptive import AdaptiveRate
+from rerunorch.pacing.headers import RateLimitInfo
 
-__all__ = ["ActiveReruns", "Pacer", "PacingStats"]
+__all__ = ["ActiveReruns", "Pacer"]
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +49,6 @@ _JITTER_MAX = 0.5
 _MAX_HOLD = 600.0
 # Scheduling slack: a token due within this many seconds is taken now.
 _EPSILON = 1e-9
-
-
-@attrs.frozen(kw_only=True)
-class PacingStats:
-    """What a pacer has done so far.
-
-    Attributes:
-        requests: Requests let through.
-        rate_limited: Throttled answers reported (429/503).
-        pauses: Times every task was paused (one per episode of throttling, or per
-            hold for an exhausted quota), however many answers were throttled.
-        paused_seconds: Time spent paused in all.
-        current_rate: The effective rate now (None: unlimited).
-    """
-
-    requests: int
-    rate_limited: int
-    pauses: int
-    paused_seconds: float
-    current_rate: float | None
 
 
 class Pacer:

@@ -1,6 +1,6 @@
 """One converter between the models and the API's camelCase JSON.
 
->>> from rerunorch.models import RerunRequest
+>>> from rerunorch.api.models import RerunRequest
 >>> unstructure(RerunRequest(execution_id=1, execution_result_id=2))
 {'executionId': 1, 'executionResultId': 2, 'isReRun': True, 'reRunType': 'ONLY_FAILED_TESTS'}
 
@@ -17,7 +17,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from rerunorch.enums import (
+from rerunorch.api.enums import (
     IterationReRunType,
     OpenEnum,
     ReRunType,
@@ -26,7 +26,7 @@ from rerunorch.enums import (
     Status,
     TriggeredType,
 )
-from rerunorch.models import (
+from rerunorch.api.models import (
     JSON_NAME,
     ExecutionResult,
     PlanRunRequest,

@@ -3,7 +3,7 @@
 Notifiers (Slack, email, Teams, ...) all tell the same story: a headline, the
 counts, the flaky and still-failing tests (bounded lists with the total), the
 targets that could not be rerun, and the duration. :func:`digest` reads it
-from a :class:`~rerunorch.report.SweepReport` once; each notifier only lays it out.
+from a :class:`~rerunorch.report.model.SweepReport` once; each notifier only lays it out.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 import attrs
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-from rerunorch.report import Summary, SweepReport
+from rerunorch.report.model import Summary, SweepReport
 
 __all__ = [
     "Digest",

@@ -5,21 +5,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from rerunorch.listener import SweepListener
+from rerunorch.events import SweepListener
 
 if TYPE_CHECKING:
     from rerunorch.outcome import Outcome
     from rerunorch.plugins.manager import PluginManager
-    from rerunorch.report import SweepReport
+    from rerunorch.report.model import SweepReport
     from rerunorch.settings import SweepSettings
     from rerunorch.targets import Target
 
-__all__ = ["PluginListener"]
+__all__ = ["PluginRelay"]
 
 log = logging.getLogger(__name__)
 
 
-class PluginListener(SweepListener):
+class PluginRelay(SweepListener):
     """Calls the ``rerunorch_<event>`` hook of every plugin for each sweep event.
 
     Each plugin is called on its own: one raising is logged and counted, and

@@ -25,9 +25,9 @@ import os
 import re
 from pathlib import Path
 
-from rerunorch.digests import Digest, Listing, Problem, TestLine, digest, duration_text
-from rerunorch.report import Summary, SweepReport
-from rerunorch.reports._text import one_line, shorten
+from rerunorch.report.digest import Digest, Listing, Problem, TestLine, digest, duration_text
+from rerunorch.report.model import Summary, SweepReport
+from rerunorch.report.text import one_line, shorten
 
 __all__ = ["markdown_summary", "write_markdown"]
 

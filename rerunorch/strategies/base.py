@@ -2,7 +2,7 @@
 
 A strategy looks at the run to rerun (the head of its chain) and answers with
 a :class:`Selection` (what to rerun) or a :class:`Skip` (why not). The built-in
-strategies live in :mod:`rerunorch.strategies`; plugins add more.
+strategies live in :mod:`rerunorch.strategies.builtin`; plugins add more.
 
 >>> class OnlyNightly:
 ...     name = "only-nightly"
@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from rerunorch.enums import ReRunType
-from rerunorch.models import ExecutionResult, TestCaseResultRequest, TestCaseResults
+from rerunorch.api.enums import ReRunType
+from rerunorch.api.models import ExecutionResult, TestCaseResultRequest, TestCaseResults
 from rerunorch.targets import Target
 
 __all__ = ["Decision", "DecisionContext", "Selection", "Skip", "Strategy"]

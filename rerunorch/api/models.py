@@ -1,6 +1,6 @@
 """The Testsigma execution-results contract as frozen attrs classes.
 
-Field names are the API's camelCase names in snake_case; :mod:`rerunorch.converter`
+Field names are the API's camelCase names in snake_case; :mod:`rerunorch.api.converter`
 maps between the two. Every response field is optional (the API leaves fields
 out or sends null, e.g. counts right after a trigger), and fields the API adds
 later land in ``extra`` so that they survive a round trip.
@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from rerunorch.enums import (
+from rerunorch.api.enums import (
     IterationReRunType,
     ReRunType,
     Result,
