@@ -415,7 +415,8 @@ def test_markdown_title_counts_and_duration() -> None:
     assert counts["Interrupted"] == "1"
     assert counts["Flaky tests"] == "3"
     assert counts["Still-failing tests"] == "2"
-    assert counts["Requests (rate-limited)"] == "40 (3)"
+    assert counts["Requests"] == "40"
+    assert counts["Rate-limited answers"] == "3"
     assert "Started 2024-05-01 02:00:00 UTC, took 2m 6s." in text
     assert "### Notes\n\n- slack: timed out" in text
 

@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
+from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest
 from rerunorch import one_line as _one_line
 
 __all__ = ["email_message"]
@@ -49,10 +49,9 @@ def email_subject(d: Digest, title: str = "rerunorch") -> str:
 
 def email_text(d: Digest, title: str = "rerunorch") -> str:
     """The plain-text part."""
-    lines = [email_subject(d, title), "", _timing(d), ""]
-    counts = _counts(d)
-    width = max(len(label) for label, _ in counts) + 2
-    lines += [f"{label:<{width}}{value}" for label, value in counts]
+    lines = [email_subject(d, title), "", d.timing, ""]
+    width = max(len(count.label) for count in d.counts) + 2
+    lines += [f"{count.label:<{width}}{count.value}" for count in d.counts]
     for heading, rows, more in _lists(d):
         lines += ["", heading]
         lines += [f"- {row}" for row in rows]
@@ -73,12 +72,12 @@ def email_html(d: Digest, title: str = "rerunorch") -> str:
         "<!DOCTYPE html>",
         '<html><body style="font-family:sans-serif">',
         f"<h2>{e(email_subject(d, title))}</h2>",
-        f"<p>{e(_timing(d))}</p>",
+        f"<p>{e(d.timing)}</p>",
         "<table>",
     ]
     out += [
-        f'<tr><td {cell}>{e(label)}</td><td style="text-align:right">{e(value)}</td></tr>'
-        for label, value in _counts(d)
+        f'<tr><td {cell}>{e(c.label)}</td><td style="text-align:right">{c.value}</td></tr>'
+        for c in d.counts
     ]
     out.append("</table>")
     for heading, rows, more in _lists(d):
@@ -95,36 +94,6 @@ def email_html(d: Digest, title: str = "rerunorch") -> str:
         )
     out += ['<p style="color:#777">Sent by rerunorch.</p>', "</body></html>"]
     return "\n".join(out) + "\n"
-
-
-def _timing(d: Digest) -> str:
-    if d.duration is None:
-        return f"Started {d.started}; not finished."
-    return f"Started {d.started}, took {duration_text(d.duration)}."
-
-
-def _counts(d: Digest) -> list[tuple[str, str]]:
-    s = d.summary
-    rows = [
-        ("Targets", s.targets),
-        ("Reruns triggered", s.triggered),
-        ("Reruns passed", s.passed),
-        ("Reruns still failing", s.failed),
-        ("Skipped", s.skipped),
-    ]
-    rows += [
-        (label, count)
-        for label, count in (
-            ("Triggered (not followed)", d.not_followed),
-            ("Errors", s.errors),
-            ("Timed out", s.timed_out),
-            ("Interrupted", s.interrupted),
-        )
-        if count
-    ]
-    rows += [("Flaky tests", s.flaky_tests), ("Still-failing tests", s.failing_tests)]
-    counted = [(label, str(count)) for label, count in rows]
-    return [*counted, ("Requests (rate-limited)", f"{s.requests} ({s.rate_limited})")]
 
 
 def _lists(d: Digest) -> list[tuple[str, list[str], int]]:

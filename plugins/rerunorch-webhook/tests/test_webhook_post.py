@@ -19,9 +19,10 @@ from rerunorch_webhook import (
     WebhookSettings,
     report_body,
 )
-from webhook_fakes import JumpClock, sample_report, serve_endpoint
+from webhook_fakes import JumpClock, serve_endpoint
 
 from rerunorch import ConfigError, PluginManager, run_notifiers
+from rerunorch.testing import sample_report
 
 SECRET = "hmac-k3y-s3cret"
 TOKEN = "T0p-S3cret-Sig"
