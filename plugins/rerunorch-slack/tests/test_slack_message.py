@@ -64,6 +64,19 @@ def test_names_cannot_form_links_or_mentions() -> None:
     assert "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;" in text
 
 
+def test_every_count_is_a_field_in_sections_of_at_most_ten() -> None:
+    report = SweepReport(started_at=STARTED, config={})
+    for target, kind in enumerate(OutcomeKind, start=1):
+        report.add(Outcome(target=target, outcome=kind, rerun_id=100 + target))
+    message = slack_message(report)
+    assert block_problems(message["blocks"]) == []
+    sections = [b["fields"] for b in message["blocks"] if b["type"] == "section" and "fields" in b]
+    assert [len(fields) for fields in sections] == [10, 3]
+    labels = [f["text"].split("\n")[0] for fields in sections for f in fields]
+    assert labels[5:9] == ["*Triggered (not followed)*", "*Errors*", "*Timed out*", "*Interrupted*"]
+    assert labels[-2:] == ["*Requests*", "*Rate-limited answers*"]
+
+
 def test_all_passed_and_no_targets_headlines() -> None:
     report = SweepReport(started_at=STARTED, config={})
     assert slack_message(report)["text"].startswith("rerunorch: no targets (0 targets")

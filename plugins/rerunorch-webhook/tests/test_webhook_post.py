@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import socket
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -77,6 +78,26 @@ async def test_429_and_5xx_are_retried_with_backoff(clock: JumpClock) -> None:
     assert len(endpoint.deliveries) == 1
     assert endpoint.attempts == 5
     assert clock.sleeps == [1.0, 7.0, 4.0, 8.0]
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "soon", ""])
+async def test_an_unreadable_retry_after_falls_back_to_the_backoff(
+    clock: JumpClock, retry_after: str
+) -> None:
+    async with serve_endpoint() as (endpoint, url):
+        endpoint.script.append((429, {"Retry-After": retry_after}))
+        await WebhookNotifier(clock=clock, env={ENV_URL: url}).notify(sample_report(), {})
+    assert len(endpoint.deliveries) == 1
+    assert clock.sleeps == [1.0]
+
+
+async def test_a_retry_after_date_is_waited_for(clock: JumpClock) -> None:
+    async with serve_endpoint() as (endpoint, url):
+        when = formatdate(clock.time() + 12, usegmt=True).replace("GMT", "-0000")
+        endpoint.script.append((503, {"Retry-After": when}))
+        await WebhookNotifier(clock=clock, env={ENV_URL: url}).notify(sample_report(), {})
+    assert len(endpoint.deliveries) == 1
+    assert clock.sleeps == [pytest.approx(12.0)]
 
 
 async def test_retries_are_bounded(clock: JumpClock) -> None:
