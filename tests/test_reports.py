@@ -850,3 +850,14 @@ def test_the_text_helpers_are_public_from_one_module() -> None:
     for name in ("one_line", "plural", "duration_text"):
         assert getattr(rerunorch, name) is getattr(rerunorch.report.text, name)
     assert rerunorch.Count is Count
+
+
+def test_each_test_and_problem_says_where_it_ran() -> None:
+    story = digest(make_report(every_kind()))
+
+    assert story.flaky.items[0].where == "plan 42, run 1 → rerun 101"
+    assert [problem.where for problem in story.problems.items] == [
+        "run 5 → rerun 105",
+        "run 6",
+        "run 7 → rerun 107",
+    ]

@@ -77,6 +77,11 @@ class TestLine:
     run: int
     rerun: int | None
 
+    @property
+    def where(self) -> str:
+        """``"plan 301, run 1001 → rerun 2001"`` (the plan and rerun when known)."""
+        return _where(self.plan, self.run, self.rerun)
+
 
 @attrs.frozen
 class Problem:
@@ -95,6 +100,11 @@ class Problem:
     rerun: int | None
     what: str
     error: str | None
+
+    @property
+    def where(self) -> str:
+        """``"plan 304, run 1004 → rerun 2004"`` (the plan and rerun when known)."""
+        return _where(self.plan, self.run, self.rerun)
 
 
 @attrs.frozen
@@ -225,6 +235,12 @@ def summary_counts(summary: Summary, *, not_followed: int = 0) -> tuple[Count, .
     return tuple(
         Count(key, label, values[key]) for key, label, always in _ROWS if always or values[key]
     )
+
+
+def _where(plan: int | None, run: int, rerun: int | None) -> str:
+    plan_part = f"plan {plan}, " if plan is not None else ""
+    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
+    return f"{plan_part}run {run}{rerun_part}"
 
 
 def _timing(started: str, duration: float | None) -> str:

@@ -105,12 +105,6 @@ def _lists(d: Digest) -> list[tuple[str, list[str], int]]:
     return [(heading, rows, more) for heading, (rows, more, total) in found if total]
 
 
-def _ids(plan: int | None, run: int, rerun: int | None) -> str:
-    plan_part = f"plan {plan}, " if plan is not None else ""
-    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
-    return f"{plan_part}run {run}{rerun_part}"
-
-
 def _tests(listing: Listing[TestLine]) -> tuple[list[str], int, int]:
     rows = []
     for test in listing.items:
@@ -120,7 +114,7 @@ def _tests(listing: Listing[TestLine]) -> tuple[list[str], int, int]:
             name = _one_line(test.name, _NAME_LIMIT) if test.name else "(no name)"
             if test.test_case_id is not None:
                 name += f" (case {test.test_case_id})"
-        rows.append(f"{name}: {_ids(test.plan, test.run, test.rerun)}")
+        rows.append(f"{name}: {test.where}")
     return rows, listing.more, listing.total
 
 
@@ -128,5 +122,5 @@ def _problems(listing: Listing[Problem]) -> tuple[list[str], int, int]:
     rows = []
     for p in listing.items:
         error = f": {_one_line(p.error, _ERROR_LIMIT)}" if p.error else ""
-        rows.append(f"{_ids(p.plan, p.run, p.rerun)}: {p.what}{error}")
+        rows.append(f"{p.where}: {p.what}{error}")
     return rows, listing.more, listing.total

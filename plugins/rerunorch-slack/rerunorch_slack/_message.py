@@ -99,12 +99,6 @@ def _notes(d: Digest) -> str:
     return "*Notes*\n" + text[: MAX_SECTION_TEXT - 20]
 
 
-def _ids(plan: int | None, run: int, rerun: int | None) -> str:
-    plan_part = f"plan {plan}, " if plan is not None else ""
-    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
-    return f"{plan_part}run {run}{rerun_part}"
-
-
 def _test_row(test: TestLine) -> str:
     if test.name is None and test.test_case_id is None:
         name = "_(tests not known)_"
@@ -112,7 +106,7 @@ def _test_row(test: TestLine) -> str:
         name = escape(_one_line(test.name, _NAME_LIMIT)) if test.name else "_(no name)_"
         if test.test_case_id is not None:
             name += f" (case {test.test_case_id})"
-    return f"• {name}: {_ids(test.plan, test.run, test.rerun)}"
+    return f"• {name}: {test.where}"
 
 
 def _tests(listing: Listing[TestLine]) -> tuple[list[str], int]:
@@ -123,7 +117,7 @@ def _problems(listing: Listing[Problem]) -> tuple[list[str], int]:
     rows = []
     for p in listing.items:
         error = f": {escape(_one_line(p.error, _ERROR_LIMIT))}" if p.error else ""
-        rows.append(f"• {_ids(p.plan, p.run, p.rerun)}: {p.what}{error}")
+        rows.append(f"• {p.where}: {p.what}{error}")
     return rows, listing.total
 
 

@@ -119,12 +119,6 @@ def _escape(text: str) -> str:
     return _BLOCK_START.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", escaped)
 
 
-def _ids(plan: int | None, run: int, rerun: int | None) -> str:
-    plan_part = f"plan {plan}, " if plan is not None else ""
-    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
-    return f"{plan_part}run {run}{rerun_part}"
-
-
 def _tests(listing: Listing[TestLine], shown: int) -> tuple[list[dict[str, str]], int]:
     facts = []
     for test in listing.items[:shown]:
@@ -134,7 +128,7 @@ def _tests(listing: Listing[TestLine], shown: int) -> tuple[list[dict[str, str]]
             name = _escape(_one_line(test.name, _NAME_LIMIT)) if test.name else "(no name)"
             if test.test_case_id is not None:
                 name += f" (case {test.test_case_id})"
-        facts.append(_fact(name, _ids(test.plan, test.run, test.rerun)))
+        facts.append(_fact(name, test.where))
     return facts, listing.total
 
 
@@ -142,5 +136,5 @@ def _problems(listing: Listing[Problem], shown: int) -> tuple[list[dict[str, str
     facts = []
     for p in listing.items[:shown]:
         error = f": {_escape(_one_line(p.error, _ERROR_LIMIT))}" if p.error else ""
-        facts.append(_fact(_ids(p.plan, p.run, p.rerun), f"{p.what}{error}"))
+        facts.append(_fact(p.where, f"{p.what}{error}"))
     return facts, listing.total
