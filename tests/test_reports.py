@@ -628,6 +628,13 @@ def test_write_markdown_writes_or_appends(tmp_path: Path) -> None:
 Rows = list[tuple[str, str]]
 
 
+def pair(pattern: str, text: str) -> tuple[str, str]:
+    """The two groups of *pattern*, which all of *text* must match."""
+    match = re.fullmatch(pattern, text)
+    assert match, text
+    return match[1], match[2]
+
+
 def markdown_counts(report: SweepReport) -> Rows:
     lines = markdown_summary(report).splitlines()
     start = lines.index("| | Count |") + 2
@@ -640,25 +647,26 @@ def markdown_counts(report: SweepReport) -> Rows:
     return rows
 
 
-def console_counts(report: SweepReport) -> Rows:
+def console_text(report: SweepReport, **options: int) -> str:
     from rich.console import Console
 
     from rerunorch.cli.progress import summary_table
 
-    console = Console(file=io.StringIO(), width=200, force_terminal=False)
-    console.print(summary_table(report))
-    text = console.file.getvalue()  # type: ignore[attr-defined]
-    counts = text.split("rerunorch sweep", 1)[1].split("\n\n", 1)[0]
+    out = io.StringIO()
+    Console(file=out, width=200, force_terminal=False).print(summary_table(report, **options))
+    return out.getvalue()
+
+
+def console_counts(report: SweepReport) -> Rows:
+    text = console_text(report).split("rerunorch sweep", 1)[1]
     # Only the counts table has two columns; the tests tables have four.
-    return re.findall(r"^│ ([^│]+?) +│ +(\d+) │$", counts, flags=re.M)
+    return re.findall(r"^│ ([^│]+?) +│ +(\d+) │$", text, flags=re.M)
 
 
 def email_text_counts(report: SweepReport) -> Rows:
     email_text = pytest.importorskip("rerunorch_email._message").email_text
     blocks = email_text(digest(report)).split("\n\n")
-    return [
-        tuple(re.fullmatch(r"(.+?) {2,}(\d+)", line).groups()) for line in blocks[2].split("\n")
-    ]  # type: ignore[misc,union-attr]
+    return [pair(r"(.+?) {2,}(\d+)", line) for line in blocks[2].split("\n")]
 
 
 def email_html_counts(report: SweepReport) -> Rows:
@@ -684,7 +692,7 @@ def slack_counts(report: SweepReport) -> Rows:
         if block["type"] == "section"
         for field in block.get("fields", ())
     ]
-    return [tuple(re.fullmatch(r"\*(.+)\*\n(\d+)", text).groups()) for text in fields]  # type: ignore[misc,union-attr]
+    return [pair(r"\*(.+)\*\n(\d+)", text) for text in fields]
 
 
 RENDERERS = {
@@ -754,16 +762,6 @@ def test_the_optional_counts_rows_appear_only_when_not_zero() -> None:
 # --- The console's summary lists the tests, at most max_tests of each ---------------------
 
 
-def console_text(report: SweepReport, **options: int) -> str:
-    from rich.console import Console
-
-    from rerunorch.cli.progress import summary_table
-
-    console = Console(file=io.StringIO(), width=200, force_terminal=False)
-    console.print(summary_table(report, **options))
-    return console.file.getvalue()  # type: ignore[no-any-return,attr-defined]
-
-
 def test_the_console_summary_lists_flaky_and_still_failing_tests() -> None:
     text = console_text(make_report(every_kind()))
 
@@ -799,7 +797,7 @@ def test_the_console_shows_a_name_with_brackets_as_written() -> None:
 
 def test_a_closed_report_frees_its_results_and_keeps_its_summary() -> None:
     report = make_report(every_kind())
-    assert not report.results.closed
+    assert len(list(report.results)) == 7
 
     report.close()
     report.close()  # closing twice is fine
@@ -816,8 +814,14 @@ def test_a_report_closes_at_the_end_of_its_with_block_even_on_error() -> None:
         assert len(list(report.results)) == 7
     assert report.results.closed
 
-    with pytest.raises(RuntimeError), make_report() as failing:
-        raise RuntimeError("boom")
+    failing = make_report()
+
+    def fail() -> None:
+        with failing:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
     assert failing.results.closed
 
 
@@ -842,7 +846,8 @@ def test_one_utc_formatter_for_every_report() -> None:
     assert utc_text(epoch, "junit") == "2024-05-01T02:00:00"
     report = make_report()
     assert report.header_json()["started_at"] == utc_text(STARTED, "iso")
-    assert parse_junit(report).find("testsuite").attrib["timestamp"] == utc_text(STARTED, "junit")  # type: ignore[union-attr]
+    [suite] = parse_junit(report).iter("testsuite")
+    assert suite.attrib["timestamp"] == utc_text(STARTED, "junit")
     assert digest(report).started == utc_text(STARTED)
 
 
