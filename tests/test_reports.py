@@ -781,7 +781,7 @@ def test_the_console_summary_keeps_to_max_tests() -> None:
     assert "... and 2 more" in text  # flaky: Search and Profile
     assert "... and 1 more" in text  # still failing: test case 602
     assert "Login" not in console_text(make_report(every_kind()), max_tests=0)
-    with pytest.raises(ValueError, match="max_items"):
+    with pytest.raises(ValueError, match="max_tests"):
         console_text(make_report(), max_tests=-1)
 
 

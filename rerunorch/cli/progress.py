@@ -104,6 +104,8 @@ def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
     Raises:
         ValueError: ``max_tests`` is negative.
     """
+    if max_tests < 0:
+        raise ValueError(f"max_tests must be 0 or more, not {max_tests}")
     story = digest(report, max_items=max_tests)
     counts = Table(title="rerunorch sweep", show_header=False, title_justify="left")
     counts.add_column("what")
