@@ -59,20 +59,13 @@ if TYPE_CHECKING:
     from rerunorch.events import SweepListener
     from rerunorch.notify import Notifier, run_notifiers
     from rerunorch.outcome import Outcome, OutcomeKind, TestRef
-    from rerunorch.pacing.headers import RateLimitInfo
+    from rerunorch.pacing.headers import RateLimitInfo, parse_retry_after
     from rerunorch.pacing.local import ActiveReruns, Pacer
     from rerunorch.plugins import PluginManager, hookimpl
     from rerunorch.polling import PollPolicy
-    from rerunorch.report.digest import (
-        Digest,
-        Listing,
-        Problem,
-        TestLine,
-        digest,
-        duration_text,
-        one_line,
-    )
+    from rerunorch.report.digest import Count, Digest, Listing, Problem, TestLine, digest
     from rerunorch.report.model import Summary, SweepReport
+    from rerunorch.report.text import duration_text, one_line, plural
     from rerunorch.secret import Secret
     from rerunorch.settings import SweepSettings
     from rerunorch.strategies.base import Decision, DecisionContext, Selection, Skip, Strategy
@@ -87,6 +80,7 @@ __all__ = [
     "BadRequest",
     "Clock",
     "ConfigError",
+    "Count",
     "Decision",
     "DecisionContext",
     "Digest",
@@ -144,6 +138,8 @@ __all__ = [
     "duration_text",
     "hookimpl",
     "one_line",
+    "parse_retry_after",
+    "plural",
     "read_targets",
     "result_passed",
     "run_notifiers",
@@ -152,13 +148,15 @@ __all__ = [
 
 _HOMES: dict[str, str] = {
     "run_notifiers": "rerunorch.notify",
+    "Count": "rerunorch.report.digest",
     "Digest": "rerunorch.report.digest",
     "Listing": "rerunorch.report.digest",
     "Problem": "rerunorch.report.digest",
     "TestLine": "rerunorch.report.digest",
     "digest": "rerunorch.report.digest",
-    "duration_text": "rerunorch.report.digest",
-    "one_line": "rerunorch.report.digest",
+    "duration_text": "rerunorch.report.text",
+    "one_line": "rerunorch.report.text",
+    "plural": "rerunorch.report.text",
     "DEFAULT_BASE_URL": "rerunorch.api",
     "TestsigmaClient": "rerunorch.api.client",
     "Clock": "rerunorch.clock",
@@ -208,6 +206,7 @@ _HOMES: dict[str, str] = {
     "hookimpl": "rerunorch.plugins",
     "PollPolicy": "rerunorch.polling",
     "RateLimitInfo": "rerunorch.pacing.headers",
+    "parse_retry_after": "rerunorch.pacing.headers",
     "Summary": "rerunorch.report.model",
     "SweepReport": "rerunorch.report.model",
     "Secret": "rerunorch.secret",

@@ -25,7 +25,6 @@ written without a zone as the Ant schema has it.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import xml.etree.ElementTree as ET
@@ -36,7 +35,7 @@ from typing import TextIO
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.report.model import SweepReport
-from rerunorch.report.text import clean, one_line, shorten
+from rerunorch.report.text import clean, one_line, plural, utc_text
 
 __all__ = ["junit_xml", "write_junit"]
 
@@ -99,7 +98,7 @@ def _write(report: SweepReport, fh: TextIO) -> None:
         **totals,
         "skipped": str(kinds[OutcomeKind.SKIPPED.value]),
         "time": elapsed,
-        "timestamp": _timestamp(report.started_at),
+        "timestamp": utc_text(report.started_at, "junit"),
     }
     fh.write("  " + _start_tag("testsuite", suite) + "\n")
     _put(fh, _properties(report.summary.to_json()))
@@ -148,8 +147,7 @@ def _failure_message(outcome: Outcome) -> str:
     names = [_test_name(test) for test in failing[:_NAMES_IN_MESSAGE]]
     more = len(failing) - len(names)
     listed = ", ".join(names) + (f" and {more} more" if more else "")
-    plural = "test" if len(failing) == 1 else "tests"
-    return _message(f"{len(failing)} {plural} still failing: {listed}")
+    return _message(f"{plural(len(failing), 'test')} still failing: {listed}")
 
 
 def _failure_body(outcome: Outcome) -> str:
@@ -194,7 +192,7 @@ def _test_name(test: TestRef) -> str:
 
 
 def _message(text: str) -> str:
-    return shorten(one_line(text), _MESSAGE_LIMIT)
+    return one_line(text, _MESSAGE_LIMIT)
 
 
 def _properties(counts: Mapping[str, int]) -> ET.Element:
@@ -218,7 +216,3 @@ def _start_tag(tag: str, attrib: dict[str, str]) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:.3f}"
-
-
-def _timestamp(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
