@@ -213,6 +213,11 @@ def test_config_file_with_env_interpolation_and_flags_overriding_it(
         ("[sweep]\nrate = true\n", "sweep.rate must be int or float"),
         ('[sweep]\napi_key = "${NOT_SET_ANYWHERE}"\n', "NOT_SET_ANYWHERE is not set"),
         ("[sweep\n", "is not valid TOML"),
+        ("[sweep]\nrate = nan\n", "sweep.rate must be a finite number, not nan"),
+        ("[sweep]\ntimeout = -inf\n", "sweep.timeout must be a finite number, not -inf"),
+        ("[sweep]\nconcurrency = 0\n", "sweep.concurrency: 0 is not in the range x>=1"),
+        # Checked although TESTSIGMA_BASE_URL (set by the fixture) overrides it.
+        ('[sweep]\nbase_url = "ftp://x.test"\n', "sweep.base_url: base URL must look like"),
     ],
 )
 def test_an_unreadable_config_names_the_file_and_key(

@@ -22,7 +22,7 @@ from rerunorch.cli.targetfile import TargetInput
 from rerunorch.errors import ConfigError
 from rerunorch.journal import default_journal_path
 from rerunorch.notify import Notifier, choose_notifiers
-from rerunorch.plugins import PluginManager, load_plugins
+from rerunorch.plugins import PluginManager
 from rerunorch.polling import PollPolicy
 from rerunorch.report.output import STDOUT, check_output
 from rerunorch.secret import Secret
@@ -125,7 +125,9 @@ def read_invocation(
     settings = _settings(merged, shard)
     outputs = Outputs(report=merged["report"], junit=merged["junit"], markdown=merged["markdown"])
     outputs.check()
-    plugins = load_plugins()
+    from rerunorch import plugins as plugin_loading  # looked up here: tests replace it
+
+    plugins = plugin_loading.load_plugins()
     notifiers = choose_notifiers(merged["notify"] or (), plugins.notifiers())
     demo = demo_key is not None
     journal = (
