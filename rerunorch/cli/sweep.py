@@ -16,7 +16,7 @@ _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it).
 class FiniteFloat(click.FloatRange):
     """A float range that refuses NaN and infinity (which pass every comparison or bound)."""
 
-    name = "finite float"
+    name = "float"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
