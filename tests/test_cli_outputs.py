@@ -109,6 +109,17 @@ def test_a_folder_as_report_path_in_the_config_is_refused_up_front(
     assert server.stats()["requests"] == before
 
 
+def test_report_checks_its_paths_and_takes_dash(run: Any, server: Server) -> None:
+    ids = server.targets()[36:38]
+    assert run(*sweep_args(*ids), "--no-wait", "--journal", "j.sqlite").exit_code == 0
+    missing = run("report", "--journal", "j.sqlite", "--markdown", "nowhere/m.md")
+    assert missing.exit_code == 2
+    assert "--markdown: cannot write nowhere/m.md: no folder 'nowhere'" in missing.output
+    result = run("report", "--journal", "j.sqlite", "--report", "-")
+    assert result.exit_code == 0, result.output
+    assert sorted(r["target"] for r in json.loads(result.stdout)["results"]) == sorted(ids)
+
+
 class Saboteur:
     """A notifier (run before the reports are written) that puts a folder where one goes."""
 

@@ -70,8 +70,11 @@ def check_output(path: str | os.PathLike[str]) -> None:
         tmp, fd = _temporary(out)
         os.close(fd)
         tmp.unlink()
-    elif not os.access(out, os.W_OK):
-        raise PermissionError(errno.EACCES, "not writable")
+        return
+    # A symlink to a file yet to be made is fine if that file's folder takes it.
+    where = out if out.exists() else _folder(out.resolve())
+    if not os.access(where, os.W_OK):
+        raise PermissionError(errno.EACCES, f"{str(where)!r} is not writable")
 
 
 @contextmanager
