@@ -113,10 +113,12 @@ def test_a_bad_line_is_reported_with_its_number_and_nothing_is_sent(
 def test_unknown_names_list_what_is_available(
     run: Any, server: Server, args: list[str], message: str
 ) -> None:
+    before = server.stats()["requests"]
     result = run(*sweep_args(server.targets()[0]), *args)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+    assert server.stats()["requests"] == before  # found before anything was sent
 
 
 def test_a_missing_or_wrong_key_exits_2_without_a_traceback(
