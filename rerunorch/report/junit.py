@@ -30,11 +30,11 @@ import os
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TextIO
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.report.model import SweepReport
+from rerunorch.report.output import open_output
 from rerunorch.report.text import clean, one_line, plural, utc_text
 
 __all__ = ["junit_xml", "write_junit"]
@@ -64,21 +64,15 @@ def write_junit(report: SweepReport, path: str | os.PathLike[str]) -> None:
     """Write *report* as JUnit XML (UTF-8) to *path*.
 
     Test cases are written one at a time while the results are read back from
-    the report's spool, so memory does not grow with the number of targets. The
-    file is written beside *path* and then moved over it, so a reader never
-    sees half a document.
+    the report's spool, so memory does not grow with the number of targets.
+    *path* is as for :func:`~rerunorch.report.output.open_output`: a regular
+    file is replaced atomically, ``-`` is stdout, anything else is written in place.
 
     Raises:
         OSError: The file could not be written.
     """
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            _write(report, fh)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with open_output(path) as fh:
+        _write(report, fh)
 
 
 def _write(report: SweepReport, fh: TextIO) -> None:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from rerunorch.report.digest import Count, Listing, Problem, TestLine, digest
 from rerunorch.report.model import SweepReport
+from rerunorch.report.output import open_output
 from rerunorch.report.text import one_line
 
 __all__ = ["markdown_summary", "write_markdown"]
@@ -77,6 +77,9 @@ def write_markdown(
 ) -> None:
     """Write :func:`markdown_summary` of *report* to *path* (UTF-8).
 
+    *path* is as for :func:`~rerunorch.report.output.open_output`: a regular
+    file is replaced atomically, ``-`` is stdout, anything else is written in place.
+
     Args:
         append: Add to the end of the file instead of replacing it (a CI job
             summary file may already hold what earlier commands wrote).
@@ -86,7 +89,7 @@ def write_markdown(
         ValueError: *max_items* is negative.
     """
     text = markdown_summary(report, max_items=max_items)
-    with Path(path).open("a" if append else "w", encoding="utf-8") as fh:
+    with open_output(path, append=append) as fh:
         fh.write(text)
 
 

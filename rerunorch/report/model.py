@@ -10,15 +10,16 @@ once every output is written, which frees the spool file.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 import attrs
 
 from rerunorch.outcome import Outcome, OutcomeKind
+from rerunorch.report.output import open_output
 from rerunorch.report.text import utc_text
 
 __all__ = ["ResultLog", "Summary", "SweepReport", "exit_code_for"]
@@ -198,14 +199,17 @@ class SweepReport:
         """The whole report as one JSON object (results included)."""
         return {**self.header_json(), "results": list(self.results.raw())}
 
-    def write_json(self, path: str | Path) -> None:
-        """Write the JSON report, streaming the results rather than building them in memory."""
-        out = Path(path)
-        tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+    def write_json(self, path: str | os.PathLike[str]) -> None:
+        """Write the JSON report, streaming the results rather than building them in memory.
+
+        ``path`` is as for :func:`~rerunorch.report.output.open_output` (``-`` is stdout).
+
+        Raises:
+            OSError: It could not be written.
+        """
+        with open_output(path) as fh:
             head = json.dumps(self.header_json(), indent=2)
             fh.write(head[: head.rindex("}")].rstrip() + ',\n  "results": [')
             for i, item in enumerate(self.results.raw()):
                 fh.write(("," if i else "") + "\n    " + json.dumps(item))
             fh.write("\n  ]\n}\n")
-        tmp.replace(out)
