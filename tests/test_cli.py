@@ -180,6 +180,15 @@ def test_a_sweep_writes_all_three_reports(run: Any, server: Server, tmp_path: Pa
     assert "journal: .rerunorch/journal.sqlite" in result.output
     assert "\x1b" not in result.output, "plain progress has no control characters"
     assert "[6/6]" in result.output
+    named = {
+        (kind, test["testCaseName"])
+        for r in report["results"]
+        for kind, key in (("flaky", "flaky"), ("still failing", "still_failing"))
+        for test in r[key]
+    }
+    assert named, "the simulator's night has flaky or failing tests"
+    for kind, name in named:  # the console names every test, not only counts
+        assert f"  {kind}: {name} (" in result.output
 
 
 def test_targets_from_stdin_as_csv_and_json_lines(run: Any, server: Server) -> None:
@@ -276,5 +285,5 @@ def test_demo_runs_end_to_end(run: Any, tmp_path: Path) -> None:
     result = run("demo", "--targets", "6", "--time-scale", "2000", "--junit", "demo.xml")
     assert result.exit_code in (0, 1), result.output
     assert "Simulated Testsigma at http://127.0.0.1:" in result.output
-    assert "Flaky tests" in result.output or "Still failing" in result.output
+    assert "  flaky: " in result.output or "  still failing: " in result.output
     assert ET.parse(tmp_path / "demo.xml").getroot().find("testsuite") is not None

@@ -6,36 +6,15 @@ from typing import Any
 
 import anyio
 import click
-from rich.console import Console
-from rich.table import Table
 
 from rerunorch.cli.invocation import read_invocation
 from rerunorch.cli.run import Ran, conclude, error_exit, run_sweep, setup_logging
 from rerunorch.clock import ScaledClock
 from rerunorch.errors import ConfigError
-from rerunorch.report.model import SweepReport
 from rerunorch.secret import Secret
 from rerunorch.testing import Simulator, SimulatorConfig
 
 __all__ = ["run_demo"]
-
-
-def _tests_table(report: SweepReport, title: str, attr: str, limit: int = 15) -> Table | None:
-    rows = [
-        (str(outcome.target), str(outcome.rerun_id), test.test_case_name or "?")
-        for outcome in report.results
-        for test in getattr(outcome, attr)
-    ]
-    if not rows:
-        return None
-    table = Table(title=f"{title} ({len(rows)})", title_justify="left")
-    for column in ("run", "rerun", "test"):
-        table.add_column(column)
-    for row in rows[:limit]:
-        table.add_row(*row)
-    if len(rows) > limit:
-        table.add_row("", "", f"... and {len(rows) - limit} more")
-    return table
 
 
 def run_demo(
@@ -76,10 +55,4 @@ def run_demo(
         ran = anyio.run(main)
     except Exception as exc:
         return error_exit(exc, invocation.verbose)
-    code = conclude(invocation, ran)
-    console = Console(stderr=invocation.outputs.to_stdout)
-    for title, attr in (("Flaky tests", "flaky"), ("Still failing", "still_failing")):
-        table = _tests_table(ran.report, title, attr)
-        if table is not None:
-            console.print(table)
-    return code
+    return conclude(invocation, ran)

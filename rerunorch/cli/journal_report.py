@@ -43,7 +43,8 @@ def report_from_journal(
         report = load_report(path)
     except ConfigError as exc:
         return error_exit(exc, verbose=0)
-    for line in write_outputs(report, outputs):
-        click.echo(f"warning: {line}", err=True)
-    print_summary(report, err=outputs.to_stdout)
-    return report.exit_code
+    with report:
+        for line in write_outputs(report, outputs):
+            click.echo(f"warning: {line}", err=True)
+        print_summary(report, err=outputs.to_stdout)
+        return report.exit_code

@@ -29,6 +29,7 @@ from rerunorch.engine import Sweep
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
 from rerunorch.events import SweepListener
 from rerunorch.journal import Journal
+from rerunorch.report.digest import digest
 from rerunorch.report.model import SweepReport
 
 __all__ = [
@@ -210,24 +211,17 @@ def _print_plan(report: SweepReport, *, err: bool) -> None:
         click.echo(f"{outcome.target}: {outcome.outcome.value}: {what}", err=err)
 
 
-def print_summary(report: SweepReport, *, err: bool = False) -> None:
-    """The summary (a table on a terminal), the first problems and the notes.
+def print_summary(report: SweepReport, *, err: bool = False, max_tests: int = 20) -> None:
+    """The summary (a table on a terminal), the tests named, the first problems and the notes.
 
-    ``err`` sends the summary to stderr (when a report goes to stdout).
+    ``err`` sends the summary to stderr (when a report goes to stdout); at most
+    ``max_tests`` flaky and as many still-failing tests are named.
     """
     console = Console(stderr=err)
     if console.is_terminal:
-        console.print(summary_table(report))
+        console.print(summary_table(report, max_tests=max_tests))
     else:
-        s = report.summary
-        click.echo(
-            f"summary: {s.targets} targets, {s.triggered} reruns, {s.passed} passed, "
-            f"{s.failed} still failing, {s.skipped} skipped, {s.errors} errors, "
-            f"{s.timed_out} timed out, {s.interrupted} interrupted; {s.flaky_tests} flaky tests, "
-            f"{s.failing_tests} failing tests; {s.requests} requests, "
-            f"{s.rate_limited} rate-limited",
-            err=err,
-        )
+        _print_plain_summary(report, err=err, max_tests=max_tests)
     problems = (o for o in report.results if o.outcome.incomplete)
     for shown, outcome in enumerate(problems):
         if shown == 10:
@@ -238,11 +232,29 @@ def print_summary(report: SweepReport, *, err: bool = False) -> None:
         click.echo(f"note: {note}", err=True)
 
 
+def _print_plain_summary(report: SweepReport, *, err: bool, max_tests: int) -> None:
+    """The digest's counts on one line, then one line per test named (for logs and CI)."""
+    story = digest(report, max_items=max_tests)
+    counts = ", ".join(f"{count.value} {count.label.lower()}" for count in story.counts)
+    click.echo(f"summary: {counts}; {story.headline}", err=err)
+    for title, tests in (("flaky", story.flaky), ("still failing", story.failing)):
+        for test in tests.items:
+            name = test.name or "(tests not known)"
+            click.echo(f"  {title}: {name} ({test.where})", err=err)
+        if tests.more:
+            click.echo(f"  {title}: ... and {tests.more} more (the report lists them all)", err=err)
+
+
 def conclude(invocation: Invocation, ran: Ran) -> int:
-    """Notify, write the reports, print the summary; returns the exit code.
+    """Notify, write the reports, print the summary, close the report; returns the exit code.
 
     A report that cannot be written is a warning: the sweep's own exit code stands.
     """
+    with ran.report:
+        return _conclude(invocation, ran)
+
+
+def _conclude(invocation: Invocation, ran: Ran) -> int:
     report = ran.report
     if ran.journal is not None and not ran.complete:
         resume = f"journal: {ran.journal}; continue with the same command and --resume"
