@@ -1,16 +1,119 @@
-"""Listening to a sweep: the events the engine reports as it goes."""
+"""Listening to a sweep: one frozen payload per event, and the listeners that hear them.
+
+Each event is one keyword-only frozen object (as stamina's ``RetryDetails``), and a
+listener's method, a plugin's hook and the engine all pass that one object, so adding
+a field later breaks nobody:
+
+>>> class Printer(SweepListener):
+...     async def rerun_finished(self, event: RerunFinished) -> None:
+...         print(event.outcome.target, event.outcome.outcome.value)
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
+
+import anyio
+import attrs
+
+from rerunorch.notify import safe_error
 
 if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
     from rerunorch.outcome import Outcome
     from rerunorch.report.model import SweepReport
     from rerunorch.settings import SweepSettings
     from rerunorch.targets import Target
 
-__all__ = ["SweepListener"]
+__all__ = [
+    "Listeners",
+    "RequestsPaused",
+    "RerunFinished",
+    "RerunTriggered",
+    "SweepEvent",
+    "SweepFinished",
+    "SweepListener",
+    "SweepStarted",
+]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class SweepStarted:
+    """The sweep is about to read its first target.
+
+    Attributes:
+        settings: How the sweep runs.
+    """
+
+    name: ClassVar[str] = "sweep_started"
+    settings: SweepSettings
+
+
+@attrs.frozen(kw_only=True)
+class RerunTriggered:
+    """A rerun exists for a target.
+
+    Attributes:
+        target: The target.
+        rerun_id: The rerun's result id.
+        adopted: The rerun was not this sweep's POST (found running, or recovered).
+    """
+
+    name: ClassVar[str] = "rerun_triggered"
+    target: Target
+    rerun_id: int
+    adopted: bool
+
+
+@attrs.frozen(kw_only=True)
+class RerunFinished:
+    """A target has ended, whatever the way (passed, failed, skipped, error, ...).
+
+    Attributes:
+        outcome: How it ended.
+    """
+
+    name: ClassVar[str] = "rerun_finished"
+    outcome: Outcome
+
+
+@attrs.frozen(kw_only=True)
+class RequestsPaused:
+    """The server asked to slow down: every request pauses (told as the pause starts or grows).
+
+    Attributes:
+        wait: Seconds until requests go again.
+        reason: ``"retry-after"``, ``"backoff"`` or ``"quota"``.
+    """
+
+    name: ClassVar[str] = "rate_limited"
+    wait: float
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class SweepFinished:
+    """The sweep has ended.
+
+    Attributes:
+        report: The final report (notes may still be added to it).
+    """
+
+    name: ClassVar[str] = "sweep_finished"
+    report: SweepReport
+
+
+SweepEvent: TypeAlias = (
+    SweepStarted | RerunTriggered | RerunFinished | RequestsPaused | SweepFinished
+)
+"""Any of the five events."""
 
 
 class SweepListener:
@@ -20,17 +123,113 @@ class SweepListener:
     report, and never stops the sweep.
     """
 
-    async def sweep_started(self, settings: SweepSettings) -> None:
+    async def sweep_started(self, event: SweepStarted) -> None:
         """The sweep is about to read its first target."""
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-        """A rerun exists for ``target`` (``adopted``: it was not this sweep's POST)."""
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        """A rerun exists for ``event.target``."""
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
+    async def rerun_finished(self, event: RerunFinished) -> None:
         """A target has ended, whatever the way."""
 
-    async def rate_limited(self, wait: float, reason: str) -> None:
-        """The server asked to slow down; every request pauses ``wait`` seconds."""
+    async def rate_limited(self, event: RequestsPaused) -> None:
+        """The server asked to slow down; every request pauses ``event.wait`` seconds."""
 
-    async def sweep_finished(self, report: SweepReport) -> None:
-        """The sweep has ended; ``report`` is final."""
+    async def sweep_finished(self, event: SweepFinished) -> None:
+        """The sweep has ended; ``event.report`` is final."""
+
+
+async def _deliver(listener: SweepListener, event: SweepEvent) -> None:
+    match event:
+        case SweepStarted():
+            await listener.sweep_started(event)
+        case RerunTriggered():
+            await listener.rerun_triggered(event)
+        case RerunFinished():
+            await listener.rerun_finished(event)
+        case RequestsPaused():
+            await listener.rate_limited(event)
+        case _:  # a SweepFinished, as mypy knows: a sixth event must get its own case
+            await listener.sweep_finished(event)
+
+
+class Listeners:
+    """A sweep's listeners, each told of every event on its own.
+
+    A listener that raises is logged (its error without URLs, the traceback only
+    at DEBUG) and noted; the others are still told.
+
+    Args:
+        listeners: Who to tell, in order.
+        note: Called with one line per failure (e.g. ``report.notes.append``).
+    """
+
+    def __init__(self, listeners: Sequence[SweepListener], note: Callable[[str], None]) -> None:
+        self._listeners = tuple(listeners)
+        self._note = note
+        self._send: MemoryObjectSendStream[SweepEvent] | None = None
+        self._queued: MemoryObjectReceiveStream[SweepEvent] | None = None
+
+    async def tell(self, event: SweepEvent) -> None:
+        """Tell every listener of ``event``, after any event still queued by :meth:`tell_soon`."""
+        while self._queued is not None:
+            try:
+                earlier = self._queued.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            await self._tell_each(earlier)
+        await self._tell_each(event)
+
+    def tell_soon(self, event: SweepEvent) -> None:
+        """Queue ``event`` to be told at once by the relay task; never blocks (for sync callers).
+
+        Dropped when no :meth:`relaying` block runs.
+        """
+        if self._send is None:
+            log.debug("no relay running: %s not told", event.name)
+            return
+        try:
+            self._send.send_nowait(event)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            log.debug("the relay has ended: %s not told", event.name)
+
+    @asynccontextmanager
+    async def relaying(self) -> AsyncIterator[None]:
+        """Run the relay task for :meth:`tell_soon` while the block runs.
+
+        Events still queued when the block ends are told before it returns. If the
+        block raises, they are dropped and the exception passes through unwrapped
+        (not in an exception group).
+        """
+        send, receive = anyio.create_memory_object_stream[SweepEvent](max_buffer_size=math.inf)
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._relay, receive)
+            self._send, self._queued = send, receive
+            try:
+                yield
+            except BaseException as exc:  # re-raised below, outside the task group
+                failure = exc
+                tg.cancel_scope.cancel()
+            finally:
+                self._send = None
+                send.close()
+        self._queued = None
+        if failure is not None:
+            raise failure
+
+    async def _relay(self, receive: MemoryObjectReceiveStream[SweepEvent]) -> None:
+        async with receive:
+            async for event in receive:
+                await self._tell_each(event)
+
+    async def _tell_each(self, event: SweepEvent) -> None:
+        for listener in self._listeners:
+            try:
+                await _deliver(listener, event)
+            except Exception as exc:
+                who = type(listener).__name__
+                error = safe_error(exc)
+                log.warning("sweep listener %s failed on %s: %s", who, event.name, error)
+                log.debug("sweep listener %s failed on %s", who, event.name, exc_info=True)
+                self._note(f"listener {who} failed on {event.name}: {error}")
