@@ -12,7 +12,7 @@ a field later breaks nobody:
 from __future__ import annotations
 
 import logging
-import math
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, ClassVar, TypeAlias
@@ -23,8 +23,6 @@ import attrs
 from rerunorch.notify import safe_error
 
 if TYPE_CHECKING:
-    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
     from rerunorch.outcome import Outcome
     from rerunorch.report.model import SweepReport
     from rerunorch.settings import SweepSettings
@@ -167,61 +165,60 @@ class Listeners:
     def __init__(self, listeners: Sequence[SweepListener], note: Callable[[str], None]) -> None:
         self._listeners = tuple(listeners)
         self._note = note
-        self._send: MemoryObjectSendStream[SweepEvent] | None = None
-        self._queued: MemoryObjectReceiveStream[SweepEvent] | None = None
+        # Events from sync callers, taken off only as they are told: whoever tells next
+        # (the relay task or :meth:`tell`) tells them first, so they are never overtaken.
+        self._queued: deque[SweepEvent] = deque()
+        self._wake = anyio.Event()
+        self._closing = False
 
     async def tell(self, event: SweepEvent) -> None:
         """Tell every listener of ``event``, after any event still queued by :meth:`tell_soon`."""
-        while self._queued is not None:
-            try:
-                earlier = self._queued.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                break
-            await self._tell_each(earlier)
+        await self._tell_queued()
         await self._tell_each(event)
 
     def tell_soon(self, event: SweepEvent) -> None:
-        """Queue ``event`` to be told at once by the relay task; never blocks (for sync callers).
+        """Queue ``event`` and return at once (for sync callers, e.g. inside a request).
 
-        Dropped when no :meth:`relaying` block runs.
+        While a :meth:`relaying` block runs, its task tells the event straight away;
+        otherwise the next :meth:`tell` does, first.
         """
-        if self._send is None:
-            log.debug("no relay running: %s not told", event.name)
-            return
-        try:
-            self._send.send_nowait(event)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            log.debug("the relay has ended: %s not told", event.name)
+        self._queued.append(event)
+        self._wake.set()
 
     @asynccontextmanager
     async def relaying(self) -> AsyncIterator[None]:
-        """Run the relay task for :meth:`tell_soon` while the block runs.
+        """Run the task that tells the events of :meth:`tell_soon` while the block runs.
 
-        Events still queued when the block ends are told before it returns. If the
-        block raises, they are dropped and the exception passes through unwrapped
-        (not in an exception group).
+        When the block ends the task tells what is still queued, then stops. If the
+        block raises, the task is cancelled (what it has not told waits for the next
+        :meth:`tell`) and the exception passes through as it is, not in an exception group.
         """
-        send, receive = anyio.create_memory_object_stream[SweepEvent](max_buffer_size=math.inf)
         failure: BaseException | None = None
+        self._closing = False
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._relay, receive)
-            self._send, self._queued = send, receive
+            tg.start_soon(self._relay)
             try:
                 yield
             except BaseException as exc:  # re-raised below, outside the task group
                 failure = exc
                 tg.cancel_scope.cancel()
             finally:
-                self._send = None
-                send.close()
-        self._queued = None
+                self._closing = True
+                self._wake.set()
         if failure is not None:
             raise failure
 
-    async def _relay(self, receive: MemoryObjectReceiveStream[SweepEvent]) -> None:
-        async with receive:
-            async for event in receive:
-                await self._tell_each(event)
+    async def _relay(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            await self._tell_queued()
+            if self._closing:
+                return
+
+    async def _tell_queued(self) -> None:
+        while self._queued:
+            await self._tell_each(self._queued.popleft())
 
     async def _tell_each(self, event: SweepEvent) -> None:
         for listener in self._listeners:
