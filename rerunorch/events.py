@@ -117,8 +117,10 @@ SweepEvent: TypeAlias = (
 class SweepListener:
     """Override what you need; every method does nothing by default.
 
-    The engine awaits each call; an exception is logged and noted in the
-    report, and never stops the sweep.
+    Each method takes one event object. The engine awaits each call; a pause is
+    told from a task of its own as it starts, so ``rate_limited`` may overlap the
+    other calls. An exception is logged and noted in the report, and never stops
+    the sweep.
     """
 
     async def sweep_started(self, event: SweepStarted) -> None:
