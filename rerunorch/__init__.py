@@ -56,7 +56,14 @@ if TYPE_CHECKING:
         ServerError,
         UnexpectedResponse,
     )
-    from rerunorch.events import SweepListener
+    from rerunorch.events import (
+        RequestsPaused,
+        RerunFinished,
+        RerunTriggered,
+        SweepFinished,
+        SweepListener,
+        SweepStarted,
+    )
     from rerunorch.notify import Notifier, run_notifiers
     from rerunorch.outcome import Outcome, OutcomeKind, TestRef
     from rerunorch.pacing.headers import RateLimitInfo, parse_retry_after
@@ -103,8 +110,11 @@ __all__ = [
     "RateLimited",
     "ReRunType",
     "RequestNotSent",
+    "RequestsPaused",
     "RerunAlreadyExists",
+    "RerunFinished",
     "RerunRequest",
+    "RerunTriggered",
     "RerunorchError",
     "ResponseError",
     "Result",
@@ -119,10 +129,12 @@ __all__ = [
     "Strategy",
     "Summary",
     "Sweep",
+    "SweepFinished",
     "SweepListener",
     "SweepProgress",
     "SweepReport",
     "SweepSettings",
+    "SweepStarted",
     "SystemClock",
     "Target",
     "TestCaseResult",
@@ -187,6 +199,11 @@ _HOMES: dict[str, str] = {
     "ServerError": "rerunorch.errors",
     "UnexpectedResponse": "rerunorch.errors",
     "SweepListener": "rerunorch.events",
+    "SweepStarted": "rerunorch.events",
+    "RerunTriggered": "rerunorch.events",
+    "RerunFinished": "rerunorch.events",
+    "RequestsPaused": "rerunorch.events",
+    "SweepFinished": "rerunorch.events",
     "ApiErrorBody": "rerunorch.api.models",
     "ExecutionResult": "rerunorch.api.models",
     "IterationResult": "rerunorch.api.models",

@@ -12,12 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from rerunorch.engine import Sweep
-from rerunorch.events import SweepListener
-from rerunorch.outcome import Outcome
+from rerunorch.events import RequestsPaused, RerunFinished, RerunTriggered, SweepListener
 from rerunorch.report.digest import Listing, TestLine, digest
 from rerunorch.report.model import SweepReport
 from rerunorch.report.text import one_line
-from rerunorch.targets import Target
 
 __all__ = ["LiveProgress", "PlainProgress", "summary_table"]
 
@@ -29,11 +27,12 @@ class PlainProgress(SweepListener):
         self.total = total
         self.done = 0
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-        verb = "adopted running" if adopted else "triggered"
-        click.echo(f"{target.id}: {verb} rerun {rerun_id}", err=True)
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        verb = "adopted running" if event.adopted else "triggered"
+        click.echo(f"{event.target.id}: {verb} rerun {event.rerun_id}", err=True)
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
+    async def rerun_finished(self, event: RerunFinished) -> None:
+        outcome = event.outcome
         self.done += 1
         parts = [outcome.outcome.value]
         if outcome.rerun_id is not None:
@@ -46,8 +45,10 @@ class PlainProgress(SweepListener):
         line = f"[{self.done}/{self.total}] {outcome.target}: {', '.join(parts)}"
         click.echo(line + (f" ({detail})" if detail else ""), err=True)
 
-    async def rate_limited(self, wait: float, reason: str) -> None:
-        click.echo(f"rate limited: every request waits {wait:.1f}s ({reason})", err=True)
+    async def rate_limited(self, event: RequestsPaused) -> None:
+        click.echo(
+            f"rate limited: every request waits {event.wait:.1f}s ({event.reason})", err=True
+        )
 
 
 class LiveProgress(SweepListener):
