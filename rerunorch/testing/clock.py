@@ -51,7 +51,7 @@ class MockClock:
 
     Attributes:
         wall_origin: As given.
-        autojump: As given; may be switched at any time.
+        autojump: As given; switching it on takes effect from the next sleep.
         sleeps: Every duration passed to :meth:`sleep`, in call order.
     """
 
