@@ -68,6 +68,7 @@ if _typing.TYPE_CHECKING:
     from rerunorch.pacing import RequestPacer as RequestPacer
     from rerunorch.pacing import RerunSlots as RerunSlots
     from rerunorch.pacing.headers import RateLimitInfo as RateLimitInfo
+    from rerunorch.pacing.headers import parse_retry_after as parse_retry_after
     from rerunorch.pacing.local import ActiveReruns as ActiveReruns
     from rerunorch.pacing.local import Pacer as Pacer
     from rerunorch.plugins import FailedPlugin as FailedPlugin
@@ -75,16 +76,18 @@ if _typing.TYPE_CHECKING:
     from rerunorch.plugins import PluginManager as PluginManager
     from rerunorch.plugins import hookimpl as hookimpl
     from rerunorch.polling import PollPolicy as PollPolicy
+    from rerunorch.report.digest import Count as Count
     from rerunorch.report.digest import Digest as Digest
     from rerunorch.report.digest import Listing as Listing
     from rerunorch.report.digest import Problem as Problem
     from rerunorch.report.digest import TestLine as TestLine
     from rerunorch.report.digest import digest as digest
-    from rerunorch.report.digest import duration_text as duration_text
-    from rerunorch.report.digest import one_line as one_line
     from rerunorch.report.model import ResultLog as ResultLog
     from rerunorch.report.model import Summary as Summary
     from rerunorch.report.model import SweepReport as SweepReport
+    from rerunorch.report.text import duration_text as duration_text
+    from rerunorch.report.text import one_line as one_line
+    from rerunorch.report.text import plural as plural
     from rerunorch.secret import Secret as Secret
     from rerunorch.settings import SweepSettings as SweepSettings
     from rerunorch.strategies.base import Decision as Decision
@@ -146,6 +149,7 @@ _HOMES: dict[str, str] = {
     "RequestPacer": "rerunorch.pacing",
     "RerunSlots": "rerunorch.pacing",
     "RateLimitInfo": "rerunorch.pacing.headers",
+    "parse_retry_after": "rerunorch.pacing.headers",
     "ActiveReruns": "rerunorch.pacing.local",
     "Pacer": "rerunorch.pacing.local",
     "FailedPlugin": "rerunorch.plugins",
@@ -153,16 +157,18 @@ _HOMES: dict[str, str] = {
     "PluginManager": "rerunorch.plugins",
     "hookimpl": "rerunorch.plugins",
     "PollPolicy": "rerunorch.polling",
+    "Count": "rerunorch.report.digest",
     "Digest": "rerunorch.report.digest",
     "Listing": "rerunorch.report.digest",
     "Problem": "rerunorch.report.digest",
     "TestLine": "rerunorch.report.digest",
     "digest": "rerunorch.report.digest",
-    "duration_text": "rerunorch.report.digest",
-    "one_line": "rerunorch.report.digest",
     "ResultLog": "rerunorch.report.model",
     "Summary": "rerunorch.report.model",
     "SweepReport": "rerunorch.report.model",
+    "duration_text": "rerunorch.report.text",
+    "one_line": "rerunorch.report.text",
+    "plural": "rerunorch.report.text",
     "Secret": "rerunorch.secret",
     "SweepSettings": "rerunorch.settings",
     "Decision": "rerunorch.strategies.base",

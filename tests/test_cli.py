@@ -113,10 +113,12 @@ def test_a_bad_line_is_reported_with_its_number_and_nothing_is_sent(
 def test_unknown_names_list_what_is_available(
     run: Any, server: Server, args: list[str], message: str
 ) -> None:
+    before = server.stats()["requests"]
     result = run(*sweep_args(server.targets()[0]), *args)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+    assert server.stats()["requests"] == before  # found before anything was sent
 
 
 def test_a_missing_or_wrong_key_exits_2_without_a_traceback(
@@ -213,6 +215,11 @@ def test_config_file_with_env_interpolation_and_flags_overriding_it(
         ("[sweep]\nrate = true\n", "sweep.rate must be int or float"),
         ('[sweep]\napi_key = "${NOT_SET_ANYWHERE}"\n', "NOT_SET_ANYWHERE is not set"),
         ("[sweep\n", "is not valid TOML"),
+        ("[sweep]\nrate = nan\n", "sweep.rate must be a finite number, not nan"),
+        ("[sweep]\ntimeout = -inf\n", "sweep.timeout must be a finite number, not -inf"),
+        ("[sweep]\nconcurrency = 0\n", "sweep.concurrency: 0 is not in the range x>=1"),
+        # Checked although TESTSIGMA_BASE_URL (set by the fixture) overrides it.
+        ('[sweep]\nbase_url = "ftp://x.test"\n', "sweep.base_url: base URL must look like"),
     ],
 )
 def test_an_unreadable_config_names_the_file_and_key(

@@ -40,5 +40,5 @@ def test_the_summary_table_has_every_count() -> None:
     sweep = Sweep([1], SweepSettings(), api_key="k")
     sweep.report.add(Outcome(target=1, outcome=OutcomeKind.FAILED, rerun_id=5))
     text = render(summary_table(sweep.report))
-    assert "still failing" in text
-    assert "reruns triggered" in text
+    assert "Reruns still failing" in text
+    assert "Reruns triggered" in text

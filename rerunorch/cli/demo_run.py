@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rerunorch.cli.run import error_exit, execute, merge_config, print_summary, setup_logging
+from rerunorch.cli.invocation import read_invocation
+from rerunorch.cli.run import Ran, conclude, error_exit, run_sweep, setup_logging
 from rerunorch.clock import ScaledClock
 from rerunorch.errors import ConfigError
 from rerunorch.report.model import SweepReport
@@ -40,12 +41,8 @@ def _tests_table(report: SweepReport, title: str, attr: str, limit: int = 15) ->
 def run_demo(
     ctx: click.Context, count: int, seed: int, time_scale: float, options: dict[str, Any]
 ) -> int:
+    """``rerunorch demo``: a simulator, a sweep of its failures, the outputs as for ``sweep``."""
     setup_logging(options["verbose"], options["quiet"])
-    try:
-        options = merge_config(ctx, options)
-    except ConfigError as exc:
-        return error_exit(exc, options["verbose"])
-    clock = ScaledClock(time_scale)
     config = SimulatorConfig(
         seed=seed,
         targets=count,
@@ -57,9 +54,13 @@ def run_demo(
         fault_503_rate=0.02,
         ambiguous_fault_rate=0.03,
     )
-    console = Console()
+    try:
+        invocation = read_invocation(ctx, options, demo_key=Secret(config.api_key))
+    except ConfigError as exc:
+        return error_exit(exc, options["verbose"])
+    clock = ScaledClock(time_scale)
 
-    async def main() -> SweepReport:
+    async def main() -> Ran:
         async with Simulator(config, clock=clock) as sim:
             click.echo(
                 f"Simulated Testsigma at {sim.base_url}: {len(sim.target_ids)} failed results "
@@ -67,22 +68,18 @@ def run_demo(
                 err=True,
             )
             targets = [*sim.target_ids, *sim.passed_ids]
-            return await execute(
-                targets,
-                len(targets),
-                options,
-                base_url=sim.base_url,
-                key=Secret(sim.api_key),
-                clock=clock,
+            return await run_sweep(
+                invocation.at(sim.base_url), targets, total=len(targets), clock=clock
             )
 
     try:
-        report = anyio.run(main)
+        ran = anyio.run(main)
     except Exception as exc:
-        return error_exit(exc, options["verbose"])
-    print_summary(report, console)
+        return error_exit(exc, invocation.verbose)
+    code = conclude(invocation, ran)
+    console = Console(stderr=invocation.outputs.to_stdout)
     for title, attr in (("Flaky tests", "flaky"), ("Still failing", "still_failing")):
-        table = _tests_table(report, title, attr)
+        table = _tests_table(ran.report, title, attr)
         if table is not None:
             console.print(table)
-    return report.exit_code
+    return code

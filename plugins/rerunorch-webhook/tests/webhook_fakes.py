@@ -1,4 +1,6 @@
-"""Test helpers for rerunorch-webhook: a fake clock, a local endpoint, sample reports.
+"""Test helpers for rerunorch-webhook: a fake clock, a local endpoint, a big report.
+
+(The small sample report is :func:`rerunorch.testing.sample_report`.)
 
 (A uniquely named module rather than a conftest.py, so that the tests of every
 plugin can be collected together from the repository's root.)
@@ -122,41 +124,6 @@ async def serve_endpoint(secret: str | None = None) -> AsyncIterator[tuple[FakeE
         yield endpoint, str(server.make_url("")).rstrip("/") + PATH
     finally:
         await server.close()
-
-
-def sample_report() -> SweepReport:
-    report = SweepReport(started_at=STARTED, config={"strategy": "failed"})
-    report.add(
-        Outcome(
-            target=1001,
-            execution_id=301,
-            rerun_id=2001,
-            outcome=OutcomeKind.PASSED,
-            result="SUCCESS",
-            flaky=(TestRef(17, "Login with SSO"), TestRef(18, "Search *by* [tag](x) & filter")),
-        )
-    )
-    report.add(
-        Outcome(
-            target=1002,
-            execution_id=302,
-            rerun_id=2002,
-            outcome=OutcomeKind.FAILED,
-            result="FAILURE",
-            still_failing=(TestRef(41, "Checkout as guest ✓"),),
-        )
-    )
-    report.add(
-        Outcome(
-            target=1004,
-            execution_id=304,
-            rerun_id=2004,
-            outcome=OutcomeKind.TIMED_OUT,
-            error="not finished after 3600 s",
-        )
-    )
-    report.finished_at = STARTED + 754.0
-    return report
 
 
 def big_report(tests: int, name_length: int = 200) -> SweepReport:
