@@ -8,7 +8,6 @@ import anyio
 import attrs
 import pytest
 from anyio import wait_all_tasks_blocked
-from fakeclock import ManualClock
 
 from rerunorch import (
     Outcome,
@@ -25,7 +24,7 @@ from rerunorch import (
 )
 from rerunorch.clock import Clock
 from rerunorch.events import Listeners
-from rerunorch.testing import Simulator, SimulatorConfig
+from rerunorch.testing import MockClock, Simulator, SimulatorConfig
 
 SECRET_URL = "https://hooks.example/services/T0/B0/secret-token"
 
@@ -178,7 +177,7 @@ async def test_a_raising_listener_is_noted_without_its_url_and_the_others_still_
 
 async def test_a_pause_reaches_listeners_while_the_sweep_is_paused() -> None:
     # Time stands still: the server's bucket never refills and the pause never ends.
-    clock = ManualClock()
+    clock = MockClock()
     config = SimulatorConfig(seed=1, targets=1, passed_targets=0, rate_limit=1.0, rate_burst=1)
     log = Log()
     async with Simulator(config, clock=clock) as simulator:

@@ -8,7 +8,6 @@ plugin can be collected together from the repository's root.)
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -21,29 +20,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.testing import MockClock
 
 STARTED = 1_772_330_400.0
 PATH = "/workflows/abc/triggers/manual/paths/invoke?sig=T0p-S3cret-Sig"
 TEAMS_LIMIT = 28_000
 
 
-class JumpClock:
-    """A clock whose ``sleep`` moves time on at once (and records the wait)."""
+class JumpClock(MockClock):
+    """The shared fake clock at the sweep's start, jumping over waits (``sleeps`` records them)."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return STARTED + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
+        super().__init__(1000.0, wall_origin=STARTED, autojump=True)
 
 
 @dataclass
