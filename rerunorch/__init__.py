@@ -28,7 +28,6 @@ if TYPE_CHECKING:
         result_passed,
     )
     from rerunorch.api.models import (
-        ApiErrorBody,
         ExecutionResult,
         IterationResult,
         PlanRunRequest,
@@ -82,7 +81,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "ActiveReruns",
     "ApiError",
-    "ApiErrorBody",
     "AuthError",
     "BadRequest",
     "Clock",
@@ -189,7 +187,6 @@ _HOMES: dict[str, str] = {
     "ServerError": "rerunorch.errors",
     "UnexpectedResponse": "rerunorch.errors",
     "SweepListener": "rerunorch.events",
-    "ApiErrorBody": "rerunorch.api.models",
     "ExecutionResult": "rerunorch.api.models",
     "IterationResult": "rerunorch.api.models",
     "PlanRunRequest": "rerunorch.api.models",
