@@ -227,15 +227,19 @@ def test_booleans_stay_booleans() -> None:
     assert run.is_re_run_enabled is True
 
 
-def test_a_wrong_shape_is_described_without_quoting_the_value() -> None:
-    secret = "tsk_live_7f3a9c1e5b2d4a6f8e0c"
-    for data in ([secret], {**SEED_RESPONSE, "childResult": secret}):
-        try:
-            structure(data, ExecutionResult)
-        except Exception as exc:
-            assert secret not in describe_error(exc)
-        else:
-            raise AssertionError("a wrong shape was accepted")
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["tsk_live_7f3a9c1e5b2d4a6f8e0c"],
+        {**SEED_RESPONSE, "childResult": "tsk_live_7f3a9c1e5b2d4a6f8e0c"},
+    ],
+    ids=["a-list", "child"],
+)
+def test_a_wrong_shape_is_described_without_quoting_the_value(data: Any) -> None:
+    # A value cut to length before the client redacts it would leak a prefix of a key.
+    with pytest.raises(Exception) as caught:  # noqa: PT011  (cattrs or TypeError)
+        structure(data, ExecutionResult)
+    assert "tsk_live" not in describe_error(caught.value)
 
 
 _json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
