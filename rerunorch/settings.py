@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from rerunorch.api import DEFAULT_BASE_URL
+from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
 from rerunorch.polling import PollPolicy
 
 __all__ = ["SweepSettings"]
@@ -66,8 +66,8 @@ class SweepSettings:
     shared_limit: str | None = None
     fallback_fraction: float = attrs.field(default=0.25, validator=_positive)
     shard: str | None = None
-    request_timeout: float = attrs.field(default=30.0, validator=_positive)
-    max_response_bytes: int = attrs.field(default=8 * 1024 * 1024, validator=_positive)
+    request_timeout: float = attrs.field(default=DEFAULT_REQUEST_TIMEOUT, validator=_positive)
+    max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
 
     @property
     def effective_window(self) -> int:

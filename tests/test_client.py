@@ -37,6 +37,7 @@ from rerunorch.api.enums import IterationReRunType, ReRunType, Result, Status
 from rerunorch.api.models import RerunRequest, TestCaseResultRequest
 from rerunorch.api.transport import AiohttpTransport, ConnectError, ReadError, TransportError
 from rerunorch.clock import ScaledClock
+from rerunorch.engine import Sweep
 from rerunorch.errors import (
     ApiError,
     AuthError,
@@ -54,6 +55,7 @@ from rerunorch.errors import (
 )
 from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret
+from rerunorch.settings import SweepSettings
 
 KEY = "tsk_live_7f3a9c1e5b2d4a6f8e0c"
 HOST = "testsigma.example"
@@ -1098,3 +1100,28 @@ async def test_a_secret_key_is_accepted(script: Script, transport: MockTransport
     assert only_request(transport, "GET", f"{RESULTS}/1").headers["Authorization"] == (
         f"Bearer {KEY}"
     )
+
+
+def test_a_sweeps_settings_reach_its_client() -> None:
+    settings = SweepSettings(request_timeout=2.5, max_response_bytes=4096)
+
+    sweep = Sweep([1], settings, api_key=KEY)
+
+    assert (sweep.client.timeout, sweep.client.max_response_bytes) == (2.5, 4096)
+
+
+# -- the mock transport itself ----------------------------------------------------------------
+
+
+async def test_the_mock_transport_takes_an_async_handler_and_cuts_to_max_body() -> None:
+    async def handler(request: Request) -> Response:
+        return Response(200, {"X-Answer": "yes"}, b"0123456789")
+
+    transport = MockTransport(handler)
+    request = Request("GET", yarl.URL(BASE), {}, max_body=4)
+
+    response = await transport.send(request)
+
+    assert (response.body, response.truncated) == (b"0123", True)
+    assert response.headers["x-answer"] == "yes", "headers are looked up in any case"
+    assert transport.requests == [request]

@@ -34,7 +34,7 @@ import attrs
 import yarl
 
 from rerunorch._version import __version__
-from rerunorch.api import DEFAULT_BASE_URL
+from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
 from rerunorch.api.answers import error_for, looks_like_html, quote, server_message
 from rerunorch.api.converter import describe_error, structure, unstructure
 from rerunorch.api.models import (
@@ -67,12 +67,11 @@ from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers
 from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ClientCounters", "TestsigmaClient", "normalize_base_url"]
+__all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url"]
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"rerunorch/{__version__}"
-DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 _RESULTS = "/api/v1/execution_results"
 _RATE_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "x-ratelimit-limit")
 _MAX_REDIRECTS = 5
@@ -155,7 +154,7 @@ class TestsigmaClient:
         *,
         pacer: RequestPacer | None = None,
         transport: Transport | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
         connect_timeout: float = 10.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_attempts: int = 8,

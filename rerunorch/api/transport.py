@@ -26,6 +26,8 @@ import attrs
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from rerunorch.api import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
+
 __all__ = [
     "AiohttpTransport",
     "ConnectError",
@@ -61,8 +63,8 @@ class Request:
     url: yarl.URL
     headers: Mapping[str, str] = attrs.field(repr=False)
     body: bytes | None = None
-    timeout: float = 30.0
-    max_body: int = 8 * 1024 * 1024
+    timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_body: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 @attrs.frozen
