@@ -75,6 +75,7 @@ class HostileServer:
     Attributes:
         requests: Every request received, in order.
         sent: Body bytes written so far by the streaming behaviours.
+        streaming: Set once a streaming behaviour has written its first bytes.
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class HostileServer:
         self.fallback = fallback or answer({"error": "Execution Result Not Found"}, status=404)
         self.requests: list[Seen] = []
         self.sent = 0
+        self.streaming = anyio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -150,6 +152,7 @@ async def _stream(
         for chunk in chunks():
             await response.write(chunk)
             server.sent += len(chunk)
+            server.streaming.set()
             if pause:
                 await anyio.sleep(pause)
     except (ConnectionError, RuntimeError):

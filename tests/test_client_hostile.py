@@ -126,9 +126,7 @@ async def test_a_dripping_answer_ends_at_once_when_cancelled(serve: HostileServe
 
     async with client_for(serve, timeout=60) as client, anyio.create_task_group() as tg:
         tg.start_soon(client.get_run, 1)
-        while serve.sent == 0:  # the body has begun
-            await anyio.wait_all_tasks_blocked()
-            await anyio.lowlevel.checkpoint()
+        await serve.streaming.wait()  # the answer has begun
         tg.cancel_scope.cancel()
 
     assert time.monotonic() - started < 5
