@@ -29,6 +29,7 @@ from hostile import (
     unauthorized_after,
 )
 
+from rerunorch import OutcomeKind, SweepSettings, run_sweep
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.errors import AuthError, BadRequest, OutcomeUnknown, UnexpectedResponse
 from rerunorch.secret import Secret
@@ -215,3 +216,22 @@ async def test_the_key_echoed_in_any_form_never_reaches_the_error(
     for shown in key_forms(KEY).values():
         assert shown not in str(error)
         assert shown[:8] not in str(error)
+
+
+# -- through a sweep --------------------------------------------------------------------------
+
+
+async def test_a_rerun_id_beyond_64_bits_fails_its_target_not_the_sweep(
+    serve: HostileServer,
+) -> None:
+    failing = {"id": 1, "executionId": 336, "status": "STATUS_COMPLETED", "result": "FAILURE"}
+    serve.routes[RUN] = answer(failing)
+    serve.routes["/api/v1/execution_results"] = huge_id()
+
+    with anyio.fail_after(10):
+        report = await run_sweep([1], SweepSettings(base_url=serve.base_url), api_key=KEY)
+
+    (outcome,) = report.results
+    assert outcome.outcome is OutcomeKind.ERROR
+    assert "outside the API's 64-bit range" in (outcome.error or "")
+    assert report.exit_code == 3
