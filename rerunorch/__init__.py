@@ -28,7 +28,6 @@ if _typing.TYPE_CHECKING:
     from rerunorch.api.enums import Status as Status
     from rerunorch.api.enums import TriggeredType as TriggeredType
     from rerunorch.api.enums import result_passed as result_passed
-    from rerunorch.api.models import ApiErrorBody as ApiErrorBody
     from rerunorch.api.models import ExecutionResult as ExecutionResult
     from rerunorch.api.models import IterationResult as IterationResult
     from rerunorch.api.models import PlanRunRequest as PlanRunRequest
@@ -114,7 +113,6 @@ _HOMES: dict[str, str] = {
     "Status": "rerunorch.api.enums",
     "TriggeredType": "rerunorch.api.enums",
     "result_passed": "rerunorch.api.enums",
-    "ApiErrorBody": "rerunorch.api.models",
     "ExecutionResult": "rerunorch.api.models",
     "IterationResult": "rerunorch.api.models",
     "PlanRunRequest": "rerunorch.api.models",

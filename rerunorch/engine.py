@@ -124,7 +124,13 @@ class Sweep:
                 raise ConfigError("a sweep needs an API key (or a client)")
             key = api_key if isinstance(api_key, Secret) else Secret(api_key)
             client = TestsigmaClient(
-                key, self.settings.base_url, pacer=self._pacer(key), clock=self.clock, rng=self._rng
+                key,
+                self.settings.base_url,
+                pacer=self._pacer(key),
+                clock=self.clock,
+                rng=self._rng,
+                timeout=self.settings.request_timeout,
+                max_response_bytes=self.settings.max_response_bytes,
             )
         self.client = client
         self.progress = SweepProgress()

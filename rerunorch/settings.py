@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from rerunorch.api import DEFAULT_BASE_URL
+from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
 from rerunorch.polling import PollPolicy
 
 __all__ = ["SweepSettings"]
@@ -43,6 +43,8 @@ class SweepSettings:
             with every process that uses the same Redis and account.
         fallback_fraction: Without Redis, pace locally at this share of the limits.
         shard: ``"I/N"``: take only the targets of shard I of N.
+        request_timeout: Seconds for one HTTP request, the answer's last byte included.
+        max_response_bytes: The longest answer read; a longer one is an error.
     """
 
     base_url: str = DEFAULT_BASE_URL
@@ -64,6 +66,8 @@ class SweepSettings:
     shared_limit: str | None = None
     fallback_fraction: float = attrs.field(default=0.25, validator=_positive)
     shard: str | None = None
+    request_timeout: float = attrs.field(default=DEFAULT_REQUEST_TIMEOUT, validator=_positive)
+    max_response_bytes: int = attrs.field(default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive)
 
     @property
     def effective_window(self) -> int:
