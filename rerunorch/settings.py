@@ -18,11 +18,14 @@ __all__ = ["SweepSettings"]
 
 def _number(value: Any, name: str, *, whole: bool) -> None:
     """Refuse what is not a finite number (``nan``, ``inf``, a bool, a string)."""
-    kinds: tuple[type, ...] = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (float, int))
+        or (whole and not isinstance(value, int))
+    ):
         want = "a whole number" if whole else "a number"
         raise ValueError(f"{name} must be {want}, not {value!r}")
-    if not math.isfinite(float(value)):
+    if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, not {value!r}")
 
 
