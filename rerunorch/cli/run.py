@@ -218,6 +218,7 @@ async def execute(
         clock=clock,
         journal=journal,
     )
+    sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
     if live:
         with LiveProgress(sweep, total, console):
             report = await _run_with_signals(sweep)
