@@ -73,7 +73,7 @@ if TYPE_CHECKING:
         one_line,
     )
     from rerunorch.report.model import Summary, SweepReport
-    from rerunorch.secret import Secret
+    from rerunorch.secret import Secret, mask_url
     from rerunorch.settings import SweepSettings
     from rerunorch.strategies.base import Decision, DecisionContext, Selection, Skip, Strategy
     from rerunorch.targets import Target, read_targets
@@ -143,6 +143,7 @@ __all__ = [
     "digest",
     "duration_text",
     "hookimpl",
+    "mask_url",
     "one_line",
     "read_targets",
     "result_passed",
@@ -211,6 +212,7 @@ _HOMES: dict[str, str] = {
     "Summary": "rerunorch.report.model",
     "SweepReport": "rerunorch.report.model",
     "Secret": "rerunorch.secret",
+    "mask_url": "rerunorch.secret",
     "SweepSettings": "rerunorch.settings",
     "Decision": "rerunorch.strategies.base",
     "DecisionContext": "rerunorch.strategies.base",
