@@ -43,7 +43,7 @@ __all__ = [
 MAX_ID = 2**63 - 1  # the API's ids are signed 64-bit
 MAX_LINE = 64 * 1024  # bytes (and characters) in one line of targets
 _QUOTED = 80  # characters of a bad line quoted in an error
-_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() and int() take any script
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() and int() take any script
 _BLANKS = " \t\r\n\f\v"  # only ASCII blanks are layout; U+00A0 or U+3000 are not
 
 
@@ -66,7 +66,8 @@ def parse_id(value: object, what: str = "id") -> int:
             ``"１００"``), or outside 1 to 2^63-1.
     """
     if isinstance(value, str) and _DIGITS.fullmatch(value):
-        number = int(value)
+        digits = value.lstrip("0") or "0"
+        number = int(digits) if len(digits) <= 19 else MAX_ID + 1  # no int() of a huge string
     elif isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str):
