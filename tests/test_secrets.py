@@ -350,3 +350,18 @@ async def test_a_password_in_the_base_url_is_not_stored(echo_server: str, tmp_pa
     assert "me:***@127.0.0.1" in channels["r.json"]
     assert [name for name, text in channels.items() if "hunter2" in text] == []
     assert leaks_by_channel(channels) == {}
+
+
+@pytest.mark.parametrize("key", ["tsk-\x07bell-12345", "tsk-12345\r\nX-Injected: 1", "tsk 12345"])
+async def test_a_malformed_key_is_refused_up_front(
+    echo_server: str, tmp_path: Path, key: str
+) -> None:
+    env = {**os.environ, "TESTSIGMA_API_KEY": key, "TESTSIGMA_BASE_URL": echo_server + "/denied"}
+    command = [sys.executable, "-m", "rerunorch", "sweep", "101", "--journal", "j.sqlite"]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command, cwd=tmp_path, env=env, check=False)
+    stderr = done.stderr.decode()
+    assert done.returncode == 2, stderr
+    assert "error: the API key contains a" in stderr
+    assert "12345" not in stderr
+    assert "refused" not in stderr  # nothing was sent

@@ -23,7 +23,7 @@ from rerunorch.events import SweepListener
 from rerunorch.journal import Journal, default_journal_path
 from rerunorch.polling import PollPolicy
 from rerunorch.report.model import SweepReport
-from rerunorch.secret import Secret
+from rerunorch.secret import Secret, validate_api_key
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
 
@@ -66,11 +66,11 @@ def api_key(options: Mapping[str, Any]) -> Secret:
             raise ConfigError(f"--api-key-file: cannot read {path}: {exc.strerror}") from None
         if not key:
             raise ConfigError(f"--api-key-file: {path} is empty")
-        return Secret(key)
+        return validate_api_key(key)
     key = (options.get("api_key") or os.environ.get("TESTSIGMA_API_KEY", "")).strip()
     if not key:
         raise ConfigError("no API key: set TESTSIGMA_API_KEY (or use --api-key-file)")
-    return Secret(key)
+    return validate_api_key(key)
 
 
 def settings_from(options: Mapping[str, Any], base_url: str) -> SweepSettings:
