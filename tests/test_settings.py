@@ -23,11 +23,15 @@ WHOLE = [
 ]
 
 
+def _one(name: str, value: Any) -> dict[str, Any]:
+    return {name: value}
+
+
 @pytest.mark.parametrize("name", FLOATS + WHOLE)
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_nan_and_infinity_are_refused(name: str, value: float) -> None:
     with pytest.raises(ValueError, match=rf"^{name} must be a (finite|whole) number"):
-        SweepSettings(**{name: value})
+        SweepSettings(**_one(name, value))
 
 
 @pytest.mark.parametrize("name", [f.name for f in attrs.fields(PollPolicy)])
@@ -56,7 +60,7 @@ def test_every_poll_number_is_checked(name: str, value: float) -> None:
 )
 def test_wrong_types_and_ranges_are_refused(name: str, value: Any) -> None:
     with pytest.raises(ValueError, match=name if name != "shard" else "shard"):
-        SweepSettings(**{name: value})
+        SweepSettings(**_one(name, value))
 
 
 def test_the_defaults_and_edges_are_accepted() -> None:
@@ -77,7 +81,7 @@ def test_the_defaults_and_edges_are_accepted() -> None:
     ],
 )
 def test_to_json_masks_passwords_in_urls(field: str, url: str, shown: str) -> None:
-    data = SweepSettings(**{field: url}).to_json()
+    data = SweepSettings(**_one(field, url)).to_json()
     assert data[field] == shown
     assert "hunter2" not in json.dumps(data)
 

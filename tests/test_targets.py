@@ -64,13 +64,13 @@ def test_target_of_validates_python_items(item: object) -> None:
 
 def test_target_validates_its_fields() -> None:
     assert Target.of("467") == Target(467)
-    assert Target(1, test_case_result_ids=[2, 3]).test_case_result_ids == (2, 3)  # type: ignore[arg-type]
+    assert Target(1, test_case_result_ids=[2, 3]).test_case_result_ids == (2, 3)
     with pytest.raises(ValueError, match="id"):
         Target("467")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="id"):
         Target(1, test_case_result_ids=(0,))
     with pytest.raises(ValueError, match="list of ids"):
-        Target(1, test_case_result_ids="2")  # type: ignore[arg-type]
+        Target(1, test_case_result_ids="2")
 
 
 # -- lines and files ----------------------------------------------------------------------------
