@@ -273,8 +273,19 @@ async def _unauthorized(request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-async def echo_server() -> AsyncIterator[str]:
+def posted() -> list[bytes]:
+    """The bodies the webhook notifier posted to the echo server."""
+    return []
+
+
+@pytest.fixture
+async def echo_server(posted: list[bytes]) -> AsyncIterator[str]:
+    async def hook(request: web.Request) -> web.StreamResponse:
+        posted.append(await request.read())
+        return web.Response(status=204)
+
     app = web.Application()
+    app.router.add_post("/hook/{rest:.*}", hook)
     api = "/api/v1/execution_results"
     app.router.add_get(api + "/{id:\\d+}", _read)
     app.router.add_get(api + "/{id:\\d+}/{rest:.*}", _sub_resource)
@@ -291,9 +302,14 @@ async def echo_server() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def _sweep(base_url: str, tmp_path: Path, *args: str) -> tuple[int, dict[str, str]]:
+async def _sweep(
+    base_url: str, tmp_path: Path, *args: str, webhook: str = ""
+) -> tuple[int, dict[str, str]]:
     """Run the command; its exit code and everything it wrote, by channel (streams, files)."""
     env = {**os.environ, "TESTSIGMA_API_KEY": KEY, "TESTSIGMA_BASE_URL": base_url}
+    if webhook:
+        env["RERUNORCH_WEBHOOK_URL"] = webhook
+        args = (*args, "--notify", "webhook")
     command = [sys.executable, "-m", "rerunorch", "sweep", "-vv", "--time-scale", "1000", *args]
     with anyio.fail_after(60):
         done = await anyio.run_process(command, cwd=tmp_path, env=env, check=False)
@@ -314,10 +330,18 @@ def leaks_by_channel(channels: dict[str, str]) -> dict[str, list[str]]:
 REPORTS = ("--report", "r.json", "--junit", "r.xml", "--markdown", "r.md", "--journal", "j.sqlite")
 
 
-async def test_no_channel_shows_the_key(echo_server: str, tmp_path: Path) -> None:
+async def test_no_channel_shows_the_key(
+    echo_server: str, posted: list[bytes], tmp_path: Path
+) -> None:
     """Every target's answer echoes the key; none of it reaches any output."""
-    code, channels = await _sweep(echo_server, tmp_path, "101", "102", "104", "105", *REPORTS)
+    hook = f"{echo_server}/hook/T0-hook-path-secret"
+    ids = ("101", "102", "104", "105")
+    code, channels = await _sweep(echo_server, tmp_path, *ids, *REPORTS, webhook=hook)
     assert code == 3, channels
+    assert len(posted) == 1, channels
+    channels["the webhook notifier's body"] = posted[0].decode()
+    assert "***" in channels["the webhook notifier's body"]  # the report, redacted
+    assert [name for name, text in channels.items() if "hook-path-secret" in text] == []
     assert {"r.json", "r.xml", "r.md", "j.sqlite"} <= set(channels)
     assert all(f"{t}" in channels["r.json"] for t in (101, 102, 104, 105))
     assert "***" in channels["r.json"]  # the echoed text is there, redacted
