@@ -138,9 +138,10 @@ def _char_forms(char: str) -> str:
     forms.append("".join("%(?:25)?" + _hex(b, 2) for b in encoded))  # %2F, double %252F
     if code < 0x10000:
         forms.append(r"\\{1,3}u" + _hex(code, 4))  # JSON \u002f
-    forms.append(f"&#0*{code};|&#[xX]0*{_hex(code, 1)};")
+    entity = "&(?:amp;){0,2}"  # escaped once, or twice (an escaped page quoted in a page)
+    forms.append(f"{entity}#0*{code};|{entity}#[xX]0*{_hex(code, 1)};")
     if char in _NAMED_ENTITIES:
-        forms.append(f"&{_NAMED_ENTITIES[char]};")
+        forms.append(f"{entity}{_NAMED_ENTITIES[char]};")
     if char == " ":
         forms.append(r"\+")  # form encoding
     return "(?:" + "|".join(forms) + ")"

@@ -49,6 +49,8 @@ def encoded_forms(key: str) -> dict[str, str]:
         "url twice": urllib.parse.quote(urllib.parse.quote(key, safe=""), safe=""),
         "html": html.escape(key),
         "html numeric": "".join(f"&#{ord(c)};" for c in key),
+        "html twice": html.escape(html.escape(key)),
+        "html hex twice": "".join(f"&amp;#x{ord(c):x};" for c in key),
         "base64": base64.b64encode(raw).decode(),
         "base64 unpadded": base64.b64encode(raw).decode().rstrip("="),
         "base64 urlsafe": base64.urlsafe_b64encode(raw).decode(),
@@ -67,8 +69,17 @@ def fragments(key: str) -> Iterator[str]:
     yield from (key[i : i + 8] for i in range(len(key) - 7))
 
 
+def _decoded(text: str) -> Iterator[str]:
+    """``text``, and ``text`` with escapes undone, so that a partly encoded key shows too."""
+    yield text
+    yield html.unescape(html.unescape(text))
+    yield urllib.parse.unquote(urllib.parse.unquote(text))
+    unescaped = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    yield re.sub(r"\\+(.)", r"\1", unescaped)
+
+
 def leaks(text: str, key: str = KEY) -> list[str]:
-    return [f for f in fragments(key) if f in text]
+    return sorted({f for t in _decoded(text) for f in fragments(key) if f in t})
 
 
 # -- Secret.redact on each form ------------------------------------------------------------
@@ -248,6 +259,10 @@ async def _read(request: web.Request) -> web.StreamResponse:
         return web.Response(status=200, text=body, content_type="application/json", headers=headers)
     if run_id == 105:  # a failed run whose rerun is then refused with the key in it
         return web.json_response(_failed_run(run_id), headers=headers)
+    if run_id in (106, 107):  # a server error, then throttling: retried, then reported
+        status, retry = (500, {}) if run_id == 106 else (503, {"Retry-After": "1"})
+        body = '{"error": "' + ECHO + '", "message": "' + ECHO + '"}'
+        return web.Response(status=status, text=body, headers={**headers, **retry})
     return web.Response(status=404, text=f'{{"message": "no run; {ECHO}"}}', headers=headers)
 
 
@@ -335,7 +350,7 @@ async def test_no_channel_shows_the_key(
 ) -> None:
     """Every target's answer echoes the key; none of it reaches any output."""
     hook = f"{echo_server}/hook/T0-hook-path-secret"
-    ids = ("101", "102", "104", "105")
+    ids = ("101", "102", "104", "105", "106", "107", "108")
     code, channels = await _sweep(echo_server, tmp_path, *ids, *REPORTS, webhook=hook)
     assert code == 3, channels
     assert len(posted) == 1, channels
@@ -343,7 +358,7 @@ async def test_no_channel_shows_the_key(
     assert "***" in channels["the webhook notifier's body"]  # the report, redacted
     assert [name for name, text in channels.items() if "hook-path-secret" in text] == []
     assert {"r.json", "r.xml", "r.md", "j.sqlite"} <= set(channels)
-    assert all(f"{t}" in channels["r.json"] for t in (101, 102, 104, 105))
+    assert all(t in channels["r.json"] for t in ids)
     assert "***" in channels["r.json"]  # the echoed text is there, redacted
     assert leaks_by_channel(channels) == {}
 
