@@ -175,17 +175,19 @@ def _redact_base64(text: str, value: str) -> str:
     cores = set(_base64_cores(value.encode("utf-8")))
     if not cores:
         return text
-    spans: list[tuple[int, int]] = []
+    pieces: list[str] = []
+    done = 0  # text before this is already in pieces; each character is scanned once
     for match in re.finditer("|".join(map(re.escape, cores)), text):
+        if match.start() < done:
+            continue  # inside a run already replaced
         start, end = match.span()
-        while start > 0 and text[start - 1] in _BASE64_CHARS:
+        while start > done and text[start - 1] in _BASE64_CHARS:
             start -= 1
         while end < len(text) and (text[end] in _BASE64_CHARS or text[end] == "="):
             end += 1
-        spans.append((start, end))
-    for start, end in reversed(spans):
-        text = text[:start] + MASK + text[end:]
-    return text
+        pieces += [text[done:start], MASK]
+        done = end
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 # -- URLs and exception messages ------------------------------------------------------------

@@ -113,6 +113,13 @@ def test_any_key_in_any_form_is_redacted(key: str, before: str, after: str) -> N
         assert key not in redacted, form
 
 
+def test_a_base64_run_holding_the_key_is_replaced_whole() -> None:
+    thrice = base64.b64encode(KEY.encode() * 3).decode()
+    basic = base64.b64encode(b"u:" + KEY.encode()).decode()
+    text = f"a {thrice} b Basic {basic}, c={thrice}&d"
+    assert Secret(KEY).redact(text) == "a *** b Basic ***, c=***&d"
+
+
 def test_redaction_comes_before_truncation() -> None:
     text = "x" * 100 + KEY + "y" * 100
     shortened = Secret(KEY).redact(text, limit=110)
