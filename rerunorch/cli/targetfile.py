@@ -19,6 +19,7 @@ from itertools import groupby
 from pathlib import Path
 
 from rerunorch.errors import ConfigError
+from rerunorch.sharding import Shard
 from rerunorch.targets import Target, read_target_file, read_targets, unique
 
 __all__ = ["TargetInput"]
@@ -29,6 +30,7 @@ class TargetInput:
 
     Attributes:
         count: How many targets are swept (each id once).
+        in_shard: How many of them are in ``shard`` (all of them without one).
         repeated: How many targets were left out because their id came earlier.
         fingerprint: A digest of the input's targets in order (a journal must
             match it to resume).
@@ -39,7 +41,9 @@ class TargetInput:
             not UTF-8 or has an overlong line, or there are no targets.
     """
 
-    def __init__(self, ids: tuple[str, ...], from_file: str | None) -> None:
+    def __init__(
+        self, ids: tuple[str, ...], from_file: str | None, shard: Shard | None = None
+    ) -> None:
         self._ids = ids
         self._spool: tempfile._TemporaryFileWrapper[bytes] | None = None
         self._path: Path | None = None
@@ -55,7 +59,7 @@ class TargetInput:
             self._path = Path(from_file)
             if not self._path.is_file():
                 raise ConfigError(f"--from-file: no such file: {from_file}")
-        self._read_all()
+        self._read_all(shard)
         self.notes = [self._note()] if self.repeated else []
 
     def _check_arguments(self) -> None:
@@ -66,7 +70,7 @@ class TargetInput:
                     "give each id as one argument"
                 )
 
-    def _read_all(self) -> None:
+    def _read_all(self, shard: Shard | None) -> None:
         """Check every target, digest them, and find the ids that repeat."""
         digest = hashlib.sha256()
         ids = array("q")  # 8 bytes a target: a million lines take 8 MB while checked
@@ -81,11 +85,15 @@ class TargetInput:
         self.fingerprint = digest.hexdigest()
         if not ids:
             raise ConfigError("no targets: give execution-result ids or --from-file")
-        groups = ((key, sum(1 for _ in group)) for key, group in groupby(sorted(ids)))
-        counts = {key: n for key, n in groups if n > 1}
+        counts: dict[int, int] = {}
+        self.count = self.in_shard = 0
+        for key, group in groupby(sorted(ids)):
+            self.count += 1
+            self.in_shard += shard is None or key in shard
+            if (n := sum(1 for _ in group)) > 1:
+                counts[key] = n
         self._repeats = frozenset(counts)
-        self.repeated = sum(counts.values()) - len(counts)
-        self.count = len(ids) - self.repeated
+        self.repeated = len(ids) - self.count
 
     def _note(self) -> str:
         shown = ", ".join(map(str, sorted(self._repeats)[:3]))
