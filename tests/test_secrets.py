@@ -212,6 +212,24 @@ def test_mask_url(url: str, shown: str) -> None:
     assert mask_url(url) == shown
 
 
+passwords = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="/@&;#"),
+    min_size=6,
+    max_size=30,
+)
+
+
+@given(
+    password=passwords,
+    scheme=st.sampled_from(["redis", "rediss", "https", "postgresql", "ftp"]),
+    user=st.sampled_from(["", "bot"]),
+    query=st.sampled_from(["", "?db=1", "?password={}&db=1", "?x=1&auth_token={}"]),
+)
+def test_mask_url_hides_any_password(password: str, scheme: str, user: str, query: str) -> None:
+    url = f"{scheme}://{user}:{password}@cache.local:6379/0{query.format(password)}"
+    assert mask_url(url) == f"{scheme}://{user}:***@cache.local:6379/0{query.format('***')}"
+
+
 @pytest.mark.parametrize(
     "url", ["http://:hunter2@cache:6379/0", "redis://:hunter2@cache:port/0", "hunter2"]
 )
