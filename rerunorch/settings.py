@@ -29,15 +29,15 @@ def _number(value: Any, name: str, *, whole: bool) -> None:
         raise ValueError(f"{name} must be a finite number, not {value!r}")
 
 
-def _check(*, whole: bool = False, minimum: float = 0.0, strict: bool = True) -> Any:
-    """An attrs validator: a finite number above ``minimum`` (or at least it); None passes."""
+def _check(*, whole: bool = False, zero: bool = False) -> Any:
+    """An attrs validator: a finite number above 0 (or from 0 with ``zero``); None passes."""
 
     def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
             return
         _number(value, attribute.name, whole=whole)
-        if value < minimum or (strict and value == minimum):
-            bound = "positive" if strict and minimum == 0 else f"at least {minimum:g}"
+        if value < 0 or (value == 0 and not zero):
+            bound = "at least 0" if zero else "positive"
             raise ValueError(f"{attribute.name} must be {bound}, not {value!r}")
 
     return validate
@@ -45,7 +45,7 @@ def _check(*, whole: bool = False, minimum: float = 0.0, strict: bool = True) ->
 
 _positive = _check()
 _positive_whole = _check(whole=True)
-_not_negative = _check(strict=False)
+_not_negative = _check(zero=True)
 
 
 def _fraction(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -120,7 +120,7 @@ class SweepSettings:
     stop_on_timeout: bool = False
     dry_run: bool = False
     max_trigger_attempts: int = attrs.field(default=5, validator=_positive_whole)
-    plan_busy_retries: int = attrs.field(default=8, validator=_check(whole=True, strict=False))
+    plan_busy_retries: int = attrs.field(default=8, validator=_check(whole=True, zero=True))
     plan_busy_wait: float = attrs.field(default=15.0, validator=_not_negative)
     grace: float = attrs.field(default=30.0, validator=_not_negative)
     window: int | None = attrs.field(default=None, validator=_positive_whole)
