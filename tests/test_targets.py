@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from rerunorch.cli.targetfile import TargetInput
 from rerunorch.errors import ConfigError
+from rerunorch.sharding import Shard
 from rerunorch.targets import MAX_ID, Target, parse_id, read_target_file, read_targets, unique
 from rerunorch.testing import Simulator
 
@@ -282,3 +283,10 @@ async def test_an_id_above_the_range_exits_2_before_any_request(simulator: Simul
     assert code == 2, output
     assert "error: command line, argument 1: id must be from 1 to 2^63-1" in output
     assert simulator.stats.requests == 0
+
+
+def test_the_shard_count_is_of_unique_ids() -> None:
+    everything = TargetInput(("1", "2", "1", "3", "2"), None, Shard(1, 1))
+    assert (everything.count, everything.in_shard) == (3, 3)
+    halves = [TargetInput(("1", "2", "1", "3", "2"), None, Shard(i, 2)).in_shard for i in (1, 2)]
+    assert sum(halves) == 3
