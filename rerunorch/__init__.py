@@ -93,6 +93,7 @@ if _typing.TYPE_CHECKING:
     from rerunorch.report.text import one_line as one_line
     from rerunorch.report.text import plural as plural
     from rerunorch.secret import Secret as Secret
+    from rerunorch.secret import mask_url as mask_url
     from rerunorch.settings import SweepSettings as SweepSettings
     from rerunorch.strategies.base import Decision as Decision
     from rerunorch.strategies.base import DecisionContext as DecisionContext
@@ -178,6 +179,7 @@ _HOMES: dict[str, str] = {
     "one_line": "rerunorch.report.text",
     "plural": "rerunorch.report.text",
     "Secret": "rerunorch.secret",
+    "mask_url": "rerunorch.secret",
     "SweepSettings": "rerunorch.settings",
     "Decision": "rerunorch.strategies.base",
     "DecisionContext": "rerunorch.strategies.base",

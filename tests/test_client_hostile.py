@@ -32,7 +32,6 @@ from hostile import (
 from rerunorch import OutcomeKind, SweepSettings, run_sweep
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.errors import AuthError, BadRequest, OutcomeUnknown, UnexpectedResponse
-from rerunorch.secret import Secret
 
 # A key with "/", "+" and "=", so that each echoed form differs from the plain one.
 KEY = "tsk/live+7f3a9c1e5b2d/4a6f8e0c=="
@@ -182,28 +181,9 @@ async def test_a_401_after_some_requests_is_an_auth_error(serve: HostileServer) 
 # -- the key ----------------------------------------------------------------------------------
 
 
-def _redacts(form: str) -> bool:
-    """Whether this checkout's Secret.redact knows ``form`` (the encoded forms come with
-    the secrets work of issue 14; until then the tests for them are expected to fail)."""
-    shown = key_forms(KEY)[form]
-    return shown not in Secret(KEY).redact(f"x {shown} x")
-
-
-def _case(form: str, as_json: bool) -> object:
-    # Within a JSON string the client finds the key once the JSON is decoded; anywhere
-    # else an encoded form is for Secret.redact to know.
-    known = form == "plain" or (form == "json-escaped" and as_json) or _redacts(form)
-    return pytest.param(
-        form,
-        as_json,
-        id=f"{form}-{'json-error' if as_json else 'text'}",
-        marks=pytest.mark.xfail(not known, reason="Secret.redact lacks this form", strict=True),
-    )
-
-
 @pytest.mark.parametrize(
     ("form", "as_json"),
-    [_case(form, as_json) for form in key_forms(KEY) for as_json in (True, False)],
+    [(form, as_json) for form in key_forms(KEY) for as_json in (True, False)],
 )
 async def test_the_key_echoed_in_any_form_never_reaches_the_error(
     serve: HostileServer, form: str, as_json: bool

@@ -65,7 +65,7 @@ from rerunorch.errors import (
 from rerunorch.pacing import RequestPacer
 from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers
 from rerunorch.pacing.local import Pacer
-from rerunorch.secret import Secret
+from rerunorch.secret import Secret, mask_url, validate_api_key
 
 __all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url"]
 
@@ -101,7 +101,8 @@ def normalize_base_url(base_url: str) -> yarl.URL:
     """``https://host[/prefix]`` from what a user typed (a trailing ``/api/v1`` is fine)."""
     url = yarl.URL(base_url.strip().rstrip("/"))
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"base URL must look like https://app.testsigma.com, not {base_url!r}")
+        shown = mask_url(base_url)[:120]
+        raise ConfigError(f"base URL must look like https://app.testsigma.com, not {shown!r}")
     path = url.path.rstrip("/")
     if path.endswith("/api/v1"):
         path = path[: -len("/api/v1")]
@@ -141,8 +142,8 @@ class TestsigmaClient:
         clock: The time source (tests and benchmarks use a scaled one).
 
     Raises:
-        ConfigError: ``base_url`` is not an http(s) URL, the key is empty, or a
-            limit is not positive.
+        ConfigError: ``base_url`` is not an http(s) URL, the key is empty or malformed,
+            or a limit is not positive.
     """
 
     __test__ = False
@@ -161,9 +162,7 @@ class TestsigmaClient:
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
-        if not self._key:
-            raise ConfigError("the API key is empty: set TESTSIGMA_API_KEY")
+        self._key = validate_api_key(api_key)
         if not timeout > 0 or not max_response_bytes > 0:
             raise ConfigError("the request timeout and the response size cap must be positive")
         self.base_url = normalize_base_url(base_url)
