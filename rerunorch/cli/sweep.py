@@ -93,6 +93,26 @@ def sweep_options(command: Any) -> Any:
             metavar="NAME",
             help="Send the verdict with this notifier (repeatable).",
         ),
+        click.option(
+            "-o",
+            "--strategy-option",
+            "strategy_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A setting of the strategy (over its [strategy.NAME] table; repeatable).",
+        ),
+        click.option(
+            "--notify-option",
+            "notify_options",
+            multiple=True,
+            metavar="NAME.KEY=VALUE",
+            help="A setting of notifier NAME (over its [notify.NAME] table; repeatable).",
+        ),
+        click.option(
+            "--plugins-dir",
+            type=click.Path(file_okay=False),
+            help="Load each *.py file and package folder here as a plugin.",
+        ),
         click.option("-v", "--verbose", count=True, help="More detail; -vv for debug logs."),
         click.option("-q", "--quiet", is_flag=True, help="Only the summary and errors."),
     ]
