@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from rerunorch.pacing.headers import RateLimitInfo, parse_retry_after
     from rerunorch.pacing.local import ActiveReruns, Pacer
     from rerunorch.plugins import PluginManager, hookimpl
+    from rerunorch.plugins.settings import read_settings
     from rerunorch.polling import PollPolicy
     from rerunorch.report.digest import Count, Digest, Listing, Problem, TestLine, digest
     from rerunorch.report.model import Summary, SweepReport
@@ -152,6 +153,7 @@ __all__ = [
     "one_line",
     "parse_retry_after",
     "plural",
+    "read_settings",
     "read_targets",
     "result_passed",
     "run_notifiers",
@@ -221,6 +223,7 @@ _HOMES: dict[str, str] = {
     "Pacer": "rerunorch.pacing.local",
     "PluginManager": "rerunorch.plugins",
     "hookimpl": "rerunorch.plugins",
+    "read_settings": "rerunorch.plugins.settings",
     "PollPolicy": "rerunorch.polling",
     "RateLimitInfo": "rerunorch.pacing.headers",
     "parse_retry_after": "rerunorch.pacing.headers",

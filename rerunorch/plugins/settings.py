@@ -19,6 +19,7 @@ rerunorch.errors.ConfigError: strategy.failed-matching.pattern is required
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import typing
@@ -58,7 +59,7 @@ _SCALARS: dict[type, tuple[type, ...]] = {
 
 
 def read_settings(cls: type[T], options: Mapping[str, Any], *, table: str) -> T:
-    """An attrs class ``cls`` made from ``options`` (a config table and ``-o`` values).
+    """An attrs class (or dataclass) ``cls`` made from ``options`` (a table and ``-o`` values).
 
     Each field is a key; a field without a default is required. Fields typed
     ``str``, ``int``, ``float``, ``bool``, ``tuple[str, ...]`` (a TOML list) or
@@ -66,7 +67,7 @@ def read_settings(cls: type[T], options: Mapping[str, Any], *, table: str) -> T:
     field takes X. A validator's ``ValueError`` is reported with the key.
 
     Args:
-        cls: The settings class (``@attrs.frozen``).
+        cls: The settings class (``@attrs.frozen`` or ``@dataclasses.dataclass(frozen=True)``).
         options: The keys given.
         table: The table's name for messages, e.g. ``"strategy.failed-matching"``.
 
@@ -74,22 +75,35 @@ def read_settings(cls: type[T], options: Mapping[str, Any], *, table: str) -> T:
         ConfigError: A key is unknown, missing or of the wrong type (never quoting
             the value of a ``Secret`` field).
     """
-    fields = attrs.fields_dict(cls)  # type: ignore[arg-type]
+    fields = _fields(cls)
     unknown = sorted(set(options) - set(fields))
     if unknown:
         known = ", ".join(sorted(fields)) or "none"
         raise ConfigError(f"{table}: unknown key {unknown[0]!r} (known: {known})")
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for name, field in fields.items():
+    for name, required in fields.items():
         if name in options:
             values[name] = _checked(options[name], hints.get(name, Any), f"{table}.{name}")
-        elif field.default is attrs.NOTHING:
+        elif required:
             raise ConfigError(f"{table}.{name} is required")
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{table}: {exc}") from None
+
+
+def _fields(cls: type) -> dict[str, bool]:
+    """Each init field of an attrs class or a dataclass, and whether it is required."""
+    if attrs.has(cls):
+        return {f.name: f.default is attrs.NOTHING for f in attrs.fields(cls) if f.init}
+    if dataclasses.is_dataclass(cls):
+        return {
+            f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            for f in dataclasses.fields(cls)
+            if f.init
+        }
+    raise TypeError(f"{cls.__name__} is not an attrs class or a dataclass")
 
 
 def _checked(value: Any, hint: Any, where: str) -> Any:
