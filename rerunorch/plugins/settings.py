@@ -90,7 +90,9 @@ def read_settings(cls: type[T], options: Mapping[str, Any], *, table: str) -> T:
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{table}: {exc}") from None
+        # attrs validators put the message first and the attribute after it.
+        first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        raise ConfigError(f"{table}: {first}") from None
 
 
 def _fields(cls: type) -> dict[str, bool]:
