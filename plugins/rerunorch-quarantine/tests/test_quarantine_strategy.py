@@ -9,6 +9,7 @@ from rerunorch_quarantine import ENV_FILE, Quarantine, QuarantineList, read_quar
 
 from rerunorch import (
     Clock,
+    ConfigError,
     OutcomeKind,
     PluginManager,
     ScaledClock,
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.simulator(
 
 
 @pytest.fixture
-def simulator_clock() -> Clock:
+def rerunorch_simulator_clock() -> Clock:
     """Faster than the default: a 2-minute rerun lasts 0.12 s."""
     return ScaledClock(1000)
 
@@ -128,3 +129,21 @@ def test_installed_plugin_registers_the_strategy() -> None:
     manager = PluginManager().load(env={"RERUNORCH_PLUGINS": "rerunorch-quarantine"})
     assert isinstance(manager.strategies()["quarantine"], Quarantine)
     assert not manager.failed
+
+
+def test_configure_reads_the_file_named_in_its_table_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_FILE, raising=False)
+    listed = tmp_path / "q.txt"
+    listed.write_text("Login flow\n")
+    configured = Quarantine().configure({"file": str(listed)})
+    assert len(configured.quarantined()) == 1
+    listed.unlink()  # read once, at configure: the sweep no longer needs it
+    assert len(configured.quarantined()) == 1
+    with pytest.raises(ValueError, match="not found"):
+        Quarantine().configure({"file": str(tmp_path / "missing.txt")})
+    with pytest.raises(ConfigError, match=r"strategy\.quarantine: unknown key 'path'"):
+        Quarantine().configure({"path": "q.txt"})
+    with pytest.raises(ConfigError, match=r"strategy\.quarantine\.file must be str"):
+        Quarantine().configure({"file": 3})
