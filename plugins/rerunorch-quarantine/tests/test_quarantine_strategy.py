@@ -78,8 +78,9 @@ def test_a_missing_file_named_by_the_environment_is_an_error(
 
 
 async def test_reruns_the_failed_tests_except_quarantined_ones(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     target = simulator.target_ids[0]
     failed = await failed_tests(simulator, target)
     assert len(failed) >= 3  # seeded: one by id, one by name, at least one left
@@ -98,8 +99,12 @@ async def test_reruns_the_failed_tests_except_quarantined_ones(
 
 
 async def test_a_run_whose_failures_are_all_quarantined_is_skipped(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rerunorch_simulator: Simulator,
+    rerunorch_simulator_clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     quarantined, other = simulator.target_ids[:2]
     file = tmp_path / "q.txt"
     failed = await failed_tests(simulator, quarantined)
@@ -116,8 +121,9 @@ async def test_a_run_whose_failures_are_all_quarantined_is_skipped(
 
 
 async def test_a_passed_run_is_skipped(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     target = simulator.passed_ids[0]
     done = await sweep(simulator, simulator_clock, [target], Quarantine(tmp_path / "none.txt"))
     [outcome] = list(done.report.results)
