@@ -206,27 +206,22 @@ def choose_plugins(
             "(`rerunorch sweep --help` describes them)"
         )
     found = strategies[strategy_name]
-    strategy_options = {
-        **tables.get("strategy", {}).get(strategy_name, {}),
-        **dict(
-            parse_option(o, flag="--strategy-option") for o in options.get("strategy_options") or ()
-        ),
-    }
+    given = (
+        parse_option(o, flag="--strategy-option") for o in options.get("strategy_options") or ()
+    )
+    strategy_options = {**tables.get("strategy", {}).get(strategy_name, {}), **dict(given)}
     strategy = configure_plugin(found, strategy_options, table=f"strategy.{strategy_name}")
     chosen = choose_notifiers(options.get("notify") or (), plugins.notifiers())
-    given = _notify_options(options.get("notify_options") or (), [name for name, _ in chosen])
-    notify_options: dict[str, dict[str, Any]] = {}
-    notifiers = []
-    for name, notifier in chosen:
-        notify_options[name] = {**tables.get("notify", {}).get(name, {}), **given.get(name, {})}
-        notifiers.append(
-            (
-                name,
-                configure_plugin(
-                    notifier, notify_options[name], table=f"notify.{name}", unchecked=True
-                ),
-            )
-        )
+    on_line = _notify_options(options.get("notify_options") or (), [name for name, _ in chosen])
+    notify_options = {
+        name: {**tables.get("notify", {}).get(name, {}), **on_line.get(name, {})}
+        for name, _ in chosen
+    }
+    notifiers = tuple(
+        # A notifier without `configure` still reads its table in `notify`, as it always did.
+        (name, configure_plugin(n, notify_options[name], table=f"notify.{name}", unchecked=True))
+        for name, n in chosen
+    )
     config: dict[str, Any] = {}
     if strategy_options:
         config["strategy_settings"] = mask_settings(strategy_options, _secret_keys(found))
@@ -238,13 +233,8 @@ def choose_plugins(
     if masked:
         config["notify_settings"] = masked
     return PluginChoice(
-        strategy=strategy, notifiers=tuple(notifiers), notify_options=notify_options, config=config
+        strategy=strategy, notifiers=notifiers, notify_options=notify_options, config=config
     )
-
-
-def _about(item: object) -> str:
-    description = getattr(item, "description", "")
-    return description if isinstance(description, str) else ""
 
 
 def _secret_keys(item: object) -> tuple[str, ...]:
