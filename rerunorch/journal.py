@@ -40,7 +40,7 @@ DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
 SCHEMA_VERSION = 1
 # Settings that must match to resume (pacing and reporting may change freely).
-RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard")
+RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard", "strategy_settings")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -86,6 +86,7 @@ class TargetRun:
         self.rerun_id: int | None = None
         self.adopted = False
         self.polls = 0
+        self.selection: Selection | None = None  # what the strategy chose, for the outcome
 
     def outcome(
         self,
@@ -98,6 +99,7 @@ class TargetRun:
         still_failing: tuple[TestRef, ...] = (),
     ) -> Outcome:
         """An outcome carrying what is known so far of this target."""
+        chosen = self.selection
         return Outcome(
             target=self.target.id,
             outcome=kind,
@@ -105,7 +107,8 @@ class TargetRun:
             rerun_id=self.rerun_id,
             result=result,
             error=error,
-            reason=reason,
+            reason=reason if reason is not None else (chosen.reason or None) if chosen else None,
+            re_run_type=chosen.re_run_type.value if chosen else None,
             flaky=flaky,
             still_failing=still_failing,
             adopted=self.adopted,
@@ -154,6 +157,7 @@ class TargetRun:
         decision = await self._strategy.decide(ctx)
         if isinstance(decision, Skip):
             return self.outcome(OutcomeKind.SKIPPED, reason=decision.reason)
+        self.selection = decision
         if self._settings.dry_run:
             plan = f"would rerun {head.id} ({decision.re_run_type.value}): {decision.reason}"
             return self.outcome(OutcomeKind.TRIGGERED, reason=plan)
