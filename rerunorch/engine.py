@@ -30,7 +30,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.clock import Clock, SystemClock
-from rerunorch.errors import AuthError, ConfigError
+from rerunorch.errors import AuthError, ConfigError, JournalError, RerunorchError
 from rerunorch.events import SweepListener
 from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
@@ -51,6 +51,7 @@ __all__ = ["Sweep", "SweepProgress", "run_sweep"]
 log = logging.getLogger(__name__)
 
 TargetSource = Iterable[Target | int] | AsyncIterable[Target | int]
+MAX_ID = 2**63 - 1  # the API's ids are 64-bit; the journal cannot hold more
 
 
 class SweepProgress:
@@ -129,6 +130,10 @@ class Sweep:
         self._send: MemoryObjectSendStream[Outcome] | None = None
         self._events: deque[tuple[float, str]] = deque()  # pauses to tell listeners of
         self._auth_failure: AuthError | None = None
+        self._ran_by: str | None = None  # "run()" or "outcomes()", once started
+        self._cuts: set[anyio.CancelScope] = set()  # one per running target, cut after grace
+        self._grace_over = False
+        self._repeated: list[int] = []  # ids given again, swept once
 
     def _pacer(self, key: Secret) -> RequestPacer:
         """The sweep's limiter: in-process, or shared through Redis."""
@@ -187,16 +192,31 @@ class Sweep:
         return self._stop.is_set()
 
     async def run(self) -> SweepReport:
-        """Run the sweep to its end and return the report.
+        """Run the sweep to its end and return the report. A sweep runs once.
 
         Raises:
             AuthError: The server refused the API key; the sweep stopped at once
                 (``self.report`` still holds what was known).
+            JournalError: The journal could not be written; the sweep stopped at once
+                (``self.report`` still holds what was known; the journal is resumable).
+            RuntimeError: The sweep was already run (by :meth:`run` or :meth:`outcomes`).
         """
+        self._claim("run()")
+        return await self._run()
+
+    def _claim(self, how: str) -> None:
+        if self._ran_by is not None:
+            raise RuntimeError(
+                f"this sweep was already started by Sweep.{self._ran_by}: a Sweep runs once "
+                f"(its report is sweep.report); make a new Sweep to sweep again"
+            )
+        self._ran_by = how
+
+    async def _run(self) -> SweepReport:
         async with self.client, self._journal_running(), self._slots_running():
             try:
                 await self._call("sweep_started", self.settings)
-                await self._fan_out()
+                await self._sweep()
             finally:
                 with anyio.CancelScope(shield=True):
                     self._finish()
@@ -229,29 +249,63 @@ class Sweep:
         """Run the sweep in the background, giving each outcome as it ends.
 
         Leaving the block early cancels the sweep (targets begun end ``interrupted``).
+        Raises what :meth:`run` raises, on leaving the block.
         """
+        self._claim("outcomes()")
         send, receive = anyio.create_memory_object_stream[Outcome](max_buffer_size=1000)
         self._send = send
+        failure: RerunorchError | None = None
         async with anyio.create_task_group() as tg:
 
             async def run_and_close() -> None:
+                nonlocal failure
                 async with send:
-                    await self.run()
+                    try:
+                        await self._run()
+                    except RerunorchError as exc:
+                        failure = exc  # raised below, outside the task group
 
             tg.start_soon(run_and_close)
             async with receive:
                 yield receive
             tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     # -- the fan-out -------------------------------------------------------------------------
 
+    async def _sweep(self) -> None:
+        """The fan-out, with the grace period kept: once it is over, what runs is cut."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._end_of_grace)
+            await self._fan_out()
+            tg.cancel_scope.cancel()
+        if self._repeated:
+            shown = ", ".join(map(str, self._repeated[:10]))
+            more = f" and {len(self._repeated) - 10} more" if len(self._repeated) > 10 else ""
+            self.report.notes.append(f"targets given more than once were swept once: {shown}{more}")
+
+    async def _end_of_grace(self) -> None:
+        """Cut every target still running when the grace period ends (retries, pauses, polls)."""
+        await self._stop.wait()
+        assert self._grace_deadline is not None  # set with the stop
+        await self.clock.sleep(self._grace_deadline - self.clock.monotonic())
+        self._grace_over = True
+        for cut in self._cuts:
+            cut.cancel()
+
     async def _fan_out(self) -> None:
         window = anyio.Semaphore(self.settings.effective_window, fast_acquire=True)
+        seen: set[int] = set()
         async with anyio.create_task_group() as tg:
             async for item in _aiter(self._targets):
-                target = Target.of(item)
-                if self._shard is not None and target.id not in self._shard:
+                target = await self._take(item)
+                if target is None or (self._shard is not None and target.id not in self._shard):
                     continue
+                if target.id in seen:
+                    self._repeated.append(target.id)
+                    continue
+                seen.add(target.id)
                 entry = self.journal.entry(target.id) if self.journal else None
                 if entry is not None and entry.state == State.DONE:
                     await self._record_done(target)
@@ -260,18 +314,37 @@ class Sweep:
                     await window.acquire()
                     if self._stop.is_set():
                         window.release()
+                self.progress.started += 1
+                self.progress.running += 1
                 if self._stop.is_set():
                     # Every target gets an outcome, even those the sweep never began.
-                    self.progress.started += 1
-                    self.progress.running += 1
                     not_begun = Outcome(
                         target=target.id, outcome=OutcomeKind.INTERRUPTED, error="not begun"
                     )
                     await self._record(not_begun)
                     continue
-                self.progress.started += 1
-                self.progress.running += 1
                 tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
+
+    async def _take(self, item: object) -> Target | None:
+        """``item`` as a target; a bad one ends as an ``error`` outcome of its own (None)."""
+        try:
+            target = Target.of(item)  # type: ignore[arg-type]  # a caller's list may hold anything
+            if target.id > MAX_ID:
+                raise ValueError(f"id must be at most {MAX_ID}, not {target.id}")
+        except (TypeError, ValueError) as exc:
+            shown = repr(item)
+            shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+            number = item if isinstance(item, int) and not isinstance(item, bool) else 0
+            self.progress.started += 1
+            self.progress.running += 1
+            bad = Outcome(
+                target=number if 0 <= number <= MAX_ID else 0,
+                outcome=OutcomeKind.ERROR,
+                error=f"not a target: {shown}: {exc}",
+            )
+            await self._record(bad, journaled=True)  # nothing to resume: it is not a run
+            return None
+        return target
 
     async def _one(
         self,
@@ -295,8 +368,16 @@ class Sweep:
             resume=entry,
         )
         self._running[id(job)] = job
+        cut = anyio.CancelScope()
+        self._cuts.add(cut)
         try:
-            outcome = await job.run()
+            with cut:
+                if self._grace_over:
+                    cut.cancel()
+                outcome = await job.run()
+            if cut.cancelled_caught:
+                outcome = job.outcome(OutcomeKind.INTERRUPTED, error="the grace period ended")
+            await self._record(outcome, job=job)
         except AuthError as exc:
             # 401/403 stops everything at once: nothing more is sent.
             if self._auth_failure is None:
@@ -305,11 +386,11 @@ class Sweep:
                 self._grace_deadline = self.clock.monotonic()
                 self.report.notes.append(f"stopped: the server refused the API key: {exc.message}")
             scope.cancel()
-            return
+        except JournalError:
+            pass  # the journal has cancelled the sweep; it raises the error once unwound
         finally:
+            self._cuts.discard(cut)
             window.release()
-        del self._running[id(job)]
-        await self._record(outcome)
 
     async def _record_done(self, target: Target) -> None:
         """A target the journal already holds an outcome for: kept, nothing is sent."""
@@ -321,9 +402,14 @@ class Sweep:
         self.progress.running += 1
         await self._record(outcome, journaled=True)
 
-    async def _record(self, outcome: Outcome, *, journaled: bool = False) -> None:
+    async def _record(
+        self, outcome: Outcome, *, journaled: bool = False, job: TargetRun | None = None
+    ) -> None:
+        """Journal, report, stream and announce an outcome (``job``'s, if it ran)."""
         if self.journal is not None and not journaled:
             await self.journal.finished(outcome)
+        if job is not None:
+            del self._running[id(job)]  # with the report's entry: never both or neither
         self.report.add(outcome)
         self.progress.running -= 1
         self.progress.done += 1
@@ -333,8 +419,12 @@ class Sweep:
 
     def _finish(self) -> None:
         """Give every target still begun an ``interrupted`` outcome; settle the counters."""
+        failure = self.journal.failure if self.journal is not None else None
+        if failure is not None:
+            self.report.notes.append(f"stopped: {failure}")
+        why = "the journal could not be written" if failure else "sweep cancelled"
         for job in list(self._running.values()):
-            outcome = job.outcome(OutcomeKind.INTERRUPTED, error="sweep cancelled")
+            outcome = job.outcome(OutcomeKind.INTERRUPTED, error=why)
             self.report.add(outcome)
             self.progress.running -= 1
             self.progress.done += 1

@@ -10,12 +10,24 @@ without triggering anything twice and without losing a target.
 Writes go through one writer task that commits in groups (WAL, synchronous=
 NORMAL: durable against a killed process), off the event loop; the callers of
 :meth:`Journal.triggering` and :meth:`Journal.triggered` wait for their commit.
+A write that fails (a full disk, a lock held by another program, a value
+SQLite cannot hold) fails the whole sweep with :class:`JournalError`: every
+waiter is released, the sweep is cancelled, and :meth:`Journal.running` raises.
+
+One sweep at a time: :meth:`Journal.open` takes an exclusive lock (``flock``
+on ``<journal>.lock``, which names the holder's PID and host). The system drops
+it when its process dies, so a lock left by a killed sweep is simply taken
+over. This needs POSIX file locks (Linux, macOS; on NFS, as far as the server
+supports them).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -27,18 +39,28 @@ import anyio
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from rerunorch.errors import ConfigError
+from rerunorch.errors import ConfigError, JournalError
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.sharding import Shard
 
-__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalEntry", "State", "default_journal_path"]
+__all__ = [
+    "DEFAULT_JOURNAL",
+    "Journal",
+    "JournalEntry",
+    "JournalLock",
+    "State",
+    "default_journal_path",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 """Where a sweep keeps its journal unless told otherwise (``--journal``)."""
 APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 dropped the unused ``attempts`` column
+# Schemas this version reads and resumes (1 only had an extra column, never read, with a default).
+READABLE_SCHEMAS = (1, 2)
+_SQLITE_INT = range(-(2**63), 2**63)  # what an INTEGER column holds
 # Settings that must match to resume (pacing and reporting may change freely).
 RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run")
 
@@ -50,7 +72,6 @@ CREATE TABLE IF NOT EXISTS targets (
     head_id INTEGER,
     rerun_id INTEGER,
     adopted INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
     outcome TEXT,
     error TEXT,
     result TEXT,
@@ -95,26 +116,109 @@ class JournalEntry:
     adopted: bool = False
 
 
-_Write = tuple[str, tuple[Any, ...], anyio.Event | None]
+class JournalLock:
+    """An exclusive hold on a journal: ``flock`` on ``<journal>.lock``, which names its holder.
+
+    The system releases the lock when the holding process ends, however it ends.
+    Use :meth:`acquire`; :meth:`release` when done.
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    def __repr__(self) -> str:
+        return f"JournalLock({str(self.path)!r})"
+
+    @classmethod
+    def acquire(cls, journal: Path) -> JournalLock:
+        """Lock ``journal`` for this process.
+
+        Raises:
+            ConfigError: Another process holds it (the message names its PID and host),
+                or the lock file cannot be opened or locked.
+        """
+        path = Path(f"{journal}.lock")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot lock the journal {journal}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _holder(fd) if isinstance(exc, BlockingIOError) else None
+            os.close(fd)
+            if holder is None and not isinstance(exc, BlockingIOError):
+                raise ConfigError(f"cannot lock the journal {journal}: {exc.strerror}") from None
+            raise ConfigError(
+                f"the journal {journal} is in use by {holder or 'another process'}: "
+                "wait for that sweep to end, or use --journal to use another file"
+            ) from None
+        # Ours now (a dead holder's lock was released with its process): say who holds it.
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        """Let the next sweep in (the file stays: removing it would race with a new holder)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the last descriptor drops the flock
+
+
+def _holder(fd: int) -> str | None:
+    """``PID n on HOST`` from a lock file's content, if it has any."""
+    try:
+        pid, _, host = os.pread(fd, 300, 0).decode("utf-8", "replace").strip().partition(" ")
+    except OSError:
+        return None
+    return f"PID {pid} on {host}" if pid.isdigit() and host else None
+
+
+class _Write:
+    """One statement for the writer; a durable one is waited for through ``done``."""
+
+    __slots__ = ("committed", "done", "params", "sql")
+
+    def __init__(self, sql: str, params: tuple[Any, ...], durable: bool) -> None:
+        self.sql = sql
+        self.params = params
+        self.done = anyio.Event() if durable else None
+        self.committed = False
+
+    def release(self) -> None:
+        if self.done is not None:
+            self.done.set()
 
 
 class Journal:
-    """A sweep's journal file. Open it with :meth:`open`.
+    """A sweep's journal file. Open it with :meth:`open`; :meth:`close` it when done.
 
     Raises (from :meth:`open`):
-        ConfigError: A corrupt or foreign file; an unfinished journal without
-            ``resume``; resuming with other targets or settings without ``force``.
+        ConfigError: A corrupt or foreign file; a journal in use by another sweep;
+            an unfinished journal without ``resume``; resuming with other targets or
+            settings without ``force``.
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, lock: JournalLock | None = None
+    ) -> None:
         self.path = path
         self._conn = conn
+        self._lock = lock
         self._entries: dict[int, JournalEntry] = {}
         self._send: MemoryObjectSendStream[_Write] | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._failure: JournalError | None = None
         self.resumed = False
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
+
+    @property
+    def failure(self) -> JournalError | None:
+        """Why the journal could not be written, once a write has failed."""
+        return self._failure
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -127,50 +231,93 @@ class Journal:
         fingerprint: str = "",
         resume: bool = False,
         force: bool = False,
+        busy_timeout: float = 5.0,
     ) -> Journal:
-        """Create a journal, or reopen one to resume."""
+        """Create a journal, or reopen one to resume; either way it is locked for this process.
+
+        Args:
+            busy_timeout: Seconds a write waits for a lock that another program holds on
+                the file before it fails (and fails the sweep).
+        """
         path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the journal's folder {path.parent}: {exc}") from None
+        lock = JournalLock.acquire(path)
+        try:
+            return cls._open_locked(
+                path, lock, settings, fingerprint, resume=resume, force=force, timeout=busy_timeout
+            )
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(
+        cls,
+        path: Path,
+        lock: JournalLock,
+        settings: Mapping[str, Any],
+        fingerprint: str,
+        *,
+        resume: bool,
+        force: bool,
+        timeout: float,
+    ) -> Journal:
         if path.exists() and not resume:
-            old = cls._connect(path)
-            try:
-                unfinished = cls._meta(old, path).get("finished") != "1" and cls._any_target(old)
-            finally:
-                old.close()
-            if unfinished:
-                raise ConfigError(
-                    f"an unfinished sweep's journal is at {path}: add --resume to continue it, "
-                    "or --journal to use another file"
-                )
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
+            cls._replace_finished(path, timeout)
         existed = path.exists()
-        conn = cls._connect(path)
-        journal = cls(path, conn)
-        if existed:
-            journal._check_resumable(settings, fingerprint, force)
-            journal._load()
-            journal.resumed = True
-        else:
-            with conn:
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.executemany(
-                    "INSERT INTO meta VALUES (?, ?)",
-                    [
-                        ("settings", json.dumps(dict(settings), sort_keys=True)),
-                        ("fingerprint", fingerprint),
-                        ("started_at", repr(time.time())),
-                        ("finished", "0"),
-                    ],
-                )
+        journal = cls(path, cls._connect(path, timeout), lock)
+        try:
+            if existed:
+                journal._check_resumable(settings, fingerprint, force)
+                journal._load()
+                journal.resumed = True
+            else:
+                journal._create(settings, fingerprint)
+        except BaseException:
+            journal._conn.close()
+            raise
         return journal
 
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    @classmethod
+    def _replace_finished(cls, path: Path, timeout: float) -> None:
+        """Remove the finished journal at ``path``; refuse an unfinished one."""
+        old = cls._connect(path, timeout)
         try:
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            unfinished = cls._meta(old, path).get("finished") != "1" and cls._any_target(old)
+        finally:
+            old.close()
+        if unfinished:
+            raise ConfigError(
+                f"an unfinished sweep's journal is at {path}: add --resume to continue it, "
+                "or --journal to use another file"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _create(self, settings: Mapping[str, Any], fingerprint: str) -> None:
+        with self._conn as conn:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("settings", json.dumps(dict(settings), sort_keys=True)),
+                    ("fingerprint", fingerprint),
+                    ("started_at", repr(time.time())),
+                    ("finished", "0"),
+                ],
+            )
+
+    @staticmethod
+    def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                path, timeout=timeout, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
@@ -184,8 +331,12 @@ class Journal:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if app_id != APPLICATION_ID:
                 raise ConfigError(f"{path} is not a rerunorch journal")
-            if version != SCHEMA_VERSION:
-                raise ConfigError(f"{path} is a journal of schema {version}, not {SCHEMA_VERSION}")
+            if version not in READABLE_SCHEMAS:
+                raise ConfigError(
+                    f"{path} is a journal of schema {version}, which this rerunorch cannot "
+                    f"read (it reads schemas {', '.join(map(str, READABLE_SCHEMAS))}): "
+                    "use the rerunorch that wrote it, or --journal to use another file"
+                )
             return dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{path} is not a rerunorch journal ({exc})") from None
@@ -254,55 +405,116 @@ class Journal:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Journal]:
-        """Run the writer for the duration of a sweep; flush on the way out."""
+        """Run the writer for the duration of a sweep; flush on the way out.
+
+        If a write fails, the block is cancelled and :class:`JournalError` is raised
+        from here once it has unwound (the same is raised to every later writer).
+        """
         send, receive = anyio.create_memory_object_stream[_Write](max_buffer_size=10_000)
         self._send = send
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._writer, receive)
-            try:
-                yield self
-            finally:
-                self._send = None
-                with anyio.CancelScope(shield=True):
-                    await send.aclose()
+        error: Exception | None = None
+        try:
+            async with anyio.create_task_group() as tg:
+                self._scope = tg.cancel_scope
+                tg.start_soon(self._writer, receive)
+                try:
+                    yield self
+                except Exception as exc:
+                    error = exc  # raised below, not wrapped in the task group's group
+                finally:
+                    self._send = None
+                    with anyio.CancelScope(shield=True):
+                        await send.aclose()
+        finally:
+            self._scope = None
+        if error is not None:
+            raise error
+        if self._failure is not None:
+            raise self._failure
 
     async def _writer(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
-        async with receive:
-            async for first in receive:
-                batch = [first]
-                while len(batch) < 1000:
+        """Commit what comes, in groups, until the stream ends or a commit fails.
+
+        Shielded, so that it outlives the writes it was given; on the way out it
+        releases every waiter, committed or not, so that no wait outlives it.
+        """
+        with receive, anyio.CancelScope(shield=True):
+            try:
+                async for first in receive:
+                    batch = [first]
+                    while len(batch) < 1000:
+                        try:
+                            batch.append(receive.receive_nowait())
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
                     try:
-                        batch.append(receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(self._apply, batch)
-                for _, _, done in batch:
-                    if done is not None:
-                        done.set()
+                        await anyio.to_thread.run_sync(self._apply, batch)
+                        for write in batch:
+                            write.committed = True
+                    finally:
+                        for write in batch:
+                            write.release()
+            except Exception as exc:
+                self._fail(f"the journal {self.path} could not be written: {exc}")
+            finally:
+                self._release_pending(receive)
+
+    def _release_pending(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
+        """Release the writes still queued (none of them was committed)."""
+        while True:
+            try:
+                receive.receive_nowait().release()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                return
 
     def _apply(self, batch: list[_Write]) -> None:
         with self._conn:
             self._conn.execute("BEGIN")
-            for sql, params, _ in batch:
-                self._conn.execute(sql, params)
+            for write in batch:
+                self._conn.execute(write.sql, write.params)
+
+    def _fail(self, message: str) -> None:
+        """Note the first failure and cancel the sweep (it ends with :class:`JournalError`)."""
+        if self._failure is None:
+            log.error("%s", message)
+            self._failure = JournalError(message)
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def _refused(self) -> JournalError:
+        """The error for a write that cannot be committed (a fresh one for each waiter)."""
+        failure = self._failure or JournalError(f"the journal {self.path} stopped writing")
+        return JournalError(*failure.args)
 
     async def _write(self, sql: str, params: tuple[Any, ...], *, durable: bool) -> None:
         if self._send is None:
             raise RuntimeError("the journal is not running (use `async with journal.running()`)")
-        done = anyio.Event() if durable else None
-        await self._send.send((sql, params, done))
-        if done is not None:
+        if self._failure is not None:
+            raise self._refused()
+        for value in params:
+            if isinstance(value, int) and value not in _SQLITE_INT:
+                self._fail(f"cannot record {value} in the journal {self.path}: not a 64-bit id")
+                raise self._refused()
+        write = _Write(sql, params, durable)
+        try:
+            await self._send.send(write)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            raise self._refused() from None
+        if write.done is not None:
+            # Shielded, so that a POST is never sent without its record; the writer
+            # releases every waiter on its way out, so this cannot outlive it.
             with anyio.CancelScope(shield=True):
-                await done.wait()
+                await write.done.wait()
+            if not write.committed:
+                raise self._refused()
 
     async def triggering(self, target: int, head_id: int) -> None:
         """Record, durably, that a rerun of ``head_id`` is about to be POSTed."""
         now = time.time()
         await self._write(
-            "INSERT INTO targets (id, state, head_id, attempts, created_at, updated_at) "
-            "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
-            "head_id = excluded.head_id, attempts = attempts + 1, updated_at = excluded.updated_at",
+            "INSERT INTO targets (id, state, head_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "head_id = excluded.head_id, updated_at = excluded.updated_at",
             (target, State.TRIGGERING, head_id, now, now),
             durable=True,
         )
@@ -346,11 +558,22 @@ class Journal:
         )
 
     def close(self, *, finished: bool) -> None:
-        """Close the file; ``finished`` marks a sweep that ran to its end."""
-        if finished:
-            with self._conn:
-                self._conn.execute("UPDATE meta SET value = '1' WHERE key = 'finished'")
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)", (repr(time.time()),)
-                )
-        self._conn.close()
+        """Close the file and release its lock; ``finished`` marks a sweep that ran to its end.
+
+        Raises:
+            JournalError: The end could not be recorded (the file is closed all the same).
+        """
+        try:
+            if finished and self._failure is None:
+                with self._conn:
+                    self._conn.execute("UPDATE meta SET value = '1' WHERE key = 'finished'")
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)",
+                        (repr(time.time()),),
+                    )
+        except sqlite3.Error as exc:
+            raise JournalError(f"the journal {self.path} could not be written: {exc}") from None
+        finally:
+            self._conn.close()
+            if self._lock is not None:
+                self._lock.release()
