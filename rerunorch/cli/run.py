@@ -97,7 +97,7 @@ def settings_from(options: Mapping[str, Any], base_url: str) -> SweepSettings:
 
 async def _run_with_signals(sweep: Sweep) -> SweepReport:
     """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once."""
-    failure: AuthError | None = None
+    failure: RerunorchError | None = None
     async with anyio.create_task_group() as tg:
 
         async def watch() -> None:
@@ -115,7 +115,7 @@ async def _run_with_signals(sweep: Sweep) -> SweepReport:
         tg.start_soon(watch)
         try:
             await sweep.run()
-        except AuthError as exc:
+        except RerunorchError as exc:  # a refused key, a journal that cannot be written
             failure = exc  # raised below, outside the task group's exception group
         finally:
             tg.cancel_scope.cancel()
