@@ -12,8 +12,11 @@ Targets are pulled lazily from any (async) iterable, at most
 :attr:`SweepSettings.effective_window` at a time, and results are spooled, so
 memory stays flat however many targets there are. :meth:`Sweep.stop` winds
 down gracefully (no new triggers; running reruns are followed for a grace
-period); cancelling :meth:`Sweep.run` stops at once. Either way every target
-already begun gets an outcome and :attr:`Sweep.report` holds what is known.
+period, at whose end whatever still runs, a retry or a server-requested pause
+included, is cut); cancelling :meth:`Sweep.run` stops at once. Either way every
+target already begun gets an outcome and :attr:`Sweep.report` holds what is
+known. A bad item among the targets fails alone (an ``error`` outcome); an id
+given again is swept once (and noted in the report).
 """
 
 from __future__ import annotations
@@ -179,7 +182,12 @@ class Sweep:
     # -- control -----------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Wind down: trigger nothing more, follow running reruns for ``settings.grace``."""
+        """Wind down: trigger nothing more, follow running reruns for ``settings.grace``.
+
+        When the grace period ends, every target still running is cut (even in the middle
+        of a request, its retries or a pause the server asked for) and ends ``interrupted``;
+        the journal stays consistent, so a resume picks them up.
+        """
         if not self._stop.is_set():
             log.warning(
                 "stopping: no new reruns; following running ones for %gs", self.settings.grace
