@@ -14,20 +14,15 @@ A write that fails (a full disk, a lock held by another program, a value
 SQLite cannot hold) fails the whole sweep with :class:`JournalError`: every
 waiter is released, the sweep is cancelled, and :meth:`Journal.running` raises.
 
-One sweep at a time: :meth:`Journal.open` takes an exclusive lock (``flock``
-on ``<journal>.lock``, which names the holder's PID and host). The system drops
-it when its process dies, so a lock left by a killed sweep is simply taken
-over. This needs POSIX file locks (Linux, macOS; on NFS, as far as the server
-supports them).
+One sweep at a time: :meth:`Journal.open` takes an exclusive lock on
+``<journal>.lock`` (:class:`~rerunorch.lock.HolderLock`: it names the holder's
+PID and host, and a lock left by a killed sweep is taken over).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -40,6 +35,7 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from rerunorch.errors import ConfigError, JournalError
+from rerunorch.lock import HolderLock
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.sharding import Shard
 
@@ -47,7 +43,6 @@ __all__ = [
     "DEFAULT_JOURNAL",
     "Journal",
     "JournalEntry",
-    "JournalLock",
     "State",
     "default_journal_path",
 ]
@@ -62,7 +57,7 @@ SCHEMA_VERSION = 2  # 2 dropped the unused ``attempts`` column
 READABLE_SCHEMAS = (1, 2)
 _SQLITE_INT = range(-(2**63), 2**63)  # what an INTEGER column holds
 # Settings that must match to resume (pacing and reporting may change freely).
-RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run")
+RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -116,65 +111,6 @@ class JournalEntry:
     adopted: bool = False
 
 
-class JournalLock:
-    """An exclusive hold on a journal: ``flock`` on ``<journal>.lock``, which names its holder.
-
-    The system releases the lock when the holding process ends, however it ends.
-    Use :meth:`acquire`; :meth:`release` when done.
-    """
-
-    def __init__(self, path: Path, fd: int) -> None:
-        self.path = path
-        self._fd: int | None = fd
-
-    def __repr__(self) -> str:
-        return f"JournalLock({str(self.path)!r})"
-
-    @classmethod
-    def acquire(cls, journal: Path) -> JournalLock:
-        """Lock ``journal`` for this process.
-
-        Raises:
-            ConfigError: Another process holds it (the message names its PID and host),
-                or the lock file cannot be opened or locked.
-        """
-        path = Path(f"{journal}.lock")
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ConfigError(f"cannot lock the journal {journal}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = _holder(fd) if isinstance(exc, BlockingIOError) else None
-            os.close(fd)
-            if holder is None and not isinstance(exc, BlockingIOError):
-                raise ConfigError(f"cannot lock the journal {journal}: {exc.strerror}") from None
-            raise ConfigError(
-                f"the journal {journal} is in use by {holder or 'another process'}: "
-                "wait for that sweep to end, or use --journal to use another file"
-            ) from None
-        # Ours now (a dead holder's lock was released with its process): say who holds it.
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
-        return cls(path, fd)
-
-    def release(self) -> None:
-        """Let the next sweep in (the file stays: removing it would race with a new holder)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)  # closing the last descriptor drops the flock
-
-
-def _holder(fd: int) -> str | None:
-    """``PID n on HOST`` from a lock file's content, if it has any."""
-    try:
-        pid, _, host = os.pread(fd, 300, 0).decode("utf-8", "replace").strip().partition(" ")
-    except OSError:
-        return None
-    return f"PID {pid} on {host}" if pid.isdigit() and host else None
-
-
 class _Write:
     """One statement for the writer; a durable one is waited for through ``done``."""
 
@@ -201,7 +137,7 @@ class Journal:
     """
 
     def __init__(
-        self, path: Path, conn: sqlite3.Connection, lock: JournalLock | None = None
+        self, path: Path, conn: sqlite3.Connection, lock: HolderLock | None = None
     ) -> None:
         self.path = path
         self._conn = conn
@@ -244,7 +180,11 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the journal's folder {path.parent}: {exc}") from None
-        lock = JournalLock.acquire(path)
+        lock = HolderLock.acquire(
+            Path(f"{path}.lock"),
+            what=f"the journal {path}",
+            hint="wait for that sweep to end, or use --journal to use another file",
+        )
         try:
             return cls._open_locked(
                 path, lock, settings, fingerprint, resume=resume, force=force, timeout=busy_timeout
@@ -257,7 +197,7 @@ class Journal:
     def _open_locked(
         cls,
         path: Path,
-        lock: JournalLock,
+        lock: HolderLock,
         settings: Mapping[str, Any],
         fingerprint: str,
         *,

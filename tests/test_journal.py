@@ -68,6 +68,8 @@ async def test_resuming_other_targets_or_settings_is_refused_unless_forced(
         Journal.open(path, settings=SETTINGS, fingerprint="xyz", resume=True)
     with pytest.raises(ConfigError, match="strategy 'failed' -> 'all'"):
         Journal.open(path, settings={**SETTINGS, "strategy": "all"}, fingerprint="abc", resume=True)
+    with pytest.raises(ConfigError, match="shard None -> '2/3'"):
+        Journal.open(path, settings={**SETTINGS, "shard": "2/3"}, fingerprint="abc", resume=True)
     forced = Journal.open(path, settings=SETTINGS, fingerprint="xyz", resume=True, force=True)
     assert forced.entry(1) is not None
     forced.close(finished=False)
