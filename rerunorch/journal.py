@@ -56,6 +56,8 @@ SCHEMA_VERSION = 2  # 2 dropped the unused ``attempts`` column
 # Schemas this version reads and resumes (1 only had an extra column, never read, with a default).
 READABLE_SCHEMAS = (1, 2)
 _SQLITE_INT = range(-(2**63), 2**63)  # what an INTEGER column holds
+_STOP_AT_ONCE = 0.25  # real seconds the writer may go on after a stop at once
+_BUSY_STEP_MS = 50  # a write waits for another program's lock in steps this long
 # Settings that must match to resume (pacing and reporting may change freely).
 RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard")
 
@@ -146,6 +148,8 @@ class Journal:
         self._send: MemoryObjectSendStream[_Write] | None = None
         self._scope: anyio.CancelScope | None = None
         self._failure: JournalError | None = None
+        self._giving_up = False
+        self._busy_timeout = 5.0
         self.resumed = False
 
     def __repr__(self) -> str:
@@ -209,6 +213,7 @@ class Journal:
             cls._replace_finished(path, timeout)
         existed = path.exists()
         journal = cls(path, cls._connect(path, timeout), lock)
+        journal._busy_timeout = timeout
         try:
             if existed:
                 journal._check_resumable(settings, fingerprint, force)
@@ -216,6 +221,8 @@ class Journal:
                 journal.resumed = True
             else:
                 journal._create(settings, fingerprint)
+            # From here on, writes wait for a lock in short steps, so a stop can cut in.
+            journal._conn.execute(f"PRAGMA busy_timeout = {_BUSY_STEP_MS}")
         except BaseException:
             journal._conn.close()
             raise
@@ -352,19 +359,26 @@ class Journal:
         """
         send, receive = anyio.create_memory_object_stream[_Write](max_buffer_size=10_000)
         self._send = send
+        ended = anyio.Event()
         error: Exception | None = None
+        cancelled = False
         try:
             async with anyio.create_task_group() as tg:
                 self._scope = tg.cancel_scope
-                tg.start_soon(self._writer, receive)
+                tg.start_soon(self._writer, receive, ended)
                 try:
                     yield self
+                except anyio.get_cancelled_exc_class():
+                    cancelled = True
+                    raise
                 except Exception as exc:
                     error = exc  # raised below, not wrapped in the task group's group
                 finally:
                     self._send = None
                     with anyio.CancelScope(shield=True):
                         await send.aclose()
+                        if cancelled:
+                            await self._give_up_on_stuck_writes(ended)
         finally:
             self._scope = None
         if error is not None:
@@ -372,11 +386,19 @@ class Journal:
         if self._failure is not None:
             raise self._failure
 
-    async def _writer(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
+    async def _give_up_on_stuck_writes(self, ended: anyio.Event) -> None:
+        """Stopped at once: let the writer finish what it has, unless it is stuck on a lock."""
+        with anyio.move_on_after(_STOP_AT_ONCE):
+            await ended.wait()
+        if not ended.is_set():
+            self._giving_up = True
+            self._conn.interrupt()  # the commit fails at once; its writes are not recorded
+
+    async def _writer(self, receive: MemoryObjectReceiveStream[_Write], ended: anyio.Event) -> None:
         """Commit what comes, in groups, until the stream ends or a commit fails.
 
-        Shielded, so that it outlives the writes it was given; on the way out it
-        releases every waiter, committed or not, so that no wait outlives it.
+        Shielded, so that it commits what it was given even when the sweep is cancelled;
+        on the way out it releases every waiter, committed or not.
         """
         with receive, anyio.CancelScope(shield=True):
             try:
@@ -395,9 +417,13 @@ class Journal:
                         for write in batch:
                             write.release()
             except Exception as exc:
-                self._fail(f"the journal {self.path} could not be written: {exc}")
+                if self._giving_up:
+                    self._fail(f"the journal {self.path}: writes given up on a stop ({exc})")
+                else:
+                    self._fail(f"the journal {self.path} could not be written: {exc}")
             finally:
                 self._release_pending(receive)
+                ended.set()
 
     def _release_pending(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
         """Release the writes still queued (none of them was committed)."""
@@ -408,8 +434,20 @@ class Journal:
                 return
 
     def _apply(self, batch: list[_Write]) -> None:
+        """Commit ``batch``, again while another program holds the file's lock, until
+        ``busy_timeout`` has passed or the sweep is stopped at once (in a worker thread)."""
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                return self._commit(batch)
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or self._giving_up or time.monotonic() >= deadline:
+                    raise
+
+    def _commit(self, batch: list[_Write]) -> None:
         with self._conn:
-            self._conn.execute("BEGIN")
+            self._conn.execute("BEGIN IMMEDIATE")
             for write in batch:
                 self._conn.execute(write.sql, write.params)
 
@@ -441,10 +479,10 @@ class Journal:
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             raise self._refused() from None
         if write.done is not None:
-            # Shielded, so that a POST is never sent without its record; the writer
-            # releases every waiter on its way out, so this cannot outlive it.
-            with anyio.CancelScope(shield=True):
-                await write.done.wait()
+            # Not shielded: a waiter cancelled here never goes on to what needed the record
+            # (the POST), and the journal is consistent whether or not the write lands.
+            # The writer releases every waiter on its way out, so none can outlive it.
+            await write.done.wait()
             if not write.committed:
                 raise self._refused()
 
@@ -503,14 +541,17 @@ class Journal:
         Raises:
             JournalError: The end could not be recorded (the file is closed all the same).
         """
+        end = [
+            _Write("UPDATE meta SET value = '1' WHERE key = 'finished'", (), durable=False),
+            _Write(
+                "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)",
+                (repr(time.time()),),
+                durable=False,
+            ),
+        ]
         try:
             if finished and self._failure is None:
-                with self._conn:
-                    self._conn.execute("UPDATE meta SET value = '1' WHERE key = 'finished'")
-                    self._conn.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)",
-                        (repr(time.time()),),
-                    )
+                self._apply(end)
         except sqlite3.Error as exc:
             raise JournalError(f"the journal {self.path} could not be written: {exc}") from None
         finally:

@@ -18,7 +18,7 @@ from typing import TypeVar
 import anyio
 import pytest
 from sweep_helpers import StopAfter
-from test_cli_resume import environment, read_lines, sweep_command
+from test_cli_resume import environment, sweep_command
 
 from rerunorch import OutcomeKind, Sweep, SweepListener, SweepSettings, Target
 from rerunorch.clock import Clock
@@ -120,6 +120,26 @@ async def test_a_journal_another_program_locks_fails_the_sweep_promptly(
     begun = sweep.report.summary.targets
     assert begun == sweep.progress.started > 0
     assert sweep.report.summary.interrupted == begun
+    await resume_to_the_end(simulator, simulator_clock, path)
+
+
+@pytest.mark.simulator(targets=8, passed_targets=0)
+async def test_cancelling_a_sweep_stuck_on_a_locked_journal_ends_it_at_once(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="t", busy_timeout=120.0)
+    sweep = journal_sweep(simulator, simulator_clock, journal)
+
+    async def cancelled() -> None:
+        with anyio.move_on_after(0.3):  # real seconds: the first record is long due by then
+            await sweep.run()
+
+    with exclusively_locked(path):
+        await ends(cancelled, seconds=10.0)  # not the two minutes the lock would hold it
+    journal.close(finished=False)
+    assert simulator.stats.reruns_created == 0
+    assert sweep.report.summary.interrupted == sweep.report.summary.targets > 0
     await resume_to_the_end(simulator, simulator_clock, path)
 
 
@@ -304,14 +324,28 @@ async def test_two_sweeps_started_at_once_on_one_journal_only_one_runs(
             await anyio.open_process(command, env=env) as two,
         ):
             refused, running = await _refused_and_running(one, two)
-            await read_lines(running, 1)  # it is sweeping (and handles signals)
+            early = await read_until(running, b"triggered rerun")  # it handles signals now
             assert refused.stderr is not None
             message = b"".join([chunk async for chunk in refused.stderr]).decode()
             assert f"in use by PID {running.pid} on {socket.gethostname()}" in message
             running.send_signal(signal.SIGTERM)  # the runs last 3 s: wind the winner down
-            assert await running.wait() == 3
+            code = await running.wait()
+            assert running.stderr is not None
+            rest = b"".join([chunk async for chunk in running.stderr]).decode()
+            assert code == 3, early + rest
     assert simulator.stats.duplicate_rerun_attempts == 0
     assert simulator.stats.reruns_created <= 30
+
+
+async def read_until(process: anyio.abc.Process, marker: bytes) -> str:
+    """What ``process`` wrote to stderr up to and including ``marker``."""
+    assert process.stderr is not None
+    buffer = b""
+    async for chunk in process.stderr:
+        buffer += chunk
+        if marker in buffer:
+            break
+    return buffer.decode()
 
 
 async def _refused_and_running(
