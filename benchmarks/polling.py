@@ -19,7 +19,14 @@ from typing import Any
 from common import API_KEY, emit
 from timed import timed_sweep
 
-from rerunorch import Outcome, OutcomeKind, ScaledClock, SweepListener, SweepSettings
+from rerunorch import (
+    Outcome,
+    OutcomeKind,
+    RerunFinished,
+    ScaledClock,
+    SweepListener,
+    SweepSettings,
+)
 from rerunorch.testing import Simulator, SimulatorConfig
 
 __all__ = ["polling"]
@@ -34,8 +41,8 @@ class _Stamps(SweepListener):
         self.clock = clock
         self.noticed: list[tuple[Outcome, float]] = []
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
-        self.noticed.append((outcome, self.clock.time()))
+    async def rerun_finished(self, event: RerunFinished) -> None:
+        self.noticed.append((event.outcome, self.clock.time()))
 
 
 async def polling(*, quick: bool) -> list[dict[str, Any]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,10 +33,17 @@ from anyio.streams.memory import MemoryObjectSendStream
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError, JournalError, RerunorchError
-from rerunorch.events import SweepListener
+from rerunorch.events import (
+    Listeners,
+    RequestsPaused,
+    RerunFinished,
+    RerunTriggered,
+    SweepFinished,
+    SweepListener,
+    SweepStarted,
+)
 from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
-from rerunorch.notify import safe_error
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.pacing import RequestPacer, RerunSlots
 from rerunorch.pacing.local import ActiveReruns, Pacer
@@ -111,8 +117,8 @@ class Sweep:
         self._rng = rng or random.Random()
         self._targets = targets
         self.journal = journal
-        self._listeners: tuple[SweepListener, ...] = (
-            tuple(listener) if isinstance(listener, Sequence) else (listener,) if listener else ()
+        listeners: Sequence[SweepListener] = (
+            listener if isinstance(listener, Sequence) else (listener,) if listener else ()
         )
         self.strategy = strategy or _pick_strategy(self.settings.strategy, strategies)
         self._shard = Shard.parse(self.settings.shard) if self.settings.shard else None
@@ -131,7 +137,7 @@ class Sweep:
         self._grace_deadline: float | None = None
         self._running: dict[int, TargetRun] = {}
         self._send: MemoryObjectSendStream[Outcome] | None = None
-        self._events: deque[tuple[float, str]] = deque()  # pauses to tell listeners of
+        self._listeners = Listeners(listeners, self.report.notes.append)
         self._auth_failure: AuthError | None = None
         self._ran_by: str | None = None  # "run()" or "outcomes()", once started
         self._cuts: set[anyio.CancelScope] = set()  # one per running target, cut after grace
@@ -223,13 +229,14 @@ class Sweep:
     async def _run(self) -> SweepReport:
         async with self.client, self._journal_running(), self._slots_running():
             try:
-                await self._call("sweep_started", self.settings)
-                await self._sweep()
+                async with self._listeners.relaying():  # pauses are told as they happen
+                    await self._listeners.tell(SweepStarted(settings=self.settings))
+                    await self._sweep()
             finally:
                 with anyio.CancelScope(shield=True):
                     self._finish()
                     self.report.finished_at = self.clock.time()
-                    await self._call("sweep_finished", self.report)
+                    await self._listeners.tell(SweepFinished(report=self.report))
         # Raised out here, not inside the journal's task group, so it is not wrapped.
         if self._auth_failure is not None:
             raise self._auth_failure
@@ -423,7 +430,7 @@ class Sweep:
         self.progress.done += 1
         if self._send is not None:
             await self._send.send(outcome)
-        await self._call("rerun_finished", outcome)
+        await self._listeners.tell(RerunFinished(outcome=outcome))
 
     def _finish(self) -> None:
         """Give every target still begun an ``interrupted`` outcome; settle the counters."""
@@ -442,29 +449,14 @@ class Sweep:
 
     # -- events ------------------------------------------------------------------------------
 
-    async def _on_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
+    async def _on_triggered(self, event: RerunTriggered) -> None:
         self.progress.triggered += 1
-        await self._call("rerun_triggered", target, rerun_id, adopted)
+        await self._listeners.tell(event)
 
     def _on_wait(self, wait: float, reason: str) -> None:
+        # Called by the pacer inside a request: queue the pause for the relay task, never wait.
         self.progress.rate_limited_waits += 1
-        self._events.append((wait, reason))
-
-    async def _call(self, event: str, *args: Any) -> None:
-        while self._events:
-            wait, reason = self._events.popleft()
-            await self._call_listener("rate_limited", wait, reason)
-        await self._call_listener(event, *args)
-
-    async def _call_listener(self, event: str, *args: Any) -> None:
-        for listener in self._listeners:
-            try:
-                await getattr(listener, event)(*args)
-            except Exception as exc:
-                log.warning("a sweep listener failed on %s: %s", event, exc, exc_info=True)
-                self.report.notes.append(
-                    f"listener {type(listener).__name__} failed on {event}: {safe_error(exc)}"
-                )
+        self._listeners.tell_soon(RequestsPaused(wait=wait, reason=reason))
 
 
 async def _aiter(source: TargetSource) -> AsyncIterator[Target | int]:

@@ -180,10 +180,7 @@ class Journal:
                 the file before it fails (and fails the sweep).
         """
         path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the journal's folder {path.parent}: {exc}") from None
+        path.parent.mkdir(parents=True, exist_ok=True)
         lock = HolderLock.acquire(
             Path(f"{path}.lock"),
             what=f"the journal {path}",

@@ -30,6 +30,7 @@ from rerunorch.errors import (
     RerunAlreadyExists,
     ServerError,
 )
+from rerunorch.events import RerunTriggered
 from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.pacing import RerunSlots
@@ -66,7 +67,7 @@ class TargetRun:
         rng: random.Random,
         stop: anyio.Event,
         grace_deadline: Callable[[], float | None],
-        on_triggered: Callable[[Target, int, bool], Awaitable[None]],
+        on_triggered: Callable[[RerunTriggered], Awaitable[None]],
         journal: Journal | None = None,
         resume: JournalEntry | None = None,
     ) -> None:
@@ -171,7 +172,9 @@ class TargetRun:
             self.rerun_id, self.adopted = await self._trigger(head, decision)
             if self._journal is not None:
                 await self._journal.triggered(self.target.id, head.id, self.rerun_id, self.adopted)
-            await self._on_triggered(self.target, self.rerun_id, self.adopted)
+            await self._on_triggered(
+                RerunTriggered(target=self.target, rerun_id=self.rerun_id, adopted=self.adopted)
+            )
             if not self._settings.wait:
                 return self.outcome(OutcomeKind.TRIGGERED, reason=decision.reason)
             return await self._follow(self.rerun_id, head, decision)
@@ -184,7 +187,9 @@ class TargetRun:
         if entry.state == State.TRIGGERED and entry.rerun_id is not None:
             # The rerun exists: follow it, never trigger again.
             self.rerun_id, self.adopted = entry.rerun_id, entry.adopted
-            await self._on_triggered(self.target, entry.rerun_id, entry.adopted)
+            await self._on_triggered(
+                RerunTriggered(target=self.target, rerun_id=entry.rerun_id, adopted=entry.adopted)
+            )
             parent = await self._client.get_run(entry.head_id)
             self.execution_id = parent.execution_id
             async with self._active.slot():
@@ -203,7 +208,9 @@ class TargetRun:
         self.rerun_id, self.adopted = rerun_id, True
         if self._journal is not None:
             await self._journal.triggered(self.target.id, parent.id, rerun_id, True)
-        await self._on_triggered(self.target, rerun_id, True)
+        await self._on_triggered(
+            RerunTriggered(target=self.target, rerun_id=rerun_id, adopted=True)
+        )
         async with self._active.slot():
             return await self._follow(rerun_id, parent, None)
 

@@ -18,7 +18,7 @@ import anyio
 from rerunorch.errors import ConfigError
 from rerunorch.report.model import SweepReport
 
-__all__ = ["Notifier", "run_notifiers", "safe_error"]
+__all__ = ["Notifier", "choose_notifiers", "notify_all", "run_notifiers", "safe_error"]
 
 NOTIFIER_TIME_LIMIT = 120.0  # seconds; each notifier has its own retries within it
 log = logging.getLogger(__name__)
@@ -69,6 +69,25 @@ def safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def choose_notifiers(
+    names: Iterable[str], notifiers: Mapping[str, Notifier]
+) -> tuple[tuple[str, Notifier], ...]:
+    """``(name, notifier)`` for each name in ``names`` (in order, each once).
+
+    The CLI calls this before the sweep sends anything, so that a misspelled
+    ``--notify`` fails up front.
+
+    Raises:
+        ConfigError: A name is not a known notifier.
+    """
+    chosen = list(dict.fromkeys(names))
+    unknown = [name for name in chosen if name not in notifiers]
+    if unknown:
+        known = ", ".join(sorted(notifiers)) or "none installed"
+        raise ConfigError(f"unknown notifier {unknown[0]!r}; available: {known}")
+    return tuple((name, notifiers[name]) for name in chosen)
+
+
 async def run_notifiers(
     names: Iterable[str],
     notifiers: Mapping[str, Notifier],
@@ -95,16 +114,23 @@ async def run_notifiers(
     Raises:
         ConfigError: A name is not a known notifier (nothing is run then).
     """
-    chosen = list(dict.fromkeys(names))
-    unknown = [name for name in chosen if name not in notifiers]
-    if unknown:
-        known = ", ".join(sorted(notifiers)) or "none installed"
-        raise ConfigError(f"unknown notifier {unknown[0]!r}; available: {known}")
+    chosen = choose_notifiers(names, notifiers)
+    return await notify_all(chosen, report, options_by_name, time_limit=time_limit)
+
+
+async def notify_all(
+    chosen: Iterable[tuple[str, Notifier]],
+    report: SweepReport,
+    options_by_name: Mapping[str, Mapping[str, Any]],
+    *,
+    time_limit: float = NOTIFIER_TIME_LIMIT,
+) -> list[str]:
+    """Run notifiers already chosen (:func:`choose_notifiers`); see :func:`run_notifiers`."""
     warnings: list[str] = []
-    for name in chosen:
+    for name, notifier in chosen:
         try:
             with anyio.fail_after(time_limit):
-                await notifiers[name].notify(report, options_by_name.get(name) or {})
+                await notifier.notify(report, options_by_name.get(name) or {})
         except TimeoutError:
             line = f"notifier {name} failed: no answer within {time_limit:g}s"
             log.warning("%s", line)

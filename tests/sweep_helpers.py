@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rerunorch import Sweep, SweepListener, Target
+from rerunorch import RerunTriggered, Sweep, SweepListener
 
 __all__ = ["StopAfter"]
 
@@ -14,7 +14,7 @@ class StopAfter(SweepListener):
         self.count = count
         self.sweep: Sweep | None = None
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
         assert self.sweep is not None
         if self.sweep.progress.triggered >= self.count:
             self.sweep.stop()

@@ -113,10 +113,12 @@ def test_a_bad_line_is_reported_with_its_number_and_nothing_is_sent(
 def test_unknown_names_list_what_is_available(
     run: Any, server: Server, args: list[str], message: str
 ) -> None:
+    before = server.stats()["requests"]
     result = run(*sweep_args(server.targets()[0]), *args)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+    assert server.stats()["requests"] == before  # found before anything was sent
 
 
 def test_a_missing_or_wrong_key_exits_2_without_a_traceback(
@@ -178,6 +180,15 @@ def test_a_sweep_writes_all_three_reports(run: Any, server: Server, tmp_path: Pa
     assert "journal: .rerunorch/journal.sqlite" in result.output
     assert "\x1b" not in result.output, "plain progress has no control characters"
     assert "[6/6]" in result.output
+    named = {
+        (kind, test["testCaseName"])
+        for r in report["results"]
+        for kind, key in (("flaky", "flaky"), ("still failing", "still_failing"))
+        for test in r[key]
+    }
+    assert named, "the simulator's night has flaky or failing tests"
+    for kind, name in named:  # the console names every test, not only counts
+        assert f"  {kind}: {name} (" in result.output
 
 
 def test_targets_from_stdin_as_csv_and_json_lines(run: Any, server: Server) -> None:
@@ -213,6 +224,11 @@ def test_config_file_with_env_interpolation_and_flags_overriding_it(
         ("[sweep]\nrate = true\n", "sweep.rate must be int or float"),
         ('[sweep]\napi_key = "${NOT_SET_ANYWHERE}"\n', "NOT_SET_ANYWHERE is not set"),
         ("[sweep\n", "is not valid TOML"),
+        ("[sweep]\nrate = nan\n", "sweep.rate must be a finite number, not nan"),
+        ("[sweep]\ntimeout = -inf\n", "sweep.timeout must be a finite number, not -inf"),
+        ("[sweep]\nconcurrency = 0\n", "sweep.concurrency: 0 is not in the range x>=1"),
+        # Checked although TESTSIGMA_BASE_URL (set by the fixture) overrides it.
+        ('[sweep]\nbase_url = "ftp://x.test"\n', "sweep.base_url: base URL must look like"),
     ],
 )
 def test_an_unreadable_config_names_the_file_and_key(
@@ -269,5 +285,5 @@ def test_demo_runs_end_to_end(run: Any, tmp_path: Path) -> None:
     result = run("demo", "--targets", "6", "--time-scale", "2000", "--junit", "demo.xml")
     assert result.exit_code in (0, 1), result.output
     assert "Simulated Testsigma at http://127.0.0.1:" in result.output
-    assert "Flaky tests" in result.output or "Still failing" in result.output
+    assert "  flaky: " in result.output or "  still failing: " in result.output
     assert ET.parse(tmp_path / "demo.xml").getroot().find("testsuite") is not None

@@ -123,3 +123,23 @@ async def test_ctrl_c_stops_new_triggers_writes_reports_and_resumes(
     assert simulator.stats.reruns_created == 60
     assert simulator.stats.duplicate_rerun_attempts == 0
     assert json.loads(report.read_text())["summary"]["targets"] == 60
+
+
+@pytest.mark.simulator(
+    targets=10, passed_targets=0, run_duration=(2000.0, 3000.0), revoke_key_after=12
+)
+async def test_a_key_revoked_mid_sweep_writes_the_reports_and_exits_3(
+    simulator: Simulator, simulator_clock: Clock, targets_file: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.sqlite"
+    report = tmp_path / "report.json"
+    command = sweep_command(simulator, targets_file, journal, "--report", str(report))
+    done = await anyio.run_process(command, env=environment(simulator), check=False)
+    stderr = done.stderr.decode()
+    assert done.returncode == 3, stderr[-2000:]
+    assert "error: the server refused the API key (Incorrect API Key)" in stderr
+    assert simulator.stats.reruns_created >= 2  # 12 requests for 10 targets: some POSTs went
+    data = json.loads(report.read_text())
+    assert data["summary"]["triggered"] == simulator.stats.reruns_created
+    assert any("refused the API key" in note for note in data["notes"])
+    assert any("--resume" in note for note in data["notes"]), "the journal is left to resume"

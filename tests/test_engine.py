@@ -10,9 +10,13 @@ from rerunorch import (
     AuthError,
     Outcome,
     OutcomeKind,
+    RerunFinished,
+    RerunTriggered,
     Sweep,
+    SweepFinished,
     SweepListener,
     SweepSettings,
+    SweepStarted,
     Target,
     lifecycle,
 )
@@ -281,16 +285,16 @@ class Recorder(SweepListener):
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    async def sweep_started(self, settings: SweepSettings) -> None:
+    async def sweep_started(self, event: SweepStarted) -> None:
         self.events.append("started")
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-        self.events.append(f"triggered {target.id}")
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        self.events.append(f"triggered {event.target.id}")
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
+    async def rerun_finished(self, event: RerunFinished) -> None:
         raise RuntimeError("listener bug")
 
-    async def sweep_finished(self, report: SweepReport) -> None:
+    async def sweep_finished(self, event: SweepFinished) -> None:
         self.events.append("finished")
 
 

@@ -20,7 +20,7 @@ import pytest
 from sweep_helpers import StopAfter
 from test_cli_resume import environment, sweep_command
 
-from rerunorch import OutcomeKind, Sweep, SweepListener, SweepSettings, Target
+from rerunorch import OutcomeKind, RerunTriggered, Sweep, SweepListener, SweepSettings
 from rerunorch.clock import Clock
 from rerunorch.errors import ConfigError, JournalError
 from rerunorch.journal import Journal
@@ -151,7 +151,7 @@ class FillTheDisk(SweepListener):
         self.count = count
         self.seen = 0
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
         self.seen += 1
         if self.seen == self.count:
             # The connection's own limit: exactly what SQLite does when the disk is full.
@@ -412,10 +412,10 @@ class StopOnFirstTrigger(StopAfter):
         self.clock = clock
         self.stopped_at: float | None = None
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
         if self.stopped_at is None:
             self.stopped_at = self.clock.monotonic()
-        await super().rerun_triggered(target, rerun_id, adopted)
+        await super().rerun_triggered(event)
 
 
 # Two requests bring the target to its trigger; its first poll meets a 600 s Retry-After.

@@ -1,6 +1,6 @@
 """The pacer: rate, burst, in-flight cap, pauses, backoff, adaptation; and ActiveReruns.
 
-Everything runs in virtual time (tests/fakeclock.py): no test sleeps.
+Everything runs on the fake clock (rerunorch.testing.MockClock): no test sleeps.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import random
 
 import anyio
 import pytest
-from fakeclock import ManualClock, VirtualClock
 
 from rerunorch.pacing.adaptive import CUT, GROWTH
 from rerunorch.pacing.headers import RateLimitInfo
 from rerunorch.pacing.local import ActiveReruns, Pacer
+from rerunorch.testing import MockClock
 
 MARGIN = 0.98  # a told rate is kept 2% under
 
@@ -33,7 +33,7 @@ class LowRandom(random.Random):
         return a
 
 
-def send_times(clock: VirtualClock, pacer: Pacer, n: int) -> list[float]:
+def send_times(clock: MockClock, pacer: Pacer, n: int) -> list[float]:
     """When each of ``n`` concurrent requests got through."""
     times: list[float] = []
 
@@ -46,7 +46,7 @@ def send_times(clock: VirtualClock, pacer: Pacer, n: int) -> list[float]:
             for _ in range(n):
                 tg.start_soon(one)
 
-    clock.run(main)
+    anyio.run(main)
     return times
 
 
@@ -54,21 +54,21 @@ def send_times(clock: VirtualClock, pacer: Pacer, n: int) -> list[float]:
 
 
 def test_tokens_are_spaced_by_the_rate() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     times = send_times(clock, Pacer(rate=10.0, clock=clock), 5)
     interval = 1 / (10.0 * MARGIN)
     assert times == pytest.approx([i * interval for i in range(5)])
 
 
 def test_burst_goes_at_once_then_the_rate() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     times = send_times(clock, Pacer(rate=10.0, burst=3, clock=clock), 6)
     interval = 1 / (10.0 * MARGIN)
     assert times == pytest.approx([0, 0, 0, interval, 2 * interval, 3 * interval])
 
 
 def test_rate_is_exact_over_many_requests() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(rate=20.0, burst=5, max_in_flight=4, clock=clock)
     times = send_times(clock, pacer, 400)
     assert max(times) == pytest.approx((400 - 5) / (20.0 * MARGIN))
@@ -76,14 +76,14 @@ def test_rate_is_exact_over_many_requests() -> None:
 
 
 def test_no_rate_means_no_waiting() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(clock=clock, max_in_flight=100)
     assert send_times(clock, pacer, 100) == [0.0] * 100
     assert pacer.rate is None
 
 
 def test_refills_after_a_quiet_spell() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(rate=1.0, burst=2, clock=clock)
     times: list[float] = []
 
@@ -96,7 +96,7 @@ def test_refills_after_a_quiet_spell() -> None:
             async with pacer.request():
                 times.append(clock.monotonic())
 
-    clock.run(main)
+    anyio.run(main)
     assert times[:3] == pytest.approx([0, 0, 1 / MARGIN])
     assert times[3:] == pytest.approx([times[2] + 100] * 2)
 
@@ -139,7 +139,7 @@ async def test_in_flight_cap_holds_the_next_request_until_one_returns() -> None:
 
 
 async def test_a_pause_blocks_every_task_until_the_clock_passes_it() -> None:
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(clock=clock, rng=LowRandom())
     assert pacer.rate_limited(5.0) == 5.0
     entered: list[float] = []
@@ -164,7 +164,7 @@ async def test_a_pause_blocks_every_task_until_the_clock_passes_it() -> None:
 
 
 def test_a_pause_that_starts_while_waiting_for_a_token_holds_it_too() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(rate=1.0, clock=clock, rng=LowRandom())
     times: list[float] = []
 
@@ -179,7 +179,7 @@ def test_a_pause_that_starts_while_waiting_for_a_token_holds_it_too() -> None:
             await clock.sleep(0.5)
             pacer.rate_limited(3.0)
 
-    clock.run(main)
+    anyio.run(main)
     assert times == pytest.approx([0.0, 3.5])
 
 
@@ -187,11 +187,11 @@ def test_a_pause_that_starts_while_waiting_for_a_token_holds_it_too() -> None:
     ("retry_after", "jitter"), [(2.0, 0.2), (100.0, 0.5), (0.0, 0.05), (0.2, 0.05)]
 )
 def test_retry_after_plus_bounded_jitter(retry_after: float, jitter: float) -> None:
-    assert Pacer(rng=LowRandom(), clock=ManualClock()).rate_limited(retry_after) == retry_after
-    high = Pacer(rng=HighRandom(), clock=ManualClock()).rate_limited(retry_after)
+    assert Pacer(rng=LowRandom(), clock=MockClock()).rate_limited(retry_after) == retry_after
+    high = Pacer(rng=HighRandom(), clock=MockClock()).rate_limited(retry_after)
     assert high == pytest.approx(retry_after + jitter)
     waits = [
-        Pacer(rng=random.Random(seed), clock=ManualClock()).rate_limited(retry_after)
+        Pacer(rng=random.Random(seed), clock=MockClock()).rate_limited(retry_after)
         for seed in range(200)
     ]
     assert all(retry_after <= w <= retry_after + jitter for w in waits)
@@ -199,7 +199,7 @@ def test_retry_after_plus_bounded_jitter(retry_after: float, jitter: float) -> N
 
 
 def test_backoff_without_retry_after_doubles_up_to_the_cap() -> None:
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(clock=clock, rng=HighRandom(), max_backoff=5.0, adaptive=False)
     waits = []
     for _ in range(6):
@@ -212,7 +212,7 @@ def test_backoff_without_retry_after_doubles_up_to_the_cap() -> None:
 def test_backoff_has_full_jitter() -> None:
     waits = []
     for seed in range(300):
-        clock = ManualClock()
+        clock = MockClock()
         pacer = Pacer(clock=clock, rng=random.Random(seed))
         for _ in range(3):
             wait = pacer.rate_limited(None)
@@ -225,7 +225,7 @@ def test_backoff_has_full_jitter() -> None:
 
 
 def test_success_resets_the_backoff() -> None:
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(clock=clock, rng=HighRandom(), adaptive=False)
     clock.advance(pacer.rate_limited(None))
     clock.advance(pacer.rate_limited(None))
@@ -234,7 +234,7 @@ def test_success_resets_the_backoff() -> None:
 
 
 def test_overlapping_429s_do_not_stack() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(clock=clock, rng=random.Random(1), max_in_flight=8)
     waits: list[float] = []
     ends: list[float] = []
@@ -257,7 +257,7 @@ def test_overlapping_429s_do_not_stack() -> None:
                 tg.start_soon(one)
             tg.start_soon(late)
 
-    clock.run(main)
+    anyio.run(main)
     stats = pacer.stats
     assert stats.rate_limited == 8
     assert stats.pauses == 1
@@ -269,7 +269,7 @@ def test_overlapping_429s_do_not_stack() -> None:
 
 def test_on_wait_reports_each_pause_once() -> None:
     calls: list[tuple[float, str]] = []
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(clock=clock, rng=LowRandom(), on_wait=lambda s, r: calls.append((s, r)))
     pacer.rate_limited(2.0)
     pacer.rate_limited(1.0)  # inside the pause, ends earlier: nothing new
@@ -281,7 +281,7 @@ def test_on_wait_reports_each_pause_once() -> None:
 
 
 def test_cut_follows_the_accepted_rate_not_the_configured_one() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(rate=100.0, clock=clock, rng=LowRandom())
 
     async def main() -> None:
@@ -293,14 +293,14 @@ def test_cut_follows_the_accepted_rate_not_the_configured_one() -> None:
                 pacer.succeeded()
         pacer.rate_limited(1.0)
 
-    clock.run(main)
+    anyio.run(main)
     accepted_rate = 49 / 2.0
     assert pacer.rate == pytest.approx(CUT * accepted_rate, rel=0.05)
     assert pacer.stats.current_rate == pacer.rate
 
 
 def test_rate_regrows_slowly_up_to_the_ceiling() -> None:
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(rate=50.0, clock=clock, rng=LowRandom())
     for _ in range(40):  # 20 accepted per second, for two seconds
         pacer.succeeded()
@@ -320,7 +320,7 @@ def test_rate_regrows_slowly_up_to_the_ceiling() -> None:
 
 
 def test_without_adaptive_the_rate_stays() -> None:
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(rate=10.0, clock=clock, adaptive=False)
     pacer.succeeded(RateLimitInfo(limit=1, window=1.0))
     pacer.rate_limited(None)
@@ -328,17 +328,17 @@ def test_without_adaptive_the_rate_stays() -> None:
 
 
 def test_adopts_the_servers_stated_limit() -> None:
-    pacer = Pacer(clock=ManualClock())
+    pacer = Pacer(clock=MockClock())
     assert pacer.rate is None
     pacer.succeeded(RateLimitInfo(limit=20, window=2.0, remaining=15))
     assert pacer.rate == pytest.approx(10.0 * MARGIN)
-    told = Pacer(rate=4.0, clock=ManualClock())
+    told = Pacer(rate=4.0, clock=MockClock())
     told.succeeded(RateLimitInfo(limit=20, window=2.0))
     assert told.rate == pytest.approx(4.0 * MARGIN)  # the user's lower rate stays
 
 
 def test_no_remaining_holds_until_the_reset() -> None:
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     pacer = Pacer(clock=clock, rng=LowRandom())
     times: list[float] = []
 
@@ -349,7 +349,7 @@ def test_no_remaining_holds_until_the_reset() -> None:
         async with pacer.request():
             times.append(clock.monotonic())
 
-    clock.run(main)
+    anyio.run(main)
     assert times == [3.0]
     assert pacer.stats.pauses == 1
     assert pacer.stats.rate_limited == 0
@@ -361,7 +361,7 @@ def test_no_remaining_holds_until_the_reset() -> None:
 class ServerBucket:
     """The server side: a token bucket of ``rate`` per second up to ``burst``."""
 
-    def __init__(self, clock: VirtualClock, rate: float, burst: int, retry_after: bool) -> None:
+    def __init__(self, clock: MockClock, rate: float, burst: int, retry_after: bool) -> None:
         self.clock, self.rate, self.burst = clock, rate, burst
         self.tokens, self.last, self.retry_after = float(burst), 0.0, retry_after
 
@@ -389,7 +389,7 @@ def sweep(
     adaptive: bool = True,
 ) -> tuple[float, float]:
     """Time / ideal and the 429 fraction for ``n`` requests through a shared pacer."""
-    clock = VirtualClock()
+    clock = MockClock(autojump=True)
     rng = random.Random(seed)
     pacer = Pacer(rate=told, clock=clock, rng=rng, max_in_flight=8, adaptive=adaptive)
     server = ServerBucket(clock, r, b, retry_after)
@@ -415,7 +415,7 @@ def sweep(
             for _ in range(32):
                 tg.start_soon(worker)
 
-    clock.run(main)
+    anyio.run(main)
     assert pacer.stats.rate_limited == throttled
     return clock.monotonic() / (n / r), throttled / (n + throttled)
 
@@ -515,7 +515,7 @@ def test_active_reruns_rejects_zero() -> None:
 
 
 async def test_a_503_pauses_without_cutting_the_adaptive_rate() -> None:
-    clock = ManualClock()
+    clock = MockClock()
     pacer = Pacer(rate=10.0, burst=1, clock=clock, rng=random.Random(0))
     before = pacer.rate
     wait = pacer.rate_limited(2.0, cut=False)

@@ -22,13 +22,18 @@ from rerunorch import (
     Outcome,
     OutcomeKind,
     PluginManager,
+    RequestsPaused,
+    RerunFinished,
+    RerunTriggered,
     ReRunType,
     Selection,
     Skip,
     Strategy,
     Sweep,
+    SweepFinished,
     SweepReport,
     SweepSettings,
+    SweepStarted,
     Target,
     hookimpl,
 )
@@ -187,7 +192,7 @@ async def test_a_plugin_skipped_at_registration_gets_no_events() -> None:
     manager = PluginManager()
     manager.register(Broken(), name="broken")
     manager.strategies()
-    await manager.listener().sweep_started(SweepSettings())
+    await manager.listener().sweep_started(SweepStarted(settings=SweepSettings()))
     assert called == []
 
 
@@ -341,31 +346,95 @@ def test_the_installed_quarantine_plugin_is_found_by_distribution_name() -> None
 # -- sweep events ----------------------------------------------------------------------------
 
 
-async def test_sync_and_async_event_hooks_get_the_arguments_they_ask_for() -> None:
+async def test_sync_and_async_event_hooks_get_the_one_payload() -> None:
     seen: list[tuple[str, object]] = []
 
     class Sync:
         @hookimpl
-        def rerunorch_rerun_triggered(self, rerun_id: int) -> None:
-            seen.append(("sync", rerun_id))
+        def rerunorch_rerun_triggered(self, event: RerunTriggered) -> None:
+            seen.append(("sync", event))
 
         @hookimpl
-        def rerunorch_rate_limited(self, wait: float, reason: str) -> None:
-            seen.append(("rate", (wait, reason)))
+        def rerunorch_rate_limited(self, event: RequestsPaused) -> None:
+            seen.append(("rate", (event.wait, event.reason)))
 
     class Async:
         @hookimpl
-        async def rerunorch_rerun_triggered(self, target: Target, adopted: bool) -> None:
-            seen.append(("async", (target.id, adopted)))
+        async def rerunorch_rerun_triggered(self, event: RerunTriggered) -> None:
+            seen.append(("async", (event.target.id, event.adopted)))
+
+    class Deaf:
+        @hookimpl
+        def rerunorch_rerun_triggered(self) -> None:  # a hook may take no argument at all
+            seen.append(("deaf", None))
 
     manager = PluginManager()
-    manager.register(Sync(), name="sync")
-    manager.register(Async(), name="async")
+    for plugin in (Sync(), Async(), Deaf()):
+        manager.register(plugin, name=type(plugin).__name__.lower())
     listener = manager.listener()
-    await listener.rerun_triggered(Target(5), 77, True)
-    await listener.rate_limited(2.5, "429")
-    assert sorted(seen, key=str) == [("async", (5, True)), ("rate", (2.5, "429")), ("sync", 77)]
+    triggered = RerunTriggered(target=Target(5), rerun_id=77, adopted=True)
+    await listener.rerun_triggered(triggered)
+    await listener.rate_limited(RequestsPaused(wait=2.5, reason="retry-after"))
+    assert sorted(seen, key=str) == [
+        ("async", (5, True)),
+        ("deaf", None),
+        ("rate", (2.5, "retry-after")),
+        ("sync", triggered),
+    ]
     assert listener.notes() == []
+
+
+def test_an_event_hook_with_the_old_positional_arguments_is_refused() -> None:
+    class Old:
+        @hookimpl
+        def rerunorch_rerun_finished(self, outcome: Outcome) -> None:
+            raise AssertionError("never called")
+
+    manager = PluginManager()
+    assert manager.register(Old(), name="old") is None
+    assert "outcome" in manager.failed[0].reason
+
+
+async def test_the_manager_has_one_typed_method_per_event_hook() -> None:
+    heard: list[str] = []
+
+    class Every:
+        @hookimpl
+        def rerunorch_sweep_started(self, event: SweepStarted) -> None:
+            heard.append(f"started {event.settings.strategy}")
+
+        @hookimpl
+        def rerunorch_rerun_triggered(self, event: RerunTriggered) -> None:
+            heard.append(f"triggered {event.rerun_id}")
+
+        @hookimpl
+        async def rerunorch_rerun_finished(self, event: RerunFinished) -> None:
+            heard.append(f"finished {event.outcome.target}")
+
+        @hookimpl
+        def rerunorch_rate_limited(self, event: RequestsPaused) -> None:
+            raise ValueError(f"cannot post to https://hooks.example/secret ({event.wait})")
+
+        @hookimpl
+        def rerunorch_sweep_finished(self, event: SweepFinished) -> None:
+            heard.append(f"done {event.report.summary.targets}")
+
+    manager = PluginManager()
+    manager.register(Every(), name="every")
+    report = SweepReport(started_at=0.0, config={})
+    assert await manager.sweep_started(SweepStarted(settings=SweepSettings())) == []
+    assert (
+        await manager.rerun_triggered(RerunTriggered(target=Target(1), rerun_id=9, adopted=False))
+        == []
+    )
+    outcome = Outcome(target=1, outcome=OutcomeKind.PASSED)
+    assert await manager.rerun_finished(RerunFinished(outcome=outcome)) == []
+    assert await manager.rate_limited(RequestsPaused(wait=3.0, reason="backoff")) == [
+        ("every", "ValueError: cannot post to <url> (3.0)")
+    ]
+    assert await manager.sweep_finished(SweepFinished(report=report)) == []
+    assert heard == ["started failed", "triggered 9", "finished 1", "done 0"]
+    assert not hasattr(manager, "emit")
 
 
 async def test_a_raising_listener_does_not_stop_the_others_and_is_noted() -> None:
@@ -374,8 +443,8 @@ async def test_a_raising_listener_does_not_stop_the_others_and_is_noted() -> Non
 
     class Raises:
         @hookimpl
-        async def rerunorch_rerun_finished(self, outcome: Outcome) -> None:
-            raise ValueError(f"cannot post to https://hooks.example/secret-{outcome.target}")
+        async def rerunorch_rerun_finished(self, event: RerunFinished) -> None:
+            raise ValueError(f"cannot post to https://hooks.example/secret-{event.outcome.target}")
 
         @hookimpl
         def rerunorch_sweep_finished(self) -> None:
@@ -383,12 +452,12 @@ async def test_a_raising_listener_does_not_stop_the_others_and_is_noted() -> Non
 
     class Records:
         @hookimpl
-        def rerunorch_rerun_finished(self, outcome: Outcome) -> None:
-            outcomes.append(outcome.target)
+        def rerunorch_rerun_finished(self, event: RerunFinished) -> None:
+            outcomes.append(event.outcome.target)
 
         @hookimpl
-        def rerunorch_sweep_finished(self, report: SweepReport) -> None:
-            finished.append(report)
+        def rerunorch_sweep_finished(self, event: SweepFinished) -> None:
+            finished.append(event.report)
 
     # Registered in both orders, so that the raising one is called first once.
     for order in ((Raises(), Records()), (Records(), Raises())):
@@ -399,9 +468,10 @@ async def test_a_raising_listener_does_not_stop_the_others_and_is_noted() -> Non
         manager.register(order[1], name=type(order[1]).__name__.lower())
         listener = manager.listener()
         for target in (1, 2, 3):
-            await listener.rerun_finished(Outcome(target=target, outcome=OutcomeKind.PASSED))
+            outcome = Outcome(target=target, outcome=OutcomeKind.PASSED)
+            await listener.rerun_finished(RerunFinished(outcome=outcome))
         report = SweepReport(started_at=0.0, config={})
-        await listener.sweep_finished(report)
+        await listener.sweep_finished(SweepFinished(report=report))
         assert outcomes == [1, 2, 3]
         assert finished == [report]
         assert report.notes == [
@@ -436,20 +506,20 @@ async def test_a_plugin_strategy_drives_a_sweep_and_hears_its_events(
             register(Ranked())
 
         @hookimpl
-        async def rerunorch_sweep_started(self, settings: SweepSettings) -> None:
-            events.append(f"started {settings.strategy}")
+        async def rerunorch_sweep_started(self, event: SweepStarted) -> None:
+            events.append(f"started {event.settings.strategy}")
 
         @hookimpl
-        def rerunorch_rerun_triggered(self, target: Target, adopted: bool) -> None:
-            events.append(f"triggered {target.id}")
+        def rerunorch_rerun_triggered(self, event: RerunTriggered) -> None:
+            events.append(f"triggered {event.target.id}")
 
         @hookimpl
-        async def rerunorch_rerun_finished(self, outcome: Outcome) -> None:
-            events.append(f"finished {outcome.target} {outcome.outcome.value}")
+        async def rerunorch_rerun_finished(self, event: RerunFinished) -> None:
+            events.append(f"finished {event.outcome.target} {event.outcome.outcome.value}")
 
         @hookimpl
-        def rerunorch_sweep_finished(self, report: SweepReport) -> None:
-            events.append(f"done {report.summary.targets}")
+        def rerunorch_sweep_finished(self, event: SweepFinished) -> None:
+            events.append(f"done {event.report.summary.targets}")
 
     manager = PluginManager()
     manager.register(ThirdParty(), name="third-party")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import math
 from email.utils import formatdate
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
+import rerunorch
 from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers, parse_retry_after
 
 NOW = 1_700_000_000.0
@@ -51,6 +54,20 @@ def test_retry_after_past_date_is_zero_and_far_date_is_capped() -> None:
     far = formatdate(NOW + 86_400, usegmt=True)
     assert parse_retry_after(far, now=NOW) == 600.0
     assert parse_retry_after(far, now=NOW, cap=60.0) == 60.0
+
+
+def test_retry_after_is_uncapped_on_request() -> None:
+    assert parse_retry_after("3600", now=NOW, cap=math.inf) == 3600.0
+    far = formatdate(NOW + 86_400, usegmt=True)
+    assert parse_retry_after(far, now=NOW, cap=math.inf) == pytest.approx(86_400.0)
+    assert parse_retry_after("nan", now=NOW, cap=math.inf) is None
+
+
+@pytest.mark.parametrize("module", ["rerunorch_slack._post", "rerunorch_webhook._post"])
+def test_the_plugins_read_retry_after_with_the_public_parser(module: str) -> None:
+    pytest.importorskip(module.partition(".")[0])
+    assert rerunorch.parse_retry_after is parse_retry_after
+    assert importlib.import_module(module).parse_retry_after is parse_retry_after
 
 
 def test_retry_after_garbage_date() -> None:
@@ -195,6 +212,7 @@ _VALUES = st.one_of(
 )
 
 
+@settings(deadline=None)  # a loaded CI machine is not a failure of the parser
 @given(headers=st.dictionaries(_NAMES, _VALUES, max_size=10), now=st.floats(0, 4e9))
 def test_arbitrary_header_values_never_raise(headers: dict[str, str], now: float) -> None:
     info = parse_rate_limit_headers(headers, now=now)

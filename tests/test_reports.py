@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from report_keys import check_design_keys
 
+import rerunorch
+import rerunorch.report.text
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
+from rerunorch.report.digest import Count, digest, summary_counts
 from rerunorch.report.junit import junit_xml, write_junit
 from rerunorch.report.markdown import markdown_summary, write_markdown
-from rerunorch.report.model import SweepReport
+from rerunorch.report.model import Summary, SweepReport
+from rerunorch.report.text import one_line, plural, utc_text
 
 STARTED = 1714528800.0  # 2024-05-01T02:00:00Z
 NASTY = "Login <&>\"' \x00\x01\x08\x0b\x0c\x1b\x7f é ✓ 日本 🙂 \u202e end\ud800"
@@ -415,7 +421,8 @@ def test_markdown_title_counts_and_duration() -> None:
     assert counts["Interrupted"] == "1"
     assert counts["Flaky tests"] == "3"
     assert counts["Still-failing tests"] == "2"
-    assert counts["Requests (rate-limited)"] == "40 (3)"
+    assert counts["Requests"] == "40"
+    assert counts["Rate-limited answers"] == "3"
     assert "Started 2024-05-01 02:00:00 UTC, took 2m 6s." in text
     assert "### Notes\n\n- slack: timed out" in text
 
@@ -614,3 +621,248 @@ def test_write_markdown_writes_or_appends(tmp_path: Path) -> None:
     write_markdown(report, path, max_items=1)
 
     assert path.read_text(encoding="utf-8") == markdown_summary(report, max_items=1)
+
+
+# --- One counts table: the digest's rows, shown by every renderer ------------------------
+
+Rows = list[tuple[str, str]]
+
+
+def pair(pattern: str, text: str) -> tuple[str, str]:
+    """The two groups of *pattern*, which all of *text* must match."""
+    match = re.fullmatch(pattern, text)
+    assert match, text
+    return match[1], match[2]
+
+
+def markdown_counts(report: SweepReport) -> Rows:
+    lines = markdown_summary(report).splitlines()
+    start = lines.index("| | Count |") + 2
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        label, value = line.strip("| ").split(" | ")
+        rows.append((label, value))
+    return rows
+
+
+def console_text(report: SweepReport, **options: int) -> str:
+    from rich.console import Console
+
+    from rerunorch.cli.progress import summary_table
+
+    out = io.StringIO()
+    Console(file=out, width=200, force_terminal=False).print(summary_table(report, **options))
+    return out.getvalue()
+
+
+def console_counts(report: SweepReport) -> Rows:
+    text = console_text(report).split("rerunorch sweep", 1)[1]
+    # Only the counts table has two columns; the tests tables have four.
+    return re.findall(r"^│ ([^│]+?) +│ +(\d+) │$", text, flags=re.M)
+
+
+def email_text_counts(report: SweepReport) -> Rows:
+    email_text = pytest.importorskip("rerunorch_email._message").email_text
+    blocks = email_text(digest(report)).split("\n\n")
+    return [pair(r"(.+?) {2,}(\d+)", line) for line in blocks[2].split("\n")]
+
+
+def email_html_counts(report: SweepReport) -> Rows:
+    email_html = pytest.importorskip("rerunorch_email._message").email_html
+    cells = re.findall(
+        r"<tr><td [^>]*>(.*?)</td><td [^>]*>(.*?)</td></tr>", email_html(digest(report))
+    )
+    return [(html.unescape(label), html.unescape(value)) for label, value in cells]
+
+
+def teams_counts(report: SweepReport) -> Rows:
+    teams_payload = pytest.importorskip("rerunorch_webhook").teams_payload
+    body = teams_payload(report)["attachments"][0]["content"]["body"]
+    first = next(element for element in body if element["type"] == "FactSet")
+    return [(fact["title"], fact["value"]) for fact in first["facts"]]
+
+
+def slack_counts(report: SweepReport) -> Rows:
+    slack_message = pytest.importorskip("rerunorch_slack").slack_message
+    fields = [
+        field["text"]
+        for block in slack_message(report)["blocks"]
+        if block["type"] == "section"
+        for field in block.get("fields", ())
+    ]
+    return [pair(r"\*(.+)\*\n(\d+)", text) for text in fields]
+
+
+RENDERERS = {
+    "markdown": markdown_counts,
+    "console": console_counts,
+    "email-text": email_text_counts,
+    "email-html": email_html_counts,
+    "teams": teams_counts,
+    "slack": slack_counts,
+}
+
+
+def not_followed_only() -> list[Outcome]:
+    return [Outcome(target=9, outcome=OutcomeKind.TRIGGERED, rerun_id=109)]
+
+
+@pytest.mark.parametrize("render", RENDERERS.values(), ids=RENDERERS.keys())
+@pytest.mark.parametrize(
+    "outcomes", [every_kind(), [], not_followed_only()], ids=["every-kind", "empty", "triggered"]
+)
+def test_every_renderer_shows_the_digests_counts(render: Any, outcomes: list[Outcome]) -> None:
+    report = make_report(outcomes)
+    expected = [(count.label, str(count.value)) for count in digest(report).counts]
+
+    assert render(report) == expected
+
+
+def test_the_counts_rows_follow_the_summary() -> None:
+    counts = digest(make_report(every_kind())).counts
+
+    assert [(count.key, count.value) for count in counts] == [
+        ("targets", 7),
+        ("triggered", 5),
+        ("passed", 1),
+        ("failed", 1),
+        ("skipped", 1),
+        ("not_followed", 1),
+        ("errors", 1),
+        ("timed_out", 1),
+        ("interrupted", 1),
+        ("flaky_tests", 3),
+        ("failing_tests", 2),
+        ("requests", 40),
+        ("rate_limited", 3),
+    ]
+    assert counts[3] == Count("failed", "Reruns still failing", 1)
+
+
+def test_the_optional_counts_rows_appear_only_when_not_zero() -> None:
+    keys = [count.key for count in summary_counts(Summary(targets=2, passed=2))]
+
+    assert keys == [
+        "targets",
+        "triggered",
+        "passed",
+        "failed",
+        "skipped",
+        "flaky_tests",
+        "failing_tests",
+        "requests",
+        "rate_limited",
+    ]
+    assert "timed_out" in [c.key for c in summary_counts(Summary(targets=1, timed_out=1))]
+    assert "not_followed" in [c.key for c in summary_counts(Summary(), not_followed=2)]
+
+
+# --- The console's summary lists the tests, at most max_tests of each ---------------------
+
+
+def test_the_console_summary_lists_flaky_and_still_failing_tests() -> None:
+    text = console_text(make_report(every_kind()))
+
+    assert "flaky tests (3)" in text
+    assert re.search(r"│ Login +│ +501 │ +1 │ +101 │", text)
+    assert "still failing (2)" in text
+    assert re.search(r"│ \(no name\) +│ +602 │ +2 │ +102 │", text)
+    assert "more" not in text
+
+
+def test_the_console_summary_keeps_to_max_tests() -> None:
+    text = console_text(make_report(every_kind()), max_tests=1)
+
+    assert "Login" in text
+    assert "Search" not in text
+    assert "Profile" not in text
+    assert "... and 2 more" in text  # flaky: Search and Profile
+    assert "... and 1 more" in text  # still failing: test case 602
+    assert "Login" not in console_text(make_report(every_kind()), max_tests=0)
+    with pytest.raises(ValueError, match="max_tests"):
+        console_text(make_report(), max_tests=-1)
+
+
+def test_the_console_shows_a_name_with_brackets_as_written() -> None:
+    flaky = (TestRef(1, "Pay [bold]now[/bold] \n twice"),)
+    report = make_report([Outcome(target=1, outcome=OutcomeKind.PASSED, rerun_id=2, flaky=flaky)])
+
+    assert "Pay [bold]now[/bold] twice" in console_text(report)
+
+
+# --- The report frees its spool ----------------------------------------------------------
+
+
+def test_a_closed_report_frees_its_results_and_keeps_its_summary() -> None:
+    report = make_report(every_kind())
+    assert len(list(report.results)) == 7
+
+    report.close()
+    report.close()  # closing twice is fine
+
+    assert report.results.closed
+    assert report.summary.targets == 7
+    assert report.header_json()["summary"]["targets"] == 7
+    with pytest.raises(ValueError, match="closed"):
+        list(report.results)
+
+
+def test_a_report_closes_at_the_end_of_its_with_block_even_on_error() -> None:
+    with make_report(every_kind()) as report:
+        assert len(list(report.results)) == 7
+    assert report.results.closed
+
+    failing = make_report()
+
+    def fail() -> None:
+        with failing:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert failing.results.closed
+
+
+# --- Text helpers ------------------------------------------------------------------------
+
+
+def test_one_line_cleans_flattens_and_cuts() -> None:
+    assert one_line("  Login\r\n\twith \x00SSO  ") == "Login with SSO"
+    assert one_line("Login\nwith SSO", 9) == "Login wi…"
+    assert one_line("Login with SSO", 14) == "Login with SSO"
+    assert len(one_line("é" * 500, 200)) == 200
+
+
+def test_plural() -> None:
+    assert [plural(n, "rerun") for n in (0, 1, 2)] == ["0 reruns", "1 rerun", "2 reruns"]
+
+
+def test_one_utc_formatter_for_every_report() -> None:
+    epoch = STARTED + 0.75
+    assert utc_text(epoch) == "2024-05-01 02:00:00 UTC"
+    assert utc_text(epoch, "iso") == "2024-05-01T02:00:00+00:00"
+    assert utc_text(epoch, "junit") == "2024-05-01T02:00:00"
+    report = make_report()
+    assert report.header_json()["started_at"] == utc_text(STARTED, "iso")
+    [suite] = parse_junit(report).iter("testsuite")
+    assert suite.attrib["timestamp"] == utc_text(STARTED, "junit")
+    assert digest(report).started == utc_text(STARTED)
+
+
+def test_the_text_helpers_are_public_from_one_module() -> None:
+    for name in ("one_line", "plural", "duration_text"):
+        assert getattr(rerunorch, name) is getattr(rerunorch.report.text, name)
+    assert rerunorch.Count is Count
+
+
+def test_each_test_and_problem_says_where_it_ran() -> None:
+    story = digest(make_report(every_kind()))
+
+    assert story.flaky.items[0].where == "plan 42, run 1 → rerun 101"
+    assert [problem.where for problem in story.problems.items] == [
+        "run 5 → rerun 105",
+        "run 6",
+        "run 7 → rerun 107",
+    ]

@@ -76,7 +76,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 all ended well, 1 some rerun still fails,
-    3 some target could not be rerun, 2 bad usage, config or API key.
+    3 some target could not be rerun (or the key was refused mid-sweep),
+    2 bad usage, config or API key (nothing triggered).
     """
 
 

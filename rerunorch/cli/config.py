@@ -20,6 +20,7 @@ Flags given on the command line override the file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -95,6 +96,8 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
             raise ConfigError(f"{source}: sweep.{key} must be {want}, not {value!r}")
         if isinstance(value, list) and not all(isinstance(n, str) for n in value):
             raise ConfigError(f"{source}: sweep.notify must be a list of notifier names")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{source}: sweep.{key} must be a finite number, not {value!r}")
         checked[key] = value
     return checked
 

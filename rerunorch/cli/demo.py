@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from rerunorch.cli.sweep import sweep_options
+from rerunorch.cli.sweep import FiniteFloat, sweep_options
 
 __all__ = ["demo"]
 
@@ -24,7 +24,7 @@ __all__ = ["demo"]
 @click.option("--seed", type=int, default=2026, show_default=True, help="The simulated data set.")
 @click.option(
     "--time-scale",
-    type=click.FloatRange(min=1),
+    type=FiniteFloat(min=1),
     default=60.0,
     show_default=True,
     help="Simulated seconds per real second.",

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from rerunorch.cli.run import print_summary, write_reports
+from rerunorch.cli.invocation import Outputs
+from rerunorch.cli.run import error_exit, print_summary, write_outputs
 from rerunorch.errors import ConfigError
 from rerunorch.journal import Journal
 from rerunorch.report.model import SweepReport
@@ -36,11 +36,15 @@ def load_report(path: str | Path) -> SweepReport:
 def report_from_journal(
     path: str, json_path: str | None, junit: str | None, markdown: str | None
 ) -> int:
+    """``rerunorch report``: the reports of the sweep in the journal at ``path``; the exit code."""
+    outputs = Outputs(report=json_path, junit=junit, markdown=markdown)
     try:
+        outputs.check()
         report = load_report(path)
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
-    write_reports(report, {"report": json_path, "junit": junit, "markdown": markdown})
-    print_summary(report, Console())
-    return report.exit_code
+        return error_exit(exc, verbose=0)
+    with report:
+        for line in write_outputs(report, outputs):
+            click.echo(f"warning: {line}", err=True)
+        print_summary(report, err=outputs.to_stdout)
+        return report.exit_code

@@ -6,15 +6,16 @@ import time
 from types import TracebackType
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from rerunorch.engine import Sweep
-from rerunorch.events import SweepListener
-from rerunorch.outcome import Outcome
+from rerunorch.events import RequestsPaused, RerunFinished, RerunTriggered, SweepListener
+from rerunorch.report.digest import Listing, TestLine, digest
 from rerunorch.report.model import SweepReport
-from rerunorch.targets import Target
+from rerunorch.report.text import one_line
 
 __all__ = ["LiveProgress", "PlainProgress", "summary_table"]
 
@@ -26,11 +27,12 @@ class PlainProgress(SweepListener):
         self.total = total
         self.done = 0
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-        verb = "adopted running" if adopted else "triggered"
-        click.echo(f"{target.id}: {verb} rerun {rerun_id}", err=True)
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        verb = "adopted running" if event.adopted else "triggered"
+        click.echo(f"{event.target.id}: {verb} rerun {event.rerun_id}", err=True)
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
+    async def rerun_finished(self, event: RerunFinished) -> None:
+        outcome = event.outcome
         self.done += 1
         parts = [outcome.outcome.value]
         if outcome.rerun_id is not None:
@@ -43,8 +45,10 @@ class PlainProgress(SweepListener):
         line = f"[{self.done}/{self.total}] {outcome.target}: {', '.join(parts)}"
         click.echo(line + (f" ({detail})" if detail else ""), err=True)
 
-    async def rate_limited(self, wait: float, reason: str) -> None:
-        click.echo(f"rate limited: every request waits {wait:.1f}s ({reason})", err=True)
+    async def rate_limited(self, event: RequestsPaused) -> None:
+        click.echo(
+            f"rate limited: every request waits {event.wait:.1f}s ({event.reason})", err=True
+        )
 
 
 class LiveProgress(SweepListener):
@@ -94,25 +98,45 @@ class LiveProgress(SweepListener):
         return table
 
 
-def summary_table(report: SweepReport, *, max_tests: int = 20) -> Table:
-    """The end-of-sweep summary: counts, then flaky and still-failing tests."""
-    s = report.summary
-    table = Table(title="rerunorch sweep", show_header=False, title_justify="left")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for label, value in (
-        ("targets", s.targets),
-        ("reruns triggered", s.triggered),
-        ("passed", s.passed),
-        ("still failing", s.failed),
-        ("skipped", s.skipped),
-        ("errors", s.errors),
-        ("timed out", s.timed_out),
-        ("interrupted", s.interrupted),
-        ("flaky tests", s.flaky_tests),
-        ("failing tests", s.failing_tests),
-        ("requests", s.requests),
-        ("rate-limited answers", s.rate_limited),
-    ):
-        table.add_row(label, str(value))
-    return table
+def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
+    """The end-of-sweep summary: the digest's counts, then the flaky and still-failing
+    tests, at most ``max_tests`` of each (the rest are counted as "... and N more").
+
+    Raises:
+        ValueError: ``max_tests`` is negative.
+    """
+    if max_tests < 0:
+        raise ValueError(f"max_tests must be 0 or more, not {max_tests}")
+    story = digest(report, max_items=max_tests)
+    counts = Table(title="rerunorch sweep", show_header=False, title_justify="left")
+    counts.add_column("what")
+    counts.add_column("count", justify="right")
+    for count in story.counts:
+        counts.add_row(count.label, str(count.value))
+    parts: list[Table | Text] = [counts]
+    for title, tests in (("flaky tests", story.flaky), ("still failing", story.failing)):
+        if tests.total:
+            parts += _tests_table(f"{title} ({tests.total})", tests)
+    return Group(*parts)
+
+
+def _tests_table(title: str, tests: Listing[TestLine]) -> list[Table | Text]:
+    more = [Text(f"... and {tests.more} more")] if tests.more else []
+    if not tests.items:
+        return [Text(title), *more]
+    table = Table(title=title, title_justify="left")
+    for column in ("test", "test case", "run", "rerun"):
+        table.add_column(column, justify="left" if column == "test" else "right")
+    for test in tests.items:
+        ids = (
+            "" if value is None else str(value)
+            for value in (test.test_case_id, test.run, test.rerun)
+        )
+        table.add_row(Text(_test_name(test)), *ids)  # Text: a name's [brackets] are not markup
+    return [table, *more]
+
+
+def _test_name(test: TestLine) -> str:
+    if test.name:
+        return one_line(test.name)
+    return "(tests not known)" if test.test_case_id is None else "(no name)"

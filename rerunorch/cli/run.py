@@ -1,35 +1,74 @@
-"""Running ``rerunorch sweep`` (and ``demo``): options, progress, reports, notifiers, exit code."""
+"""Running ``rerunorch sweep`` (and ``demo``): the sweep, then every output, then the exit code.
+
+An :class:`~rerunorch.cli.invocation.Invocation` is read once; :func:`run_sweep`
+runs it; the journal is closed in one place (:func:`sweep_journaled`); and
+:func:`conclude` sends the notifiers, writes the reports and prints the
+summary, last, so that every note (a failed notifier, the ``--resume`` hint)
+is in what it writes.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import click
 from rich.console import Console
 
-from rerunorch.cli.config import load_config
+from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
-from rerunorch.cli.targetfile import TargetInput
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
 from rerunorch.events import SweepListener
-from rerunorch.journal import Journal, default_journal_path
-from rerunorch.polling import PollPolicy
+from rerunorch.journal import Journal
+from rerunorch.report.digest import digest
 from rerunorch.report.model import SweepReport
-from rerunorch.secret import Secret
-from rerunorch.settings import SweepSettings
-from rerunorch.sharding import Shard
 
-__all__ = ["execute", "merge_config", "run_sweep_command"]
+__all__ = [
+    "Ran",
+    "conclude",
+    "error_exit",
+    "print_summary",
+    "run_sweep",
+    "run_sweep_command",
+    "setup_logging",
+    "write_outputs",
+]
 
 log = logging.getLogger("rerunorch.cli")
+
+
+@attrs.frozen(kw_only=True)
+class Ran:
+    """How a sweep went.
+
+    Attributes:
+        report: What it found out (also after an error: what was known then).
+        error: What ended it early (the key refused, an unexpected error), or None.
+        journal: The journal's path, or None without one.
+    """
+
+    report: SweepReport
+    error: Exception | None = None
+    journal: Path | None = None
+
+    @property
+    def complete(self) -> bool:
+        """It ran to its end: nothing left to resume."""
+        return self.error is None and not self.report.summary.interrupted
+
+    @property
+    def refused_up_front(self) -> bool:
+        """A usage error or the key refused before any rerun was triggered (exit 2)."""
+        return isinstance(self.error, AuthError | ConfigError) and not self.report.summary.triggered
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
@@ -39,65 +78,15 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def merge_config(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
-    """Options with the config file's ``[sweep]`` values where no flag was given."""
-    path = options.get("config_path")
-    if not path:
-        return {**options, "notify_options": {}}
-    config = load_config(path)
-    merged = dict(options)
-    for key, value in config["sweep"].items():
-        source = ctx.get_parameter_source(key)
-        if key in ("api_key",):
-            merged[key] = value
-        elif source in (None, click.core.ParameterSource.DEFAULT):
-            merged[key] = tuple(value) if key == "notify" else value
-    merged["notify_options"] = config["notify"]
-    return merged
+# -- running ---------------------------------------------------------------------------------
 
 
-def api_key(options: Mapping[str, Any]) -> Secret:
-    """The API key: ``--api-key-file``, the config's ``api_key``, or TESTSIGMA_API_KEY."""
-    path = options.get("api_key_file")
-    if path:
-        try:
-            key = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"--api-key-file: cannot read {path}: {exc.strerror}") from None
-        if not key:
-            raise ConfigError(f"--api-key-file: {path} is empty")
-        return Secret(key)
-    key = (options.get("api_key") or os.environ.get("TESTSIGMA_API_KEY", "")).strip()
-    if not key:
-        raise ConfigError("no API key: set TESTSIGMA_API_KEY (or use --api-key-file)")
-    return Secret(key)
+async def _run_with_signals(sweep: Sweep) -> Exception | None:
+    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once.
 
-
-def settings_from(options: Mapping[str, Any], base_url: str) -> SweepSettings:
-    interval = float(options["poll_interval"])
-    try:
-        return SweepSettings(
-            base_url=base_url,
-            strategy=options["strategy"],
-            concurrency=options["concurrency"],
-            rate=options["rate"],
-            burst=options["burst"],
-            max_active=options["max_active"],
-            wait=options["wait"],
-            poll=PollPolicy(initial=interval, minimum=min(interval, PollPolicy().minimum)),
-            timeout=options["timeout"],
-            stop_on_timeout=options["stop_on_timeout"],
-            dry_run=options["dry_run"],
-            shared_limit=options.get("shared_limit"),
-            shard=options.get("shard"),
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-async def _run_with_signals(sweep: Sweep) -> SweepReport:
-    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once."""
-    failure: RerunorchError | None = None
+    Returns what ended the sweep early, if anything (``sweep.report`` holds what was known).
+    """
+    failure: Exception | None = None
     async with anyio.create_task_group() as tg:
 
         async def watch() -> None:
@@ -115,63 +104,124 @@ async def _run_with_signals(sweep: Sweep) -> SweepReport:
         tg.start_soon(watch)
         try:
             await sweep.run()
-        except RerunorchError as exc:  # a refused key, a journal that cannot be written
-            failure = exc  # raised below, outside the task group's exception group
+        except Exception as exc:
+            failure = exc  # kept out of the task group's exception group
         finally:
             tg.cancel_scope.cancel()
-    if failure is not None:
-        raise failure
-    return sweep.report
+    return failure
 
 
-def open_journal(options: Mapping[str, Any], fingerprint: str) -> Journal:
-    """The sweep's journal: new, or reopened with ``--resume``."""
-    settings = settings_from(options, options["base_url"]).to_json()
-    shard = Shard.parse(options["shard"]) if options.get("shard") else None
-    path = options.get("journal") or default_journal_path(shard)
-    journal = Journal.open(
-        path,
-        settings=settings,
-        fingerprint=fingerprint,
-        resume=options.get("resume", False),
-        force=options.get("force", False),
+async def run_sweep(
+    invocation: Invocation,
+    targets: Iterable[Any],
+    *,
+    total: int,
+    journal: Journal | None = None,
+    clock: Clock | None = None,
+) -> Ran:
+    """Run the sweep with progress (no notifiers, no reports: see :func:`conclude`).
+
+    Raises:
+        ConfigError: The sweep could not start (e.g. an unknown strategy).
+    """
+    if clock is None and invocation.time_scale != 1.0:
+        clock = ScaledClock(invocation.time_scale)
+    console = Console(stderr=True)
+    live = not invocation.quiet and console.is_terminal
+    listeners: list[SweepListener] = [invocation.plugins.listener()]
+    if not invocation.quiet and not live:
+        listeners.append(PlainProgress(total))
+    sweep = Sweep(
+        targets,
+        invocation.settings,
+        api_key=invocation.key,
+        strategies=invocation.plugins.strategies(),
+        listener=listeners,
+        clock=clock,
+        journal=journal,
     )
-    if options.get("resume") and not journal.resumed:
+    if live:
+        with LiveProgress(sweep, total, console):
+            error = await _run_with_signals(sweep)
+    else:
+        error = await _run_with_signals(sweep)
+    return Ran(report=sweep.report, error=error)
+
+
+def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
+    """The sweep's journal: new, or reopened with ``--resume``."""
+    assert invocation.journal is not None
+    journal = Journal.open(
+        invocation.journal,
+        settings=invocation.settings.to_json(),
+        fingerprint=fingerprint,
+        resume=invocation.resume,
+        force=invocation.force,
+    )
+    if invocation.resume and not journal.resumed:
         click.echo(f"note: no journal at {journal.path} yet: starting afresh", err=True)
     return journal
 
 
-def write_reports(report: SweepReport, options: Mapping[str, Any]) -> None:
-    if options.get("report"):
-        report.write_json(options["report"])
-    if options.get("junit"):
-        from rerunorch.report.junit import write_junit
+def sweep_journaled(invocation: Invocation) -> Ran:
+    """Open the journal, run the sweep, and close the journal (here only).
 
-        write_junit(report, options["junit"])
-    if options.get("markdown"):
-        from rerunorch.report.markdown import write_markdown
+    Raises:
+        ConfigError: The journal refuses this sweep, or the sweep could not start.
+    """
+    targets = invocation.targets
+    assert targets is not None
+    journal = _open_journal(invocation, targets.fingerprint) if invocation.journal else None
+    ran: Ran | None = None
+    try:
+        ran = anyio.run(
+            partial(run_sweep, invocation, targets, total=invocation.total, journal=journal)
+        )
+    finally:
+        if journal is not None:
+            journal.close(finished=ran is not None and ran.complete)
+    return ran if journal is None else attrs.evolve(ran, journal=journal.path)
 
-        write_markdown(report, options["markdown"])
+
+# -- the outputs -----------------------------------------------------------------------------
 
 
-def _print_plan(report: SweepReport) -> None:
+def write_outputs(report: SweepReport, outputs: Outputs) -> list[str]:
+    """Write each report asked for; returns a warning line for each that failed."""
+    from rerunorch.report.junit import write_junit
+    from rerunorch.report.markdown import write_markdown
+
+    writers: dict[str, Callable[[str], None]] = {
+        "--report": report.write_json,
+        "--junit": partial(write_junit, report),
+        "--markdown": partial(write_markdown, report),
+    }
+    warnings: list[str] = []
+    for flag, path in outputs.items():
+        try:
+            writers[flag](path)
+        except OSError as exc:
+            warnings.append(f"{flag}: could not write {path}: {exc.strerror or exc}")
+    return warnings
+
+
+def _print_plan(report: SweepReport, *, err: bool) -> None:
     for outcome in report.results:
         what = outcome.reason or outcome.error or outcome.outcome.value
-        click.echo(f"{outcome.target}: {outcome.outcome.value}: {what}")
+        click.echo(f"{outcome.target}: {outcome.outcome.value}: {what}", err=err)
 
 
-def print_summary(report: SweepReport, console: Console) -> None:
+def print_summary(report: SweepReport, *, err: bool = False, max_tests: int = 20) -> None:
+    """The summary (a table on a terminal), the tests named, the first problems and the notes.
+
+    ``err`` sends the summary to stderr (when a report goes to stdout); at most
+    ``max_tests`` flaky and as many still-failing tests are named.
+    """
+    console = Console(stderr=err)
     if console.is_terminal:
-        console.print(summary_table(report))
+        console.print(summary_table(report, max_tests=max_tests))
     else:
-        s = report.summary
-        click.echo(
-            f"summary: {s.targets} targets, {s.triggered} reruns, {s.passed} passed, "
-            f"{s.failed} still failing, {s.skipped} skipped, {s.errors} errors, "
-            f"{s.timed_out} timed out, {s.interrupted} interrupted; {s.flaky_tests} flaky tests, "
-            f"{s.failing_tests} failing tests; {s.requests} requests, "
-            f"{s.rate_limited} rate-limited"
-        )
+        _print_plain_summary(report, err=err, max_tests=max_tests)
     problems = (o for o in report.results if o.outcome.incomplete)
     for shown, outcome in enumerate(problems):
         if shown == 10:
@@ -182,126 +232,98 @@ def print_summary(report: SweepReport, console: Console) -> None:
         click.echo(f"note: {note}", err=True)
 
 
-async def execute(
-    targets: Any,
-    total: int,
-    options: Mapping[str, Any],
-    *,
-    base_url: str,
-    key: Secret,
-    clock: Clock | None = None,
-    plugins: Any = None,
-    journal: Journal | None = None,
-) -> SweepReport:
-    """Run one sweep with progress, reports and notifiers; returns the report."""
-    from rerunorch.notify import run_notifiers
-    from rerunorch.plugins import load_plugins
-
-    manager = plugins or load_plugins()
-    notifiers = manager.notifiers()
-    unknown = [n for n in options.get("notify") or () if n not in notifiers]
-    if unknown:
-        known = ", ".join(sorted(notifiers)) or "none installed"
-        raise ConfigError(f"unknown notifier {unknown[0]!r}; available: {known}")
-    settings = settings_from(options, base_url)
-    console = Console(stderr=True)
-    live = not options.get("quiet") and console.is_terminal
-    listeners: list[SweepListener] = [manager.listener()]
-    if not options.get("quiet") and not live:
-        listeners.append(PlainProgress(total))
-    sweep = Sweep(
-        targets,
-        settings,
-        api_key=key,
-        strategies=manager.strategies(),
-        listener=listeners,
-        clock=clock,
-        journal=journal,
-    )
-    if live:
-        with LiveProgress(sweep, total, console):
-            report = await _run_with_signals(sweep)
-    else:
-        report = await _run_with_signals(sweep)
-    if options.get("notify"):
-        await run_notifiers(
-            list(options["notify"]), notifiers, report, options.get("notify_options") or {}
-        )
-    write_reports(report, options)  # after the notifiers, so that their failures are in it
-    return report
+def _print_plain_summary(report: SweepReport, *, err: bool, max_tests: int) -> None:
+    """The digest's counts on one line, then one line per test named (for logs and CI)."""
+    story = digest(report, max_items=max_tests)
+    counts = ", ".join(f"{count.value} {count.label.lower()}" for count in story.counts)
+    click.echo(f"summary: {counts}; {story.headline}", err=err)
+    for title, tests in (("flaky", story.flaky), ("still failing", story.failing)):
+        for test in tests.items:
+            name = test.name or "(tests not known)"
+            click.echo(f"  {title}: {name} ({test.where})", err=err)
+        if tests.more:
+            click.echo(f"  {title}: ... and {tests.more} more (the report lists them all)", err=err)
 
 
-def error_exit(exc: Exception, verbose: int) -> int:
-    """Say what went wrong, without a traceback unless ``-v``; returns the exit code."""
+def conclude(invocation: Invocation, ran: Ran) -> int:
+    """Notify, write the reports, print the summary, close the report; returns the exit code.
+
+    A report that cannot be written is a warning: the sweep's own exit code stands.
+    """
+    with ran.report:
+        return _conclude(invocation, ran)
+
+
+def _conclude(invocation: Invocation, ran: Ran) -> int:
+    report = ran.report
+    if ran.journal is not None and not ran.complete:
+        resume = f"journal: {ran.journal}; continue with the same command and --resume"
+        if ran.refused_up_front:
+            click.echo(f"note: {resume}", err=True)
+        else:
+            report.notes.append(resume)
+    if ran.refused_up_front:
+        assert ran.error is not None
+        return error_exit(ran.error, invocation.verbose)
+    if ran.journal is not None and ran.complete and not invocation.quiet:
+        click.echo(f"journal: {ran.journal}", err=True)
+    if invocation.notifiers:
+        from rerunorch.notify import notify_all
+
+        anyio.run(notify_all, invocation.notifiers, report, invocation.notify_options)
+    warnings = write_outputs(report, invocation.outputs)
+    err = invocation.outputs.to_stdout
+    if invocation.settings.dry_run:
+        _print_plan(report, err=err)
+    print_summary(report, err=err)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    if ran.error is not None:
+        error_exit(ran.error, invocation.verbose)
+        return 3  # work had begun: the reports say what became of it
+    return report.exit_code
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def error_message(exc: BaseException) -> str:
+    """What to tell the user about ``exc`` (one wording for each kind)."""
     if isinstance(exc, AuthError):
-        click.echo(
-            f"error: the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY",
-            err=True,
-        )
-        return 2
-    if isinstance(exc, ConfigError):
-        click.echo(f"error: {exc}", err=True)
+        return f"the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY"
+    if isinstance(exc, RerunorchError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def error_exit(exc: BaseException, verbose: int) -> int:
+    """Say what went wrong (a traceback too with ``-v`` if unexpected); returns the exit code.
+
+    2 for bad usage, config or API key; 3 for anything else.
+    """
+    if isinstance(exc, AuthError | ConfigError):
+        click.echo(f"error: {error_message(exc)}", err=True)
         return 2
     if verbose:
-        raise exc
-    detail = str(exc) if isinstance(exc, RerunorchError) else f"{type(exc).__name__}: {exc}"
-    click.echo(f"error: {detail} (run with -v for details)", err=True)
+        click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+        click.echo(f"error: {error_message(exc)}", err=True)
+    else:
+        click.echo(f"error: {error_message(exc)} (run with -v for details)", err=True)
     return 3
-
-
-def _sweep(
-    ctx: click.Context, ids: tuple[str, ...], options: dict[str, Any]
-) -> tuple[SweepReport, Journal | None, dict[str, Any]]:
-    """Read the options and targets, open the journal, and run the sweep."""
-    options = merge_config(ctx, options)
-    key = api_key(options)
-    targets = TargetInput(ids, options.get("from_file"))
-    journal: Journal | None = None
-    try:
-        if not options["dry_run"]:
-            journal = open_journal(options, targets.fingerprint)
-        total = targets.count
-        if options.get("shard"):
-            shard = Shard.parse(options["shard"])
-            total = sum(1 for target in targets if target.id in shard)
-        scale = options.get("time_scale", 1.0)
-        report = anyio.run(
-            lambda: execute(
-                targets,
-                total,
-                options,
-                base_url=options["base_url"],
-                key=key,
-                journal=journal,
-                clock=ScaledClock(scale) if scale != 1.0 else None,
-            )
-        )
-    except BaseException:
-        if journal is not None:
-            journal.close(finished=False)
-        raise
-    finally:
-        targets.close()
-    return report, journal, options
 
 
 def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[str, Any]) -> int:
     """``rerunorch sweep``; returns the exit code."""
     setup_logging(options["verbose"], options["quiet"])
     try:
-        report, journal, options = _sweep(ctx, ids, options)
-    except Exception as exc:
+        invocation = read_invocation(ctx, options, ids=ids)
+    except ConfigError as exc:
         return error_exit(exc, options["verbose"])
-    if journal is not None:
-        finished = not report.summary.interrupted
-        journal.close(finished=finished)
-        if not finished:
-            report.notes.append(
-                f"journal: {journal.path}; continue with the same command and --resume"
-            )
-        elif not options["quiet"]:
-            click.echo(f"journal: {journal.path}", err=True)
-    if options["dry_run"]:
-        _print_plan(report)
-    print_summary(report, Console())
-    return report.exit_code
+    assert invocation.targets is not None
+    try:
+        ran = sweep_journaled(invocation)
+    except Exception as exc:
+        return error_exit(exc, invocation.verbose)
+    finally:
+        invocation.targets.close()
+    return conclude(invocation, ran)

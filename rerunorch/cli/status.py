@@ -27,7 +27,8 @@ def _status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_js
 
     from rerunorch.api.client import TestsigmaClient
     from rerunorch.api.models import ExecutionResult
-    from rerunorch.cli.run import api_key
+    from rerunorch.cli.invocation import api_key
+    from rerunorch.cli.run import error_exit
     from rerunorch.errors import ApiError, AuthError, ConfigError
     from rerunorch.lifecycle import MAX_CHAIN
 
@@ -82,12 +83,5 @@ def _status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_js
 
     try:
         return anyio.run(main)
-    except AuthError as exc:
-        click.echo(
-            f"error: the server refused the API key ({exc.message}); check TESTSIGMA_API_KEY",
-            err=True,
-        )
-        return 2
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
+    except (AuthError, ConfigError) as exc:
+        return error_exit(exc, verbose=0)

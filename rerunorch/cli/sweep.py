@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
 import click
 
-__all__ = ["server_options", "sweep", "sweep_options"]
+__all__ = ["FiniteFloat", "server_options", "sweep", "sweep_options"]
 
 _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range that refuses NaN and infinity (which pass every comparison or bound)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def sweep_options(command: Any) -> Any:
@@ -26,7 +39,7 @@ def sweep_options(command: Any) -> Any:
         ),
         click.option(
             "--rate",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteFloat(min=0, min_open=True),
             help="Requests per second (default: adapt to the server).",
         ),
         click.option(
@@ -47,14 +60,14 @@ def sweep_options(command: Any) -> Any:
         ),
         click.option(
             "--poll-interval",
-            type=click.FloatRange(min=0.1),
+            type=FiniteFloat(min=0.1),
             default=5.0,
             show_default=True,
             help="First poll after this many seconds; then it adapts.",
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=1),
+            type=FiniteFloat(min=1),
             default=4 * 3600.0,
             show_default=True,
             help="Seconds a rerun may run before it is timed out.",
@@ -122,7 +135,7 @@ def server_options(command: Any) -> Any:
 @click.option("--shard", metavar="I/N", help="Sweep only shard I of N of the targets (1-based).")
 @click.option(
     "--time-scale",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=1.0,
     help="Run the sweep's clock this much faster (to match `rerunorch simulate --time-scale`).",
 )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rerunorch.errors import ConfigError
+from rerunorch.sharding import Shard
 from rerunorch.targets import Target, read_targets
 
 __all__ = ["TargetInput"]
@@ -26,10 +27,13 @@ class TargetInput:
 
     Attributes:
         count: How many targets there are.
+        in_shard: How many of them are in ``shard`` (all of them without one).
         fingerprint: A digest of the targets in order (a journal must match it to resume).
     """
 
-    def __init__(self, ids: tuple[str, ...], from_file: str | None) -> None:
+    def __init__(
+        self, ids: tuple[str, ...], from_file: str | None, shard: Shard | None = None
+    ) -> None:
         self._ids = ids
         self._spool: tempfile._TemporaryFileWrapper[str] | None = None
         self._path: Path | None = None
@@ -44,9 +48,10 @@ class TargetInput:
             if not self._path.is_file():
                 raise ConfigError(f"--from-file: no such file: {from_file}")
         digest = hashlib.sha256()
-        self.count = 0
+        self.count = self.in_shard = 0
         for target in self:
             self.count += 1
+            self.in_shard += shard is None or target.id in shard
             digest.update(
                 f"{target.id}|{target.test_case_result_ids}|{target.iteration_result_ids}\n".encode()
             )

@@ -67,16 +67,27 @@ class RateLimitInfo:
 
 
 def parse_retry_after(value: str | None, *, now: float, cap: float = 600.0) -> float | None:
-    """Seconds to wait according to a ``Retry-After`` value.
+    """Seconds to wait according to a ``Retry-After`` value (RFC 9110), never raising.
+
+    Public so that plugins which post elsewhere (Slack, webhooks) read the header the
+    same way the client does.
 
     Args:
         value: The header's value: delay-seconds (``"120"``) or an HTTP-date.
         now: The current wall-clock time (seconds since the epoch), for dates.
-        cap: The longest wait believed; a larger one becomes ``cap``.
+        cap: The longest wait believed; a larger one becomes ``cap``. Pass
+            ``math.inf`` to see the server's own figure (e.g. to give up on a long wait).
 
     Returns:
         The wait in seconds (0 for a negative delay or a date in the past), or
-        None if ``value`` is missing or unreadable.
+        None if ``value`` is missing or unreadable (``NaN`` included).
+
+    >>> parse_retry_after("3", now=0.0)
+    3.0
+    >>> parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", now=30.0)
+    30.0
+    >>> parse_retry_after("3600", now=0.0), parse_retry_after("soon", now=0.0)
+    (600.0, None)
     """
     if value is None:
         return None

@@ -11,10 +11,10 @@ import pluggy
 __all__ = ["await_me_maybe", "call_impl", "impls_of"]
 
 
-def impls_of(pm: pluggy.PluginManager, hook: str) -> list[pluggy.HookImpl]:
-    """The plain (non-wrapper) implementations of ``hook``, first registered first."""
-    caller: pluggy.HookCaller = getattr(pm.hook, hook)
-    return [impl for impl in caller.get_hookimpls() if not (impl.hookwrapper or impl.wrapper)]
+def impls_of(hook: pluggy.HookCaller) -> list[pluggy.HookImpl]:
+    """The plain (non-wrapper) implementations of ``hook`` (e.g. ``pm.hook.rerunorch_...``),
+    first registered first."""
+    return [impl for impl in hook.get_hookimpls() if not (impl.hookwrapper or impl.wrapper)]
 
 
 def call_impl(impl: pluggy.HookImpl, arguments: Mapping[str, Any]) -> Any:

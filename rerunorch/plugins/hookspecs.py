@@ -3,7 +3,9 @@
 Every hook name starts with ``rerunorch_``. A plugin is a module (or object)
 with functions of these names marked with :data:`hookimpl`; it may take any
 subset of a hook's arguments. The ``register_*`` hooks are plain functions;
-the sweep event hooks may also be ``async def``. See docs/plugins.md.
+the sweep event hooks may also be ``async def``, and each takes one frozen
+``event`` (see :mod:`rerunorch.events`), so that new fields break no plugin.
+See docs/plugins.md.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from rerunorch.events import (
+        RequestsPaused,
+        RerunFinished,
+        RerunTriggered,
+        SweepFinished,
+        SweepStarted,
+    )
     from rerunorch.notify import Notifier
-    from rerunorch.outcome import Outcome
-    from rerunorch.report.model import SweepReport
-    from rerunorch.settings import SweepSettings
     from rerunorch.strategies.base import Strategy
-    from rerunorch.targets import Target
 
 __all__ = [
     "hookimpl",
@@ -72,27 +77,27 @@ def rerunorch_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def rerunorch_sweep_started(settings: SweepSettings) -> Awaitable[None] | None:
-    """A sweep is about to read its first target; ``settings`` is how it runs."""
+def rerunorch_sweep_started(event: SweepStarted) -> Awaitable[None] | None:
+    """A sweep is about to read its first target; ``event.settings`` is how it runs."""
 
 
 @hookspec
-def rerunorch_rerun_triggered(
-    target: Target, rerun_id: int, adopted: bool
-) -> Awaitable[None] | None:
-    """A rerun ``rerun_id`` exists for ``target``; ``adopted`` if this sweep did not POST it."""
+def rerunorch_rerun_triggered(event: RerunTriggered) -> Awaitable[None] | None:
+    """A rerun ``event.rerun_id`` exists for ``event.target`` (``event.adopted``: not this
+    sweep's POST)."""
 
 
 @hookspec
-def rerunorch_rerun_finished(outcome: Outcome) -> Awaitable[None] | None:
-    """A target has ended, whatever the way (passed, failed, skipped, error, ...)."""
+def rerunorch_rerun_finished(event: RerunFinished) -> Awaitable[None] | None:
+    """A target has ended, whatever the way; ``event.outcome`` says how."""
 
 
 @hookspec
-def rerunorch_rate_limited(wait: float, reason: str) -> Awaitable[None] | None:
-    """The server asked to slow down: every request pauses ``wait`` seconds, for ``reason``."""
+def rerunorch_rate_limited(event: RequestsPaused) -> Awaitable[None] | None:
+    """The server asked to slow down: every request pauses ``event.wait`` seconds, for
+    ``event.reason``; told as the pause starts or grows."""
 
 
 @hookspec
-def rerunorch_sweep_finished(report: SweepReport) -> Awaitable[None] | None:
-    """The sweep has ended; ``report`` is final (notes may still be added to it)."""
+def rerunorch_sweep_finished(event: SweepFinished) -> Awaitable[None] | None:
+    """The sweep has ended; ``event.report`` is final (notes may still be added to it)."""

@@ -19,6 +19,14 @@ import attrs
 import pluggy
 
 from rerunorch.errors import ConfigError
+from rerunorch.events import (
+    RequestsPaused,
+    RerunFinished,
+    RerunTriggered,
+    SweepEvent,
+    SweepFinished,
+    SweepStarted,
+)
 from rerunorch.notify import Notifier, safe_error
 from rerunorch.plugins import builtin, hookspecs
 from rerunorch.plugins.calls import await_me_maybe, call_impl, impls_of
@@ -36,11 +44,6 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "rerunorch"
 BUILTIN = "builtin"
-_REGISTER_HOOKS = (
-    "rerunorch_register_strategies",
-    "rerunorch_register_notifiers",
-    "rerunorch_register_commands",
-)
 
 
 @attrs.frozen
@@ -180,10 +183,15 @@ class PluginManager:
         return registered
 
     def _check_register_hooks(self, plugin: object) -> None:
-        for hook in _REGISTER_HOOKS:
-            for impl in impls_of(self._pm, hook):
+        hooks = self._pm.hook
+        for hook in (
+            hooks.rerunorch_register_strategies,
+            hooks.rerunorch_register_notifiers,
+            hooks.rerunorch_register_commands,
+        ):
+            for impl in impls_of(hook):
                 if impl.plugin is plugin and inspect.iscoroutinefunction(impl.function):
-                    raise TypeError(f"{hook} must be a plain function, not async def")
+                    raise TypeError(f"{hook.name} must be a plain function, not async def")
 
     @property
     def failed(self) -> tuple[FailedPlugin, ...]:
@@ -213,10 +221,10 @@ class PluginManager:
         while self._registry is None:
             try:
                 strategies, strategy_owners = self._gather(
-                    "rerunorch_register_strategies", "strategy", Strategy
+                    self._pm.hook.rerunorch_register_strategies, "strategy", Strategy
                 )
                 notifiers, notifier_owners = self._gather(
-                    "rerunorch_register_notifiers", "notifier", Notifier
+                    self._pm.hook.rerunorch_register_notifiers, "notifier", Notifier
                 )
             except _RegisterFailed as failure:
                 name = self._pm.get_name(failure.plugin) or repr(failure.plugin)
@@ -228,20 +236,22 @@ class PluginManager:
         return self._registry
 
     def _gather(
-        self, hook: str, kind: str, protocol: type[Any]
+        self, hook: pluggy.HookCaller, kind: str, protocol: type[Any]
     ) -> tuple[dict[str, Any], dict[str, str]]:
         found: dict[str, Any] = {}
         owners: dict[str, str] = {}
-        for impl in impls_of(self._pm, hook):
+        for impl in impls_of(hook):
             mine: dict[str, Any] = {}
             register = _registrar(kind, protocol, impl.plugin_name, mine, owners)
             try:
                 result = call_impl(impl, {"register": register})
                 if inspect.isawaitable(result):
                     getattr(result, "close", lambda: None)()
-                    raise TypeError(f"{hook} must be a plain function, not async def")
+                    raise TypeError(f"{hook.name} must be a plain function, not async def")
             except Exception as exc:
-                raise _RegisterFailed(impl.plugin, f"{hook} failed: {safe_error(exc)}") from exc
+                raise _RegisterFailed(
+                    impl.plugin, f"{hook.name} failed: {safe_error(exc)}"
+                ) from exc
             found.update(mine)
             owners.update(dict.fromkeys(mine, impl.plugin_name))
         return found, owners
@@ -256,7 +266,8 @@ class PluginManager:
         """
         commands: dict[str, tuple[str, ...]] = {}
         reserved = set(getattr(cli, "lazy", ()))
-        for impl in impls_of(self._pm, "rerunorch_register_commands"):
+        hook = self._pm.hook.rerunorch_register_commands
+        for impl in impls_of(hook):
             before = dict(cli.commands)
             try:
                 call_impl(impl, {"cli": cli})
@@ -272,7 +283,7 @@ class PluginManager:
                 cli.commands.update(before)
                 self._fail(
                     impl.plugin_name,
-                    f"rerunorch_register_commands failed: {safe_error(exc)}",
+                    f"{hook.name} failed: {safe_error(exc)}",
                     self._distributions.get(impl.plugin_name, (None, None))[0],
                 )
                 continue
@@ -289,19 +300,42 @@ class PluginManager:
         """
         return PluginRelay(self)
 
-    async def emit(self, hook: str, **arguments: Any) -> list[tuple[str, str]]:
-        """Call ``hook`` on each plugin in pluggy's order (last registered first), awaiting
-        async implementations, each isolated.
+    # One method per event hook (as tox 4's manager), so that no caller names a hook.
+
+    async def sweep_started(self, event: SweepStarted) -> list[tuple[str, str]]:
+        """Run each plugin's ``rerunorch_sweep_started``; returns the failures."""
+        return await self._tell(self._pm.hook.rerunorch_sweep_started, event)
+
+    async def rerun_triggered(self, event: RerunTriggered) -> list[tuple[str, str]]:
+        """Run each plugin's ``rerunorch_rerun_triggered``; returns the failures."""
+        return await self._tell(self._pm.hook.rerunorch_rerun_triggered, event)
+
+    async def rerun_finished(self, event: RerunFinished) -> list[tuple[str, str]]:
+        """Run each plugin's ``rerunorch_rerun_finished``; returns the failures."""
+        return await self._tell(self._pm.hook.rerunorch_rerun_finished, event)
+
+    async def rate_limited(self, event: RequestsPaused) -> list[tuple[str, str]]:
+        """Run each plugin's ``rerunorch_rate_limited``; returns the failures."""
+        return await self._tell(self._pm.hook.rerunorch_rate_limited, event)
+
+    async def sweep_finished(self, event: SweepFinished) -> list[tuple[str, str]]:
+        """Run each plugin's ``rerunorch_sweep_finished``; returns the failures."""
+        return await self._tell(self._pm.hook.rerunorch_sweep_finished, event)
+
+    async def _tell(self, hook: pluggy.HookCaller, event: SweepEvent) -> list[tuple[str, str]]:
+        """Call ``hook(event=event)`` on each plugin in pluggy's order (last registered first),
+        awaiting async implementations, each isolated; the event methods above share it.
 
         Returns:
-            ``(plugin name, error)`` for each implementation that raised.
+            ``(plugin name, error)`` for each implementation that raised (the error
+            without URLs, see :func:`~rerunorch.notify.safe_error`).
         """
         failures: list[tuple[str, str]] = []
-        for impl in reversed(impls_of(self._pm, hook)):
+        for impl in reversed(impls_of(hook)):
             try:
-                await await_me_maybe(call_impl(impl, arguments))
+                await await_me_maybe(call_impl(impl, {"event": event}))
             except Exception as exc:
-                log.debug("plugin %s raised in %s", impl.plugin_name, hook, exc_info=True)
+                log.debug("plugin %s raised in %s", impl.plugin_name, hook.name, exc_info=True)
                 failures.append((impl.plugin_name, safe_error(exc)))
         return failures
 

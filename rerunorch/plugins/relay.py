@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rerunorch.events import SweepListener
+from rerunorch.events import (
+    RequestsPaused,
+    RerunFinished,
+    RerunTriggered,
+    SweepEvent,
+    SweepFinished,
+    SweepListener,
+    SweepStarted,
+)
 
 if TYPE_CHECKING:
-    from rerunorch.outcome import Outcome
     from rerunorch.plugins.manager import PluginManager
-    from rerunorch.report.model import SweepReport
-    from rerunorch.settings import SweepSettings
-    from rerunorch.targets import Target
 
 __all__ = ["PluginRelay"]
 
@@ -20,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class PluginRelay(SweepListener):
-    """Calls the ``rerunorch_<event>`` hook of every plugin for each sweep event.
+    """Calls the matching ``rerunorch_*`` hook of every plugin for each sweep event.
 
     Each plugin is called on its own: one raising is logged and counted, and
     the others are still called. The failures are added to the report's notes
@@ -34,23 +38,24 @@ class PluginRelay(SweepListener):
         self._manager = manager
         self.failures: dict[tuple[str, str], tuple[int, str]] = {}
 
-    async def sweep_started(self, settings: SweepSettings) -> None:
-        await self._emit("sweep_started", settings=settings)
+    async def sweep_started(self, event: SweepStarted) -> None:
+        self._count(event, await self._manager.sweep_started(event))
 
-    async def rerun_triggered(self, target: Target, rerun_id: int, adopted: bool) -> None:
-        await self._emit("rerun_triggered", target=target, rerun_id=rerun_id, adopted=adopted)
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        self._count(event, await self._manager.rerun_triggered(event))
 
-    async def rerun_finished(self, outcome: Outcome) -> None:
-        await self._emit("rerun_finished", outcome=outcome)
+    async def rerun_finished(self, event: RerunFinished) -> None:
+        self._count(event, await self._manager.rerun_finished(event))
 
-    async def rate_limited(self, wait: float, reason: str) -> None:
-        await self._emit("rate_limited", wait=wait, reason=reason)
+    async def rate_limited(self, event: RequestsPaused) -> None:
+        self._count(event, await self._manager.rate_limited(event))
 
-    async def sweep_finished(self, report: SweepReport) -> None:
+    async def sweep_finished(self, event: SweepFinished) -> None:
         # Earlier failures are noted first, so that plugins reading the notes see them.
+        report = event.report
         report.notes.extend(self.notes())
         self.failures.clear()
-        await self._emit("sweep_finished", report=report)
+        self._count(event, await self._manager.sweep_finished(event))
         report.notes.extend(self.notes())
         self.failures.clear()
 
@@ -62,9 +67,9 @@ class PluginRelay(SweepListener):
             lines.append(f"plugin {plugin} failed on {event}{times}")
         return lines
 
-    async def _emit(self, event: str, **arguments: Any) -> None:
-        for plugin, error in await self._manager.emit(f"rerunorch_{event}", **arguments):
-            count, first = self.failures.get((plugin, event), (0, error))
-            self.failures[(plugin, event)] = (count + 1, first)
+    def _count(self, event: SweepEvent, failures: list[tuple[str, str]]) -> None:
+        for plugin, error in failures:
+            count, first = self.failures.get((plugin, event.name), (0, error))
+            self.failures[(plugin, event.name)] = (count + 1, first)
             if not count:
-                log.warning("plugin %s failed on %s: %s", plugin, event, error)
+                log.warning("plugin %s failed on %s: %s", plugin, event.name, error)

@@ -1,36 +1,60 @@
 """What a notification says about a sweep, read from its report in one pass.
 
-Notifiers (Slack, email, Teams, ...) all tell the same story: a headline, the
-counts, the flaky and still-failing tests (bounded lists with the total), the
-targets that could not be rerun, and the duration. :func:`digest` reads it
-from a :class:`~rerunorch.report.model.SweepReport` once; each notifier only lays it out.
+Notifiers (Slack, email, Teams, ...), the Markdown summary and the console all
+tell the same story: a headline, the counts, the flaky and still-failing tests
+(bounded lists with the total), the targets that could not be rerun, and the
+duration. :func:`digest` reads it from a :class:`~rerunorch.report.model.SweepReport`
+once; each renderer only lays it out.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Generic, TypeVar
 
 import attrs
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.report.model import Summary, SweepReport
+from rerunorch.report.text import duration_text, plural, utc_text
 
-__all__ = [
-    "Digest",
-    "Listing",
-    "Problem",
-    "TestLine",
-    "digest",
-    "duration_text",
-    "one_line",
-    "plural",
-]
+__all__ = ["Count", "Digest", "Listing", "Problem", "TestLine", "digest", "summary_counts"]
 
 T = TypeVar("T")
 
-_SPACES = re.compile(r"\s+")
+
+@attrs.frozen
+class Count:
+    """One row of the counts table that every renderer shows.
+
+    Attributes:
+        key: What is counted: a :class:`~rerunorch.report.model.Summary` field
+            (``targets``, ``errors``, ...) or ``not_followed``.
+        label: The row's label, e.g. ``"Reruns still failing"``.
+        value: The count.
+    """
+
+    key: str
+    label: str
+    value: int
+
+
+# (key, label, shown when zero): the rows in the order every renderer shows them.
+# The optional rows say what went wrong or was left open; a zero there is noise.
+_ROWS = (
+    ("targets", "Targets", True),
+    ("triggered", "Reruns triggered", True),
+    ("passed", "Reruns passed", True),
+    ("failed", "Reruns still failing", True),
+    ("skipped", "Skipped by the strategy", True),
+    ("not_followed", "Triggered (not followed)", False),
+    ("errors", "Errors", False),
+    ("timed_out", "Timed out", False),
+    ("interrupted", "Interrupted", False),
+    ("flaky_tests", "Flaky tests", True),
+    ("failing_tests", "Still-failing tests", True),
+    ("requests", "Requests", True),
+    ("rate_limited", "Rate-limited answers", True),
+)
 
 
 @attrs.frozen
@@ -53,6 +77,11 @@ class TestLine:
     run: int
     rerun: int | None
 
+    @property
+    def where(self) -> str:
+        """``"plan 301, run 1001 → rerun 2001"`` (the plan and rerun when known)."""
+        return _where(self.plan, self.run, self.rerun)
+
 
 @attrs.frozen
 class Problem:
@@ -71,6 +100,11 @@ class Problem:
     rerun: int | None
     what: str
     error: str | None
+
+    @property
+    def where(self) -> str:
+        """``"plan 304, run 1004 → rerun 2004"`` (the plan and rerun when known)."""
+        return _where(self.plan, self.run, self.rerun)
 
 
 @attrs.frozen
@@ -101,24 +135,30 @@ class Digest:
             interruptions and nothing failing) or ``none`` (no targets, or only
             triggered reruns).
         summary: The report's counts.
+        counts: The counts table, row by row (the rows that are always there, and
+            the optional ones that are not zero); see :func:`summary_counts`.
         not_followed: Reruns triggered and not followed (``--no-wait``, dry run).
         flaky: Tests that failed, then passed on rerun.
         failing: Tests that failed again on rerun.
         problems: Targets that could not be rerun to their end.
         started: When the sweep started, ``YYYY-MM-DD HH:MM:SS UTC``.
         duration: How long it took, in seconds (None if it has not finished).
+        timing: ``Started <started>, took 12m 34s.`` (``Started <started>; not
+            finished.`` while it runs).
         notes: The report's notes (problems outside any target).
     """
 
     headline: str
     status: str
     summary: Summary
+    counts: tuple[Count, ...]
     not_followed: int
     flaky: Listing[TestLine]
     failing: Listing[TestLine]
     problems: Listing[Problem]
     started: str
     duration: float | None
+    timing: str
     notes: tuple[str, ...]
 
 
@@ -165,46 +205,48 @@ def digest(report: SweepReport, *, max_items: int = 50) -> Digest:
         if outcome.outcome.incomplete:
             problems.add(_problem(outcome))
     summary = report.summary
-    started = dt.datetime.fromtimestamp(report.started_at, tz=dt.timezone.utc)
+    started = utc_text(report.started_at)
     duration = None if report.finished_at is None else report.finished_at - report.started_at
     headline, status = _headline(summary, not_followed)
     return Digest(
         headline=headline,
         status=status,
         summary=summary,
+        counts=summary_counts(summary, not_followed=not_followed),
         not_followed=not_followed,
         flaky=flaky.listing(),
         failing=failing.listing(),
         problems=problems.listing(),
-        started=started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        started=started,
         duration=duration,
+        timing=_timing(started, duration),
         notes=tuple(report.notes),
     )
 
 
-def duration_text(seconds: float | None) -> str:
-    """``"2h 3m 4s"``, ``"3m 2s"``, ``"42s"`` or ``"1.5s"``; ``"not finished"`` for None."""
-    if seconds is None:
-        return "not finished"
-    seconds = max(0.0, seconds)
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m {secs}s"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{seconds:.1f}s" if seconds < 10 else f"{secs}s"
+def summary_counts(summary: Summary, *, not_followed: int = 0) -> tuple[Count, ...]:
+    """The counts table of ``summary``: every row that is always shown, and the optional
+    ones (``not_followed``, ``errors``, ``timed_out``, ``interrupted``) that are not zero.
+
+    >>> [c.label for c in summary_counts(Summary(targets=1, passed=1))][:3]
+    ['Targets', 'Reruns triggered', 'Reruns passed']
+    """
+    values = {**summary.to_json(), "not_followed": not_followed}
+    return tuple(
+        Count(key, label, values[key]) for key, label, always in _ROWS if always or values[key]
+    )
 
 
-def one_line(text: str, limit: int) -> str:
-    """``text`` on one line (whitespace runs as one space), cut to ``limit`` characters."""
-    flat = _SPACES.sub(" ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+def _where(plan: int | None, run: int, rerun: int | None) -> str:
+    plan_part = f"plan {plan}, " if plan is not None else ""
+    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
+    return f"{plan_part}run {run}{rerun_part}"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _timing(started: str, duration: float | None) -> str:
+    if duration is None:
+        return f"Started {started}; not finished."
+    return f"Started {started}, took {duration_text(duration)}."
 
 
 def _line(test: TestRef, outcome: Outcome) -> TestLine:

@@ -25,18 +25,17 @@ written without a zone as the Ant schema has it.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TextIO
 
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.report.model import SweepReport
-from rerunorch.report.text import clean, one_line, shorten
+from rerunorch.report.output import open_output
+from rerunorch.report.text import clean, one_line, plural, utc_text
 
 __all__ = ["junit_xml", "write_junit"]
 
@@ -65,21 +64,15 @@ def write_junit(report: SweepReport, path: str | os.PathLike[str]) -> None:
     """Write *report* as JUnit XML (UTF-8) to *path*.
 
     Test cases are written one at a time while the results are read back from
-    the report's spool, so memory does not grow with the number of targets. The
-    file is written beside *path* and then moved over it, so a reader never
-    sees half a document.
+    the report's spool, so memory does not grow with the number of targets.
+    *path* is as for :func:`~rerunorch.report.output.open_output`: a regular
+    file is replaced atomically, ``-`` is stdout, anything else is written in place.
 
     Raises:
         OSError: The file could not be written.
     """
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            _write(report, fh)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with open_output(path) as fh:
+        _write(report, fh)
 
 
 def _write(report: SweepReport, fh: TextIO) -> None:
@@ -99,7 +92,7 @@ def _write(report: SweepReport, fh: TextIO) -> None:
         **totals,
         "skipped": str(kinds[OutcomeKind.SKIPPED.value]),
         "time": elapsed,
-        "timestamp": _timestamp(report.started_at),
+        "timestamp": utc_text(report.started_at, "junit"),
     }
     fh.write("  " + _start_tag("testsuite", suite) + "\n")
     _put(fh, _properties(report.summary.to_json()))
@@ -148,8 +141,7 @@ def _failure_message(outcome: Outcome) -> str:
     names = [_test_name(test) for test in failing[:_NAMES_IN_MESSAGE]]
     more = len(failing) - len(names)
     listed = ", ".join(names) + (f" and {more} more" if more else "")
-    plural = "test" if len(failing) == 1 else "tests"
-    return _message(f"{len(failing)} {plural} still failing: {listed}")
+    return _message(f"{plural(len(failing), 'test')} still failing: {listed}")
 
 
 def _failure_body(outcome: Outcome) -> str:
@@ -194,7 +186,7 @@ def _test_name(test: TestRef) -> str:
 
 
 def _message(text: str) -> str:
-    return shorten(one_line(text), _MESSAGE_LIMIT)
+    return one_line(text, _MESSAGE_LIMIT)
 
 
 def _properties(counts: Mapping[str, int]) -> ET.Element:
@@ -218,7 +210,3 @@ def _start_tag(tag: str, attrib: dict[str, str]) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:.3f}"
-
-
-def _timestamp(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

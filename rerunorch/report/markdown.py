@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
-from rerunorch.report.digest import Digest, Listing, Problem, TestLine, digest, duration_text
-from rerunorch.report.model import Summary, SweepReport
-from rerunorch.report.text import one_line, shorten
+from rerunorch.report.digest import Count, Listing, Problem, TestLine, digest
+from rerunorch.report.model import SweepReport
+from rerunorch.report.output import open_output
+from rerunorch.report.text import one_line
 
 __all__ = ["markdown_summary", "write_markdown"]
 
@@ -54,8 +54,8 @@ def markdown_summary(report: SweepReport, *, max_items: int = 50) -> str:
     """
     story = digest(report, max_items=max_items)
     lines = [f"## rerunorch: {story.headline}", ""]
-    lines += _counts_table(story.summary, not_followed=story.not_followed)
-    lines += ["", _timing(story)]
+    lines += _counts_table(story.counts)
+    lines += ["", story.timing]
     lines += _table("Flaky tests", "failed, then passed on rerun", story.flaky)
     lines += _table("Still failing", "failed again on rerun", story.failing)
     if story.problems.total:
@@ -77,6 +77,9 @@ def write_markdown(
 ) -> None:
     """Write :func:`markdown_summary` of *report* to *path* (UTF-8).
 
+    *path* is as for :func:`~rerunorch.report.output.open_output`: a regular
+    file is replaced atomically, ``-`` is stdout, anything else is written in place.
+
     Args:
         append: Add to the end of the file instead of replacing it (a CI job
             summary file may already hold what earlier commands wrote).
@@ -86,31 +89,12 @@ def write_markdown(
         ValueError: *max_items* is negative.
     """
     text = markdown_summary(report, max_items=max_items)
-    with Path(path).open("a" if append else "w", encoding="utf-8") as fh:
+    with open_output(path, append=append) as fh:
         fh.write(text)
 
 
-def _counts_table(summary: Summary, *, not_followed: int) -> list[str]:
-    rows: list[tuple[str, int | str]] = [
-        ("Targets", summary.targets),
-        ("Reruns triggered", summary.triggered),
-        ("Reruns passed", summary.passed),
-        ("Reruns still failing", summary.failed),
-        ("Skipped by the strategy", summary.skipped),
-    ]
-    optional = [
-        ("Triggered (not followed)", not_followed),
-        ("Errors", summary.errors),
-        ("Timed out", summary.timed_out),
-        ("Interrupted", summary.interrupted),
-    ]
-    rows += [(label, count) for label, count in optional if count]
-    rows += [
-        ("Flaky tests", summary.flaky_tests),
-        ("Still-failing tests", summary.failing_tests),
-        ("Requests (rate-limited)", f"{summary.requests} ({summary.rate_limited})"),
-    ]
-    return ["| | Count |", "|---|---:|"] + [f"| {label} | {count} |" for label, count in rows]
+def _counts_table(counts: tuple[Count, ...]) -> list[str]:
+    return ["| | Count |", "|---|---:|"] + [f"| {c.label} | {c.value} |" for c in counts]
 
 
 def _table(title: str, meaning: str, tests: Listing[TestLine]) -> list[str]:
@@ -141,15 +125,9 @@ def _problem_line(problem: Problem) -> str:
     return f"- run {problem.run}{rerun}: {problem.what}{detail}"
 
 
-def _timing(story: Digest) -> str:
-    if story.duration is None:
-        return f"Started {story.started}; not finished."
-    return f"Started {story.started}, took {duration_text(story.duration)}."
-
-
 def _escape(text: str) -> str:
     """*text* as one line of inline Markdown that shows literally, even in a table cell."""
-    escaped = _MARKDOWN.sub(r"\\\1", shorten(one_line(text), _CELL_LIMIT))
+    escaped = _MARKDOWN.sub(r"\\\1", one_line(text, _CELL_LIMIT))
     return _BLOCK_START.sub(_escape_block_start, escaped)
 
 

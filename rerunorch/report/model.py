@@ -2,21 +2,25 @@
 
 Results are spooled to a temporary file as they arrive rather than kept in
 memory, so that a sweep of 100,000 targets costs no more memory than one of
-10,000; :class:`ResultLog` reads them back as many times as needed.
+10,000; :class:`ResultLog` reads them back as many times as needed. Whoever
+creates a :class:`SweepReport` closes it (``report.close()``, or ``with report:``)
+once every output is written, which frees the spool file.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from types import TracebackType
 from typing import IO, Any
 
 import attrs
 
 from rerunorch.outcome import Outcome, OutcomeKind
+from rerunorch.report.output import open_output
+from rerunorch.report.text import utc_text
 
 __all__ = ["ResultLog", "Summary", "SweepReport", "exit_code_for"]
 
@@ -95,7 +99,13 @@ class ResultLog:
         return self._count
 
     def raw(self) -> Iterator[dict[str, Any]]:
-        """Each result as the report's JSON object."""
+        """Each result as the report's JSON object.
+
+        Raises:
+            ValueError: The log is closed.
+        """
+        if self._file.closed:
+            raise ValueError("the report's results are closed")
         self._file.flush()
         self._file.seek(0)
         self._reading = True
@@ -105,7 +115,12 @@ class ResultLog:
     def __iter__(self) -> Iterator[Outcome]:
         return (Outcome.from_json(data) for data in self.raw())
 
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
     def close(self) -> None:
+        """Delete the spool file; the results cannot be read afterwards. Idempotent."""
         self._file.close()
 
 
@@ -118,13 +133,16 @@ def exit_code_for(summary: Summary) -> int:
     return 0
 
 
-def _stamp(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).isoformat(timespec="seconds")
-
-
 @attrs.define
 class SweepReport:
     """Everything a sweep found out.
+
+    Its results are spooled to a temporary file: :meth:`close` it (or use it as a
+    context manager) once its outputs are written.
+
+    >>> with SweepReport(started_at=0.0, config={}) as report:
+    ...     report.summary.targets
+    0
 
     Attributes:
         started_at, finished_at: Epoch seconds.
@@ -145,6 +163,21 @@ class SweepReport:
         self.summary.add(outcome)
         self.results.append(outcome)
 
+    def close(self) -> None:
+        """Free the results' spool file (idempotent); the summary and notes stay readable."""
+        self.results.close()
+
+    def __enter__(self) -> SweepReport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     @property
     def exit_code(self) -> int:
         return exit_code_for(self.summary)
@@ -153,8 +186,8 @@ class SweepReport:
         """The report without its results."""
         data: dict[str, Any] = {
             "schema": SCHEMA,
-            "started_at": _stamp(self.started_at),
-            "finished_at": _stamp(self.finished_at) if self.finished_at else None,
+            "started_at": utc_text(self.started_at, "iso"),
+            "finished_at": utc_text(self.finished_at, "iso") if self.finished_at else None,
             "config": dict(self.config),
             "summary": self.summary.to_json(),
         }
@@ -166,14 +199,17 @@ class SweepReport:
         """The whole report as one JSON object (results included)."""
         return {**self.header_json(), "results": list(self.results.raw())}
 
-    def write_json(self, path: str | Path) -> None:
-        """Write the JSON report, streaming the results rather than building them in memory."""
-        out = Path(path)
-        tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+    def write_json(self, path: str | os.PathLike[str]) -> None:
+        """Write the JSON report, streaming the results rather than building them in memory.
+
+        ``path`` is as for :func:`~rerunorch.report.output.open_output` (``-`` is stdout).
+
+        Raises:
+            OSError: It could not be written.
+        """
+        with open_output(path) as fh:
             head = json.dumps(self.header_json(), indent=2)
             fh.write(head[: head.rindex("}")].rstrip() + ',\n  "results": [')
             for i, item in enumerate(self.results.raw()):
                 fh.write(("," if i else "") + "\n    " + json.dumps(item))
             fh.write("\n  ]\n}\n")
-        tmp.replace(out)

@@ -1,42 +1,50 @@
-"""A Testsigma simulator for tests, benchmarks, demos and plugin authors.
+"""A Testsigma simulator and a fake clock, for tests, benchmarks, demos and plugin authors.
 
 :class:`Simulator` serves the execution-results API on a local socket, seeded and repeatable,
 and misbehaves on demand (rate limits, 503s, lost answers, auto-reruns, busy plans). The
 ``simulator`` pytest fixture (this package's pytest plugin) starts one per test.
+:class:`MockClock` is a :class:`~rerunorch.clock.Clock` whose time moves only when a test
+says so, or (``autojump=True``) whenever every task waits.
 
-Names are imported lazily so that ``import rerunorch.testing.cli`` stays cheap.
+Names are imported lazily so that ``import rerunorch.testing.cli`` stays cheap; as in
+:mod:`rerunorch`, ``_HOMES`` is the source of ``__all__`` and the block below is what type
+checkers read (tests/test_public_api.py keeps the two equal).
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
+if _typing.TYPE_CHECKING:
+    from rerunorch.testing.clock import MockClock as MockClock
+    from rerunorch.testing.config import SimulatorConfig as SimulatorConfig
+    from rerunorch.testing.reports import SAMPLE_STARTED as SAMPLE_STARTED
+    from rerunorch.testing.reports import sample_report as sample_report
+    from rerunorch.testing.simulator import Simulator as Simulator
+    from rerunorch.testing.stats import SimulatorStats as SimulatorStats
 
-if TYPE_CHECKING:
-    from .config import SimulatorConfig
-    from .reports import SAMPLE_STARTED, sample_report
-    from .simulator import Simulator
-    from .stats import SimulatorStats
-
-__all__ = ["SAMPLE_STARTED", "Simulator", "SimulatorConfig", "SimulatorStats", "sample_report"]
-
-_HOMES = {
-    "Simulator": ".simulator",
-    "SimulatorConfig": ".config",
-    "SimulatorStats": ".stats",
-    "SAMPLE_STARTED": ".reports",
-    "sample_report": ".reports",
+# Exported name -> the module it is imported from on first use.
+_HOMES: dict[str, str] = {
+    "MockClock": "rerunorch.testing.clock",
+    "SimulatorConfig": "rerunorch.testing.config",
+    "SAMPLE_STARTED": "rerunorch.testing.reports",
+    "sample_report": "rerunorch.testing.reports",
+    "Simulator": "rerunorch.testing.simulator",
+    "SimulatorStats": "rerunorch.testing.stats",
 }
 
+__all__ = sorted(_HOMES)
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
+if not _typing.TYPE_CHECKING:
+    # Hidden from type checkers, so that a misspelt name is an error for them.
+
+    def __getattr__(name: str) -> object:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(home), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted({*globals(), *__all__})

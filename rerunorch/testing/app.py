@@ -55,6 +55,7 @@ class SimulatorApp:
             else None
         )
         self._auth = f"Bearer {config.api_key}"
+        self._authorized = 0  # requests let through with the key (see revoke_key_after)
 
     def build(self) -> web.Application:
         """The application with every route."""
@@ -112,12 +113,17 @@ class SimulatorApp:
                 headers["Retry-After"] = value
             return web.Response(status=503, text="503 Service Unavailable", headers=headers)
         auth = request.headers.get("Authorization")
-        if auth != self._auth:
+        if auth != self._auth or self._revoked():
             self._stats.unauthorized += 1
             text = "No API Key Found In Request Headers" if not auth else "Incorrect API Key"
             # Like the real server: plain text under a JSON content type.
             return web.Response(status=401, text=text, content_type="application/json")
+        self._authorized += 1
         return None
+
+    def _revoked(self) -> bool:
+        limit = self._config.revoke_key_after
+        return limit is not None and self._authorized >= limit
 
     def _too_many(self, bucket: TokenBucket, wait: float, now: float) -> web.Response:
         self._stats.rate_limited += 1

@@ -91,6 +91,8 @@ class SimulatorConfig:
             a POST over it is refused with 500. None for no cap.
         child_result_style: ``childResult`` as an ``"id"`` or a nested ``"object"``.
         max_reruns_per_run: Most reruns in one chain.
+        revoke_key_after: The key is revoked once this many requests were let through with it:
+            every later one gets 401 (a key revoked mid-sweep). None: never.
     """
 
     seed: int = 0
@@ -123,6 +125,9 @@ class SimulatorConfig:
         default="id", validator=_one_of(("id", "object"))
     )
     max_reruns_per_run: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    revoke_key_after: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
 
     @property
     def burst(self) -> int:

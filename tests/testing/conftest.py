@@ -10,20 +10,21 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from rerunorch.testing import Simulator, SimulatorConfig
+from rerunorch.testing import MockClock, Simulator, SimulatorConfig
 
-from .helpers import Api, ManualClock
+from .helpers import Api
 
 Start = Callable[..., Awaitable[tuple[Simulator, Api]]]
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def clock() -> MockClock:
+    # Moved by the tests; jumps over the simulator's latency sleeps while the client waits.
+    return MockClock(autojump=True)
 
 
 @pytest_asyncio.fixture
-async def start(clock: ManualClock) -> AsyncIterator[Start]:
+async def start(clock: MockClock) -> AsyncIterator[Start]:
     """``await start(**config_fields)`` -> a running simulator on ``clock`` and a client."""
     async with contextlib.AsyncExitStack() as stack:
         session = await stack.enter_async_context(aiohttp.ClientSession())

@@ -1,8 +1,7 @@
-"""Shared helpers for the simulator's tests: a hand-moved clock and a small HTTP client."""
+"""Shared helpers for the simulator's tests: a small HTTP client."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -10,27 +9,6 @@ import aiohttp
 import attrs
 
 from rerunorch.testing import Simulator
-
-
-class ManualClock:
-    """A clock that moves only when told (``sleep`` moves it too), so tests never wait."""
-
-    def __init__(self, wall: float = 1_700_000_000.0) -> None:
-        self._now = 0.0
-        self._wall = wall
-
-    def monotonic(self) -> float:
-        return self._now
-
-    def time(self) -> float:
-        return self._wall + self._now
-
-    async def sleep(self, seconds: float) -> None:
-        self._now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-    def advance(self, seconds: float) -> None:
-        self._now += seconds
 
 
 @attrs.frozen

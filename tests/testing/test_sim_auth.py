@@ -32,3 +32,15 @@ async def test_custom_key_and_simulator_paths_need_no_auth(start: Start) -> None
     reply = await api.get("/_simulator/stats", auth=None)
     assert reply.status == 200
     assert reply.json()["requests"] == 1  # /_simulator is not counted
+
+
+async def test_a_key_revoked_after_n_requests_gets_401_from_then_on(start: Start) -> None:
+    sim, api = await start(revoke_key_after=2)
+    target = sim.target_ids[0]
+    assert (await api.run(target))["id"] == target
+    assert (await api.run(target))["id"] == target
+    for _ in range(2):
+        reply = await api.get(f"/api/v1/execution_results/{target}")
+        assert reply.status == 401
+        assert reply.text == "Incorrect API Key"
+    assert sim.stats.unauthorized == 2

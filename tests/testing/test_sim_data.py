@@ -8,10 +8,10 @@ from collections import Counter
 import aiohttp
 import pytest
 
-from rerunorch.testing import Simulator, SimulatorConfig
+from rerunorch.testing import MockClock, Simulator, SimulatorConfig
 
 from .conftest import Start
-from .helpers import Api, ManualClock, failed
+from .helpers import Api, failed
 
 
 async def test_targets_fail_and_passed_runs_pass(start: Start) -> None:
@@ -72,7 +72,7 @@ async def test_ids_are_unique_across_kinds(start: Start) -> None:
     assert repeated <= suite_or_machine
 
 
-async def test_same_seed_same_data_other_seed_other_data(clock: ManualClock) -> None:
+async def test_same_seed_same_data_other_seed_other_data(clock: MockClock) -> None:
     async def snapshot(seed: int) -> list[object]:
         config = SimulatorConfig(seed=seed, targets=5)
         async with Simulator(config, clock=clock) as sim, aiohttp.ClientSession() as session:
@@ -95,7 +95,7 @@ async def test_flaky_probability_decides_every_failure(
         assert kind in sim.truth(run_id).values()
 
 
-async def test_hundred_thousand_targets_start_at_once(clock: ManualClock) -> None:
+async def test_hundred_thousand_targets_start_at_once(clock: MockClock) -> None:
     config = SimulatorConfig(targets=100_000, passed_targets=1_000)
     began = time.perf_counter()
     async with Simulator(config, clock=clock) as sim, aiohttp.ClientSession() as session:

@@ -8,14 +8,14 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 import pytest
 
-from rerunorch.testing import Simulator, SimulatorConfig
+from rerunorch.testing import MockClock, Simulator, SimulatorConfig
 
 from .conftest import Start
-from .helpers import Api, ManualClock
+from .helpers import Api
 
 
 async def test_rate_limit_answers_429_with_retry_after_seconds(
-    start: Start, clock: ManualClock
+    start: Start, clock: MockClock
 ) -> None:
     sim, api = await start(rate_limit=2.0, rate_burst=3)
     path = f"/api/v1/execution_results/{sim.target_ids[0]}"
@@ -32,7 +32,7 @@ async def test_rate_limit_answers_429_with_retry_after_seconds(
     assert sim.stats.peak_requests_per_second == 4
 
 
-async def test_retry_after_as_http_date(start: Start, clock: ManualClock) -> None:
+async def test_retry_after_as_http_date(start: Start, clock: MockClock) -> None:
     sim, api = await start(rate_limit=0.25, rate_burst=1, retry_after="date")
     path = f"/api/v1/execution_results/{sim.target_ids[0]}"
     await api.get(path)
@@ -42,7 +42,7 @@ async def test_retry_after_as_http_date(start: Start, clock: ManualClock) -> Non
     assert when == math.ceil(clock.time() + 4)
 
 
-async def test_no_retry_after_and_ratelimit_headers(start: Start, clock: ManualClock) -> None:
+async def test_no_retry_after_and_ratelimit_headers(start: Start, clock: MockClock) -> None:
     sim, api = await start(rate_limit=10.0, rate_burst=2, retry_after="none",
                            ratelimit_headers=True)  # fmt: skip
     path = f"/api/v1/execution_results/{sim.target_ids[0]}"
@@ -60,7 +60,7 @@ async def test_no_retry_after_and_ratelimit_headers(start: Start, clock: ManualC
 
 
 async def test_peak_counts_accepted_requests_per_clock_second(
-    start: Start, clock: ManualClock
+    start: Start, clock: MockClock
 ) -> None:
     sim, api = await start()
     path = f"/api/v1/execution_results/{sim.target_ids[0]}"
@@ -74,7 +74,7 @@ async def test_peak_counts_accepted_requests_per_clock_second(
     assert sim.stats.requests_by_endpoint == {endpoint: 8}
 
 
-async def statuses_with_503s(seed: int, clock: ManualClock) -> list[int]:
+async def statuses_with_503s(seed: int, clock: MockClock) -> list[int]:
     config = SimulatorConfig(seed=seed, fault_503_rate=0.3)
     async with Simulator(config, clock=clock) as sim, aiohttp.ClientSession() as session:
         api = Api(session, sim)
@@ -84,7 +84,7 @@ async def statuses_with_503s(seed: int, clock: ManualClock) -> list[int]:
         return statuses
 
 
-async def test_injected_503s_are_seeded(clock: ManualClock) -> None:
+async def test_injected_503s_are_seeded(clock: MockClock) -> None:
     first = await statuses_with_503s(3, clock)
     assert set(first) == {200, 503}
     assert first == await statuses_with_503s(3, clock)
@@ -141,7 +141,7 @@ async def test_plan_busy_refuses_without_creating(start: Start) -> None:
     assert sim.reruns_of(sim.target_ids[0]) == []
 
 
-async def test_latency_is_clock_time_per_request(start: Start, clock: ManualClock) -> None:
+async def test_latency_is_clock_time_per_request(start: Start, clock: MockClock) -> None:
     sim, api = await start(latency=2.5)
     before = clock.monotonic()
     await api.get(f"/api/v1/execution_results/{sim.target_ids[0]}")
@@ -150,7 +150,7 @@ async def test_latency_is_clock_time_per_request(start: Start, clock: ManualCloc
 
 
 async def test_auto_rerun_creates_the_child_and_races_the_post(
-    start: Start, clock: ManualClock
+    start: Start, clock: MockClock
 ) -> None:
     sim, api = await start(auto_rerun=True, auto_rerun_delay=30.0)
     clock.advance(30)  # every seeded failure ended less than 60 s before the start
@@ -169,7 +169,7 @@ async def test_auto_rerun_creates_the_child_and_races_the_post(
     assert sim.reruns_of(target) == [child_id]  # auto children are not auto-rerun
 
 
-async def test_auto_rerun_follows_a_failed_api_rerun(start: Start, clock: ManualClock) -> None:
+async def test_auto_rerun_follows_a_failed_api_rerun(start: Start, clock: MockClock) -> None:
     sim, api = await start(auto_rerun=True, auto_rerun_delay=1000.0, flaky_probability=0.0)
     # Seeded failures ended up to 2 delays ago: some have an auto child already, some not.
     fresh = [t for t in sim.target_ids if (await api.run(t))["childResult"] is None]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree
 
+from rerunorch.testing import MockClock
+
 from .conftest import Start
-from .helpers import ManualClock, failed
+from .helpers import failed
 
 STATUSES = ["STATUS_CREATED", "STATUS_QUEUED", "STATUS_IN_PROGRESS", "STATUS_COMPLETED"]
 
 
-async def test_statuses_advance_and_counts_move(start: Start, clock: ManualClock) -> None:
+async def test_statuses_advance_and_counts_move(start: Start, clock: MockClock) -> None:
     sim, api = await start(tests_per_run=(6, 10), data_driven_fraction=0.0)
     child = (await api.rerun(sim.target_ids[0], "ALL_TESTS")).json()
     seen: list[dict[str, Any]] = []
@@ -37,7 +39,7 @@ async def test_statuses_advance_and_counts_move(start: Start, clock: ManualClock
     assert total == final["totalCount"]
 
 
-async def test_rerun_results_follow_the_truth(start: Start, clock: ManualClock) -> None:
+async def test_rerun_results_follow_the_truth(start: Start, clock: MockClock) -> None:
     sim, api = await start(targets=15)
     children = {}
     for run_id in sim.target_ids:
@@ -70,7 +72,7 @@ async def test_rerun_results_follow_the_truth(start: Start, clock: ManualClock) 
         assert set(sim.truth(child).values()) <= {"passed", "broken"}
 
 
-async def test_consolidated_result_across_the_chain(start: Start, clock: ManualClock) -> None:
+async def test_consolidated_result_across_the_chain(start: Start, clock: MockClock) -> None:
     sim, api = await start(flaky_probability=1.0)
     parent = sim.target_ids[0]
     assert (await api.run(parent))["consolidatedResult"] == "FAILURE"
@@ -84,9 +86,7 @@ async def test_consolidated_result_across_the_chain(start: Start, clock: ManualC
     assert (await api.run(parent))["result"] == "FAILURE"  # its own result stays
 
 
-async def test_consolidated_failure_when_a_test_still_fails(
-    start: Start, clock: ManualClock
-) -> None:
+async def test_consolidated_failure_when_a_test_still_fails(start: Start, clock: MockClock) -> None:
     sim, api = await start(flaky_probability=0.0)
     child = (await api.rerun(sim.target_ids[0], "ONLY_FAILED_TESTS")).json()["id"]
     clock.advance(200)
@@ -94,7 +94,7 @@ async def test_consolidated_failure_when_a_test_still_fails(
 
 
 async def test_data_driven_case_passes_when_its_rerun_iterations_pass(
-    start: Start, clock: ManualClock
+    start: Start, clock: MockClock
 ) -> None:
     sim, api = await start(data_driven_fraction=1.0, flaky_probability=1.0)
     child = (await api.rerun(sim.target_ids[0], "ONLY_FAILED_ITERATIONS")).json()["id"]
@@ -105,7 +105,7 @@ async def test_data_driven_case_passes_when_its_rerun_iterations_pass(
     assert all(it["result"] == "SUCCESS" for c in cases for it in c["iterationResults"])
 
 
-async def test_stop_by_path_and_by_body(start: Start, clock: ManualClock) -> None:
+async def test_stop_by_path_and_by_body(start: Start, clock: MockClock) -> None:
     sim, api = await start(tests_per_run=(8, 12))
     first = (await api.rerun(sim.target_ids[0], "ALL_TESTS")).json()["id"]
     second = (await api.rerun(sim.target_ids[1], "ALL_TESTS")).json()["id"]
@@ -138,9 +138,7 @@ async def test_stop_by_path_and_by_body(start: Start, clock: ManualClock) -> Non
     assert rerun.status == 200
 
 
-async def test_junit_refuses_in_plain_text_until_completed(
-    start: Start, clock: ManualClock
-) -> None:
+async def test_junit_refuses_in_plain_text_until_completed(start: Start, clock: MockClock) -> None:
     sim, api = await start()
     child = (await api.rerun(sim.target_ids[0], "ALL_TESTS")).json()["id"]
     path = f"/api/v1/reports/junit/{child}"
@@ -167,7 +165,7 @@ async def test_junit_refuses_in_plain_text_until_completed(
     assert (await api.get("/api/v1/reports/junit/999999999")).status == 404
 
 
-async def test_fresh_run_of_a_plan_and_busy_plan(start: Start, clock: ManualClock) -> None:
+async def test_fresh_run_of_a_plan_and_busy_plan(start: Start, clock: MockClock) -> None:
     sim, api = await start()
     plan = sim.run(sim.target_ids[0])["executionId"]
     body = {"executionId": plan, "buildNo": "build-7"}
@@ -190,7 +188,7 @@ async def test_fresh_run_of_a_plan_and_busy_plan(start: Start, clock: ManualCloc
     assert missing.status == 404
 
 
-async def test_cap_on_active_runs(start: Start, clock: ManualClock) -> None:
+async def test_cap_on_active_runs(start: Start, clock: MockClock) -> None:
     sim, api = await start(max_active_runs=2)
     assert (await api.rerun(sim.target_ids[0])).status == 200
     assert (await api.rerun(sim.target_ids[1])).status == 200

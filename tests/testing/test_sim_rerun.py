@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from rerunorch.testing import Simulator
+from rerunorch.testing import MockClock, Simulator
 
 from .conftest import Start
-from .helpers import Api, ManualClock, failed
+from .helpers import Api, failed
 
 # Every key of the example response on the "Trigger a rerun" page.
 SEED_KEYS = {
@@ -244,7 +244,7 @@ async def test_second_rerun_of_a_run_is_refused(start: Start) -> None:
     assert sim.reruns_of(sim.target_ids[0]) == [first.json()["id"]]
 
 
-async def test_at_most_max_reruns_per_chain(start: Start, clock: ManualClock) -> None:
+async def test_at_most_max_reruns_per_chain(start: Start, clock: MockClock) -> None:
     sim, api = await start(max_reruns_per_run=2, flaky_probability=0.0)
     head = sim.target_ids[0]
     chain = []

@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
+from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest
 from rerunorch import one_line as _one_line
 
 __all__ = ["email_message"]
@@ -49,10 +49,9 @@ def email_subject(d: Digest, title: str = "rerunorch") -> str:
 
 def email_text(d: Digest, title: str = "rerunorch") -> str:
     """The plain-text part."""
-    lines = [email_subject(d, title), "", _timing(d), ""]
-    counts = _counts(d)
-    width = max(len(label) for label, _ in counts) + 2
-    lines += [f"{label:<{width}}{value}" for label, value in counts]
+    lines = [email_subject(d, title), "", d.timing, ""]
+    width = max(len(count.label) for count in d.counts) + 2
+    lines += [f"{count.label:<{width}}{count.value}" for count in d.counts]
     for heading, rows, more in _lists(d):
         lines += ["", heading]
         lines += [f"- {row}" for row in rows]
@@ -73,12 +72,12 @@ def email_html(d: Digest, title: str = "rerunorch") -> str:
         "<!DOCTYPE html>",
         '<html><body style="font-family:sans-serif">',
         f"<h2>{e(email_subject(d, title))}</h2>",
-        f"<p>{e(_timing(d))}</p>",
+        f"<p>{e(d.timing)}</p>",
         "<table>",
     ]
     out += [
-        f'<tr><td {cell}>{e(label)}</td><td style="text-align:right">{e(value)}</td></tr>'
-        for label, value in _counts(d)
+        f'<tr><td {cell}>{e(c.label)}</td><td style="text-align:right">{c.value}</td></tr>'
+        for c in d.counts
     ]
     out.append("</table>")
     for heading, rows, more in _lists(d):
@@ -97,36 +96,6 @@ def email_html(d: Digest, title: str = "rerunorch") -> str:
     return "\n".join(out) + "\n"
 
 
-def _timing(d: Digest) -> str:
-    if d.duration is None:
-        return f"Started {d.started}; not finished."
-    return f"Started {d.started}, took {duration_text(d.duration)}."
-
-
-def _counts(d: Digest) -> list[tuple[str, str]]:
-    s = d.summary
-    rows = [
-        ("Targets", s.targets),
-        ("Reruns triggered", s.triggered),
-        ("Reruns passed", s.passed),
-        ("Reruns still failing", s.failed),
-        ("Skipped", s.skipped),
-    ]
-    rows += [
-        (label, count)
-        for label, count in (
-            ("Triggered (not followed)", d.not_followed),
-            ("Errors", s.errors),
-            ("Timed out", s.timed_out),
-            ("Interrupted", s.interrupted),
-        )
-        if count
-    ]
-    rows += [("Flaky tests", s.flaky_tests), ("Still-failing tests", s.failing_tests)]
-    counted = [(label, str(count)) for label, count in rows]
-    return [*counted, ("Requests (rate-limited)", f"{s.requests} ({s.rate_limited})")]
-
-
 def _lists(d: Digest) -> list[tuple[str, list[str], int]]:
     found = [
         (f"Flaky tests ({d.flaky.total}): failed, then passed on rerun", _tests(d.flaky)),
@@ -134,12 +103,6 @@ def _lists(d: Digest) -> list[tuple[str, list[str], int]]:
         (f"Not rerun to the end ({d.problems.total})", _problems(d.problems)),
     ]
     return [(heading, rows, more) for heading, (rows, more, total) in found if total]
-
-
-def _ids(plan: int | None, run: int, rerun: int | None) -> str:
-    plan_part = f"plan {plan}, " if plan is not None else ""
-    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
-    return f"{plan_part}run {run}{rerun_part}"
 
 
 def _tests(listing: Listing[TestLine]) -> tuple[list[str], int, int]:
@@ -151,7 +114,7 @@ def _tests(listing: Listing[TestLine]) -> tuple[list[str], int, int]:
             name = _one_line(test.name, _NAME_LIMIT) if test.name else "(no name)"
             if test.test_case_id is not None:
                 name += f" (case {test.test_case_id})"
-        rows.append(f"{name}: {_ids(test.plan, test.run, test.rerun)}")
+        rows.append(f"{name}: {test.where}")
     return rows, listing.more, listing.total
 
 
@@ -159,5 +122,5 @@ def _problems(listing: Listing[Problem]) -> tuple[list[str], int, int]:
     rows = []
     for p in listing.items:
         error = f": {_one_line(p.error, _ERROR_LIMIT)}" if p.error else ""
-        rows.append(f"{_ids(p.plan, p.run, p.rerun)}: {p.what}{error}")
+        rows.append(f"{p.where}: {p.what}{error}")
     return rows, listing.more, listing.total

@@ -49,8 +49,8 @@ def slack_message(
     header = _one_line(f"{_EMOJI[d.status]} {title}: {d.headline}", MAX_HEADER_TEXT)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
-        {"type": "section", "fields": [_mrkdwn(f"*{k}*\n{v}") for k, v in _counts(d)]},
-        _context(_timing(d)),
+        *_counts(d),
+        _context(d.timing),
     ]
     tail = [_context(_notes(d))] if d.notes else []
     lists = [
@@ -85,40 +85,18 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [_mrkdwn(text)]}
 
 
-def _counts(d: Digest) -> list[tuple[str, int]]:
-    s = d.summary
-    rows = [
-        ("Targets", s.targets),
-        ("Reruns triggered", s.triggered),
-        ("Reruns passed", s.passed),
-        ("Reruns still failing", s.failed),
-        ("Skipped", s.skipped),
-        ("Errors", s.errors),
-        ("Timed out", s.timed_out),
-        ("Interrupted", s.interrupted),
-        ("Flaky tests", s.flaky_tests),
-        ("Still-failing tests", s.failing_tests),
+def _counts(d: Digest) -> list[dict[str, Any]]:
+    """The counts as fields, in as many sections as Slack's ten fields a section need."""
+    fields = [_mrkdwn(f"*{c.label}*\n{c.value}") for c in d.counts]
+    return [
+        {"type": "section", "fields": fields[i : i + MAX_FIELDS]}
+        for i in range(0, len(fields), MAX_FIELDS)
     ]
-    optional = {"Errors", "Timed out", "Interrupted"}
-    shown = [(label, count) for label, count in rows if count or label not in optional]
-    return shown[:MAX_FIELDS]
-
-
-def _timing(d: Digest) -> str:
-    s = d.summary
-    took = f"took {duration_text(d.duration)}" if d.duration is not None else "not finished"
-    return f"Started {d.started}, {took} · {s.requests} requests ({s.rate_limited} rate-limited)"
 
 
 def _notes(d: Digest) -> str:
     text = "\n".join(f"• {escape(_one_line(note, _NOTE_LIMIT))}" for note in d.notes)
     return "*Notes*\n" + text[: MAX_SECTION_TEXT - 20]
-
-
-def _ids(plan: int | None, run: int, rerun: int | None) -> str:
-    plan_part = f"plan {plan}, " if plan is not None else ""
-    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
-    return f"{plan_part}run {run}{rerun_part}"
 
 
 def _test_row(test: TestLine) -> str:
@@ -128,7 +106,7 @@ def _test_row(test: TestLine) -> str:
         name = escape(_one_line(test.name, _NAME_LIMIT)) if test.name else "_(no name)_"
         if test.test_case_id is not None:
             name += f" (case {test.test_case_id})"
-    return f"• {name}: {_ids(test.plan, test.run, test.rerun)}"
+    return f"• {name}: {test.where}"
 
 
 def _tests(listing: Listing[TestLine]) -> tuple[list[str], int]:
@@ -139,7 +117,7 @@ def _problems(listing: Listing[Problem]) -> tuple[list[str], int]:
     rows = []
     for p in listing.items:
         error = f": {escape(_one_line(p.error, _ERROR_LIMIT))}" if p.error else ""
-        rows.append(f"• {_ids(p.plan, p.run, p.rerun)}: {p.what}{error}")
+        rows.append(f"• {p.where}: {p.what}{error}")
     return rows, listing.total
 
 

@@ -6,7 +6,6 @@ Errors name the webhook's host and never its URL: the path is the token.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import json
 import logging
@@ -15,9 +14,9 @@ from typing import Any
 
 import aiohttp
 
-from rerunorch import Clock, Secret
+from rerunorch import Clock, Secret, parse_retry_after
 
-__all__ = ["SlackError", "WebhookPacer", "parse_retry_after", "post_message"]
+__all__ = ["SlackError", "WebhookPacer", "post_message"]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,8 @@ async def post_message(
                 raise SlackError(f"the Slack webhook at {host} refused the message: {answer}")
             if attempt == max_retries:
                 break
-            retry_after = parse_retry_after(retry_header, now=clock.time())
+            # No cap: a longer wait than max_retry_wait gives up rather than waits.
+            retry_after = parse_retry_after(retry_header, now=clock.time(), cap=math.inf)
             wait = retry_after if retry_after is not None else 2.0**attempt
             if wait > max_retry_wait:
                 raise SlackError(
@@ -123,28 +123,6 @@ async def _post(
     # never let the answer quote the URL.
     word = url.redact(" ".join(text.split())[:80])
     return status, f"{status} {word}".strip(), retry_after
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """``Retry-After`` in seconds (given in seconds or as an HTTP date), or None.
-
-    >>> parse_retry_after("3", now=0.0)
-    3.0
-    >>> parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", now=30.0)
-    30.0
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,7 +6,6 @@ plugin can be collected together from the repository's root.)
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,27 +16,16 @@ from aiohttp.test_utils import TestServer
 
 from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
 from rerunorch.testing import SAMPLE_STARTED as STARTED
+from rerunorch.testing import MockClock
 
 # 2026-03-01 02:00:00 UTC, a nightly sweep's start.
 
 
-class JumpClock:
-    """A clock whose ``sleep`` moves time on at once (and records the wait)."""
+class JumpClock(MockClock):
+    """The shared fake clock at the sweep's start, jumping over waits (``sleeps`` records them)."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return STARTED + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
+        super().__init__(1000.0, wall_origin=STARTED, autojump=True)
 
 
 class FakeSlack:

@@ -40,6 +40,8 @@ def test_the_message_holds_the_verdict_counts_tests_and_duration() -> None:
         "*Flaky tests*\n2",
         "*Still-failing tests*\n1",
         "*Timed out*\n1",
+        "*Requests*\n57",
+        "*Rate-limited answers*\n2",
     } <= fields
     assert "*Errors*\n0" not in fields  # only counts that happened, among the optional ones
     text = "\n".join(section_texts(message))
@@ -47,7 +49,7 @@ def test_the_message_holds_the_verdict_counts_tests_and_duration() -> None:
     assert "• Checkout as guest (case 41): plan 302, run 1002 → rerun 2002" in text
     assert "• plan 304, run 1004 → rerun 2004: timed out: not finished after 3600 s" in text
     timing = message["blocks"][2]["elements"][0]["text"]
-    assert timing == "Started 2026-03-01 02:00:00 UTC, took 12m 34s · 57 requests (2 rate-limited)"
+    assert timing == "Started 2026-03-01 02:00:00 UTC, took 12m 34s."
     assert message["text"] == (
         "rerunorch: 1 still failing, 1 timed out (4 targets, 3 reruns, 2 flaky tests, took 12m 34s)"
     )
@@ -60,6 +62,19 @@ def test_names_cannot_form_links_or_mentions() -> None:
     text = "\n".join(section_texts(slack_message(report)))
     assert "<" not in text.replace("&lt;", "")
     assert "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;" in text
+
+
+def test_every_count_is_a_field_in_sections_of_at_most_ten() -> None:
+    report = SweepReport(started_at=STARTED, config={})
+    for target, kind in enumerate(OutcomeKind, start=1):
+        report.add(Outcome(target=target, outcome=kind, rerun_id=100 + target))
+    message = slack_message(report)
+    assert block_problems(message["blocks"]) == []
+    sections = [b["fields"] for b in message["blocks"] if b["type"] == "section" and "fields" in b]
+    assert [len(fields) for fields in sections] == [10, 3]
+    labels = [f["text"].split("\n")[0] for fields in sections for f in fields]
+    assert labels[5:9] == ["*Triggered (not followed)*", "*Errors*", "*Timed out*", "*Interrupted*"]
+    assert labels[-2:] == ["*Requests*", "*Rate-limited answers*"]
 
 
 def test_all_passed_and_no_targets_headlines() -> None:

@@ -6,11 +6,12 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import math
 
 import aiohttp
 
-from rerunorch import Clock, Secret
-from rerunorch_webhook._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from rerunorch import Clock, Secret, parse_retry_after, plural
+from rerunorch_webhook._retry import RETRY_STATUSES, RetryPolicy
 
 __all__ = ["SIGNATURE_HEADER", "WebhookError", "post_body", "signature"]
 
@@ -73,9 +74,11 @@ async def post_body(
                 if status not in RETRY_STATUSES:
                     raise WebhookError(f"the webhook at {host} {problem}")
             if attempt >= retry.retries:
-                tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
+                tries = plural(attempt + 1, "attempt")
                 raise WebhookError(f"the webhook at {host} {problem} ({tries})")
-            wait = retry.wait(attempt, parse_retry_after(retry_header, now=clock.time()))
+            # No cap: a Retry-After beyond max_backoff gives up rather than waits.
+            retry_after = parse_retry_after(retry_header, now=clock.time(), cap=math.inf)
+            wait = retry.wait(attempt, retry_after)
             if wait > retry.max_backoff:
                 raise WebhookError(
                     f"the webhook at {host} {problem} and asked to wait {wait:g} s "

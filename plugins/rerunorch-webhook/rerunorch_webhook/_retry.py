@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 
-__all__ = ["RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
+__all__ = ["RETRY_STATUSES", "RetryPolicy"]
 
 # Too many requests, and the server errors that mean "not now" rather than "never".
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -37,25 +36,3 @@ class RetryPolicy:
         if retry_after is not None:
             return retry_after
         return min(self.max_backoff, self.backoff * 2.0**attempt)
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """``Retry-After`` in seconds (given in seconds or as an HTTP date), or None.
-
-    >>> parse_retry_after("3", now=0.0)
-    3.0
-    >>> parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", now=30.0)
-    30.0
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)

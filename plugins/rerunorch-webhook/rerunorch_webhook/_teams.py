@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
+from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest
 from rerunorch import one_line as _one_line
 
 __all__ = ["MAX_BYTES", "encode", "teams_payload"]
@@ -75,8 +75,8 @@ def _card(d: Digest, title: str, shown: int, notes: int) -> dict[str, Any]:
             weight="Bolder",
             color=_COLOR[d.status],
         ),
-        _text(_timing(d), isSubtle=True, spacing="None"),
-        {"type": "FactSet", "facts": [_fact(k, str(v)) for k, v in _counts(d)]},
+        _text(d.timing, isSubtle=True, spacing="None"),
+        {"type": "FactSet", "facts": [_fact(c.label, str(c.value)) for c in d.counts]},
     ]
     sections = [
         (f"Flaky tests ({d.flaky.total}): failed, then passed on rerun", _tests(d.flaky, shown)),
@@ -119,40 +119,6 @@ def _escape(text: str) -> str:
     return _BLOCK_START.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", escaped)
 
 
-def _timing(d: Digest) -> str:
-    s = d.summary
-    took = f"took {duration_text(d.duration)}" if d.duration is not None else "not finished"
-    return f"Started {d.started}, {took} · {s.requests} requests ({s.rate_limited} rate-limited)"
-
-
-def _counts(d: Digest) -> list[tuple[str, int]]:
-    s = d.summary
-    rows = [
-        ("Targets", s.targets),
-        ("Reruns triggered", s.triggered),
-        ("Reruns passed", s.passed),
-        ("Reruns still failing", s.failed),
-        ("Skipped", s.skipped),
-    ]
-    rows += [
-        (label, count)
-        for label, count in (
-            ("Triggered (not followed)", d.not_followed),
-            ("Errors", s.errors),
-            ("Timed out", s.timed_out),
-            ("Interrupted", s.interrupted),
-        )
-        if count
-    ]
-    return [*rows, ("Flaky tests", s.flaky_tests), ("Still-failing tests", s.failing_tests)]
-
-
-def _ids(plan: int | None, run: int, rerun: int | None) -> str:
-    plan_part = f"plan {plan}, " if plan is not None else ""
-    rerun_part = f" → rerun {rerun}" if rerun is not None else ""
-    return f"{plan_part}run {run}{rerun_part}"
-
-
 def _tests(listing: Listing[TestLine], shown: int) -> tuple[list[dict[str, str]], int]:
     facts = []
     for test in listing.items[:shown]:
@@ -162,7 +128,7 @@ def _tests(listing: Listing[TestLine], shown: int) -> tuple[list[dict[str, str]]
             name = _escape(_one_line(test.name, _NAME_LIMIT)) if test.name else "(no name)"
             if test.test_case_id is not None:
                 name += f" (case {test.test_case_id})"
-        facts.append(_fact(name, _ids(test.plan, test.run, test.rerun)))
+        facts.append(_fact(name, test.where))
     return facts, listing.total
 
 
@@ -170,5 +136,5 @@ def _problems(listing: Listing[Problem], shown: int) -> tuple[list[dict[str, str
     facts = []
     for p in listing.items[:shown]:
         error = f": {_escape(_one_line(p.error, _ERROR_LIMIT))}" if p.error else ""
-        facts.append(_fact(_ids(p.plan, p.run, p.rerun), f"{p.what}{error}"))
+        facts.append(_fact(p.where, f"{p.what}{error}"))
     return facts, listing.total

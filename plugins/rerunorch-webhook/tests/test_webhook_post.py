@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import socket
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -19,9 +20,10 @@ from rerunorch_webhook import (
     WebhookSettings,
     report_body,
 )
-from webhook_fakes import JumpClock, sample_report, serve_endpoint
+from webhook_fakes import JumpClock, serve_endpoint
 
 from rerunorch import ConfigError, PluginManager, run_notifiers
+from rerunorch.testing import sample_report
 
 SECRET = "hmac-k3y-s3cret"
 TOKEN = "T0p-S3cret-Sig"
@@ -76,6 +78,26 @@ async def test_429_and_5xx_are_retried_with_backoff(clock: JumpClock) -> None:
     assert len(endpoint.deliveries) == 1
     assert endpoint.attempts == 5
     assert clock.sleeps == [1.0, 7.0, 4.0, 8.0]
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "soon", ""])
+async def test_an_unreadable_retry_after_falls_back_to_the_backoff(
+    clock: JumpClock, retry_after: str
+) -> None:
+    async with serve_endpoint() as (endpoint, url):
+        endpoint.script.append((429, {"Retry-After": retry_after}))
+        await WebhookNotifier(clock=clock, env={ENV_URL: url}).notify(sample_report(), {})
+    assert len(endpoint.deliveries) == 1
+    assert clock.sleeps == [1.0]
+
+
+async def test_a_retry_after_date_is_waited_for(clock: JumpClock) -> None:
+    async with serve_endpoint() as (endpoint, url):
+        when = formatdate(clock.time() + 12, usegmt=True).replace("GMT", "-0000")
+        endpoint.script.append((503, {"Retry-After": when}))
+        await WebhookNotifier(clock=clock, env={ENV_URL: url}).notify(sample_report(), {})
+    assert len(endpoint.deliveries) == 1
+    assert clock.sleeps == [pytest.approx(12.0)]
 
 
 async def test_retries_are_bounded(clock: JumpClock) -> None:

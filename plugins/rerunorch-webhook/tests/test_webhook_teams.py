@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 from rerunorch_webhook import ENV_FORMAT, ENV_URL, MAX_BYTES, WebhookNotifier, teams_payload
 from rerunorch_webhook._teams import encode
-from webhook_fakes import (
-    TEAMS_LIMIT,
-    JumpClock,
-    big_report,
-    card_problems,
-    sample_report,
-    serve_endpoint,
-)
+from webhook_fakes import STARTED, TEAMS_LIMIT, JumpClock, big_report, card_problems, serve_endpoint
+
+from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.testing import sample_report
 
 
 def card(payload: dict[str, Any]) -> dict[str, Any]:
@@ -49,20 +45,25 @@ def test_the_card_shape_teams_workflows_expect() -> None:
     heading = content["body"][0]
     assert heading["text"] == "Nightly\\_QA: 1 still failing, 1 timed out"
     assert heading["color"] == "Attention"
-    assert (
-        texts(payload)[1]
-        == "Started 2026-03-01 02:00:00 UTC, took 12m 34s · 0 requests (0 rate-limited)"
-    )
+    assert texts(payload)[1] == "Started 2026-03-01 02:00:00 UTC, took 12m 34s."
     found = facts(payload)
-    assert ("Targets", "3") in found
+    assert ("Targets", "4") in found
     assert ("Timed out", "1") in found
+    assert ("Requests", "57") in found
+    assert ("Rate-limited answers", "2") in found
     assert ("Login with SSO (case 17)", "plan 301, run 1001 → rerun 2001") in found
-    assert (
-        "Search \\*by\\* \\[tag\\](x) & filter (case 18)",
-        "plan 301, run 1001 → rerun 2001",
-    ) in found
-    assert ("Checkout as guest ✓ (case 41)", "plan 302, run 1002 → rerun 2002") in found
+    assert ("Search <by> tag & filter (case 18)", "plan 301, run 1001 → rerun 2001") in found
+    assert ("Checkout as guest (case 41)", "plan 302, run 1002 → rerun 2002") in found
     assert ("plan 304, run 1004 → rerun 2004", "timed out: not finished after 3600 s") in found
+
+
+def test_names_show_literally_in_teams_markdown() -> None:
+    report = SweepReport(started_at=STARTED, config={})
+    names = (TestRef(18, "Search *by* [tag](x) & filter"), TestRef(19, "1. Checkout ✓"))
+    report.add(Outcome(target=1, rerun_id=2, outcome=OutcomeKind.PASSED, flaky=names))
+    found = facts(teams_payload(report))
+    assert ("Search \\*by\\* \\[tag\\](x) & filter (case 18)", "run 1 → rerun 2") in found
+    assert ("1\\. Checkout ✓ (case 19)", "run 1 → rerun 2") in found
 
 
 @pytest.mark.parametrize("max_items", [0, 5, 1000])

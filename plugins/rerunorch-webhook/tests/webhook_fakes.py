@@ -1,4 +1,6 @@
-"""Test helpers for rerunorch-webhook: a fake clock, a local endpoint, sample reports.
+"""Test helpers for rerunorch-webhook: a fake clock, a local endpoint, a big report.
+
+(The small sample report is :func:`rerunorch.testing.sample_report`.)
 
 (A uniquely named module rather than a conftest.py, so that the tests of every
 plugin can be collected together from the repository's root.)
@@ -6,7 +8,6 @@ plugin can be collected together from the repository's root.)
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -19,29 +20,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.testing import MockClock
 
 STARTED = 1_772_330_400.0
 PATH = "/workflows/abc/triggers/manual/paths/invoke?sig=T0p-S3cret-Sig"
 TEAMS_LIMIT = 28_000
 
 
-class JumpClock:
-    """A clock whose ``sleep`` moves time on at once (and records the wait)."""
+class JumpClock(MockClock):
+    """The shared fake clock at the sweep's start, jumping over waits (``sleeps`` records them)."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return STARTED + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
+        super().__init__(1000.0, wall_origin=STARTED, autojump=True)
 
 
 @dataclass
@@ -134,41 +124,6 @@ async def serve_endpoint(secret: str | None = None) -> AsyncIterator[tuple[FakeE
         yield endpoint, str(server.make_url("")).rstrip("/") + PATH
     finally:
         await server.close()
-
-
-def sample_report() -> SweepReport:
-    report = SweepReport(started_at=STARTED, config={"strategy": "failed"})
-    report.add(
-        Outcome(
-            target=1001,
-            execution_id=301,
-            rerun_id=2001,
-            outcome=OutcomeKind.PASSED,
-            result="SUCCESS",
-            flaky=(TestRef(17, "Login with SSO"), TestRef(18, "Search *by* [tag](x) & filter")),
-        )
-    )
-    report.add(
-        Outcome(
-            target=1002,
-            execution_id=302,
-            rerun_id=2002,
-            outcome=OutcomeKind.FAILED,
-            result="FAILURE",
-            still_failing=(TestRef(41, "Checkout as guest ✓"),),
-        )
-    )
-    report.add(
-        Outcome(
-            target=1004,
-            execution_id=304,
-            rerun_id=2004,
-            outcome=OutcomeKind.TIMED_OUT,
-            error="not finished after 3600 s",
-        )
-    )
-    report.finished_at = STARTED + 754.0
-    return report
 
 
 def big_report(tests: int, name_length: int = 200) -> SweepReport:

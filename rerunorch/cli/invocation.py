@@ -1,0 +1,242 @@
+"""One command, read once: options, config file and environment become an :class:`Invocation`.
+
+Everything that can be wrong with a command (a config key, a number, the key,
+a report path, a notifier name, a targets line) is found here, before the
+sweep sends anything; the rest of the CLI only reads the frozen result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+
+from rerunorch.api import DEFAULT_BASE_URL
+from rerunorch.api.client import normalize_base_url
+from rerunorch.cli.config import load_config
+from rerunorch.cli.targetfile import TargetInput
+from rerunorch.errors import ConfigError
+from rerunorch.journal import default_journal_path
+from rerunorch.notify import Notifier, choose_notifiers
+from rerunorch.plugins import PluginManager
+from rerunorch.polling import PollPolicy
+from rerunorch.report.output import STDOUT, check_output
+from rerunorch.secret import Secret
+from rerunorch.settings import SweepSettings
+from rerunorch.sharding import Shard
+
+__all__ = ["Invocation", "Outputs", "api_key", "read_invocation"]
+
+
+@attrs.frozen(kw_only=True)
+class Outputs:
+    """Where the reports go: a path, ``-`` for standard output, or None for none."""
+
+    report: str | None = None
+    junit: str | None = None
+    markdown: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(flag, path)`` for each report asked for, e.g. ``("--junit", "j.xml")``."""
+        flags = (("--report", self.report), ("--junit", self.junit), ("--markdown", self.markdown))
+        return [(flag, path) for flag, path in flags if path]
+
+    @property
+    def to_stdout(self) -> bool:
+        """Some report goes to standard output (so the summary goes to stderr)."""
+        return any(path == STDOUT for _, path in self.items())
+
+    def check(self) -> None:
+        """Make sure each report can be written, before anything is sent.
+
+        Raises:
+            ConfigError: One cannot (the message names the flag and the reason).
+        """
+        for flag, path in self.items():
+            try:
+                check_output(path)
+            except OSError as exc:
+                raise ConfigError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
+
+
+@attrs.frozen(kw_only=True)
+class Invocation:
+    """A command's every input, checked (``sweep``, ``demo``).
+
+    Attributes:
+        settings: The sweep's settings (the shard normalized, e.g. ``"2/4"``).
+        key: The API key.
+        targets: The targets given, checked; None for the demo (its simulator's).
+        shard: The shard swept, or None.
+        journal: The journal's path, or None for none (``--dry-run``, the demo).
+        resume, force: ``--resume`` and ``--force``.
+        outputs: The reports to write.
+        notifiers: ``(name, notifier)`` for each ``--notify``.
+        notify_options: The config's ``[notify.NAME]`` tables.
+        plugins: The plugin manager (strategies, listeners).
+        verbose, quiet: ``-v`` (counted) and ``-q``.
+        time_scale: How much faster the sweep's clock runs.
+    """
+
+    settings: SweepSettings
+    key: Secret
+    targets: TargetInput | None
+    shard: Shard | None = None
+    journal: str | None = None
+    resume: bool = False
+    force: bool = False
+    outputs: Outputs = Outputs()
+    notifiers: tuple[tuple[str, Notifier], ...] = ()
+    notify_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    plugins: PluginManager
+    verbose: int = 0
+    quiet: bool = False
+    time_scale: float = 1.0
+
+    @property
+    def total(self) -> int:
+        """How many targets this sweep takes (those of its shard)."""
+        return self.targets.in_shard if self.targets is not None else 0
+
+    def at(self, base_url: str) -> Invocation:
+        """The same command against another server (the demo's simulator, once it listens)."""
+        return attrs.evolve(self, settings=attrs.evolve(self.settings, base_url=base_url))
+
+
+def read_invocation(
+    ctx: click.Context,
+    options: Mapping[str, Any],
+    *,
+    ids: tuple[str, ...] = (),
+    demo_key: Secret | None = None,
+) -> Invocation:
+    """Read a ``sweep`` (or, with ``demo_key``, a ``demo``) command once.
+
+    Raises:
+        ConfigError: Anything wrong with it; nothing has been sent.
+    """
+    merged, notify_options = _merge_config(ctx, options)
+    key = demo_key or api_key(merged)
+    shard = Shard.parse(merged["shard"]) if merged.get("shard") else None
+    settings = _settings(merged, shard)
+    outputs = Outputs(report=merged["report"], junit=merged["junit"], markdown=merged["markdown"])
+    outputs.check()
+    from rerunorch import plugins as plugin_loading  # looked up here: tests replace it
+
+    plugins = plugin_loading.load_plugins()
+    notifiers = choose_notifiers(merged["notify"] or (), plugins.notifiers())
+    demo = demo_key is not None
+    journal = (
+        None if demo or settings.dry_run else merged.get("journal") or default_journal_path(shard)
+    )
+    return Invocation(
+        settings=settings,
+        key=key,
+        # Last: it reads the targets (and stdin) through.
+        targets=None if demo else TargetInput(ids, merged.get("from_file"), shard),
+        shard=shard,
+        journal=journal,
+        resume=merged.get("resume", False),
+        force=merged.get("force", False),
+        outputs=outputs,
+        notifiers=notifiers,
+        notify_options=notify_options,
+        plugins=plugins,
+        verbose=merged["verbose"],
+        quiet=merged["quiet"],
+        time_scale=merged.get("time_scale", 1.0),
+    )
+
+
+def _merge_config(
+    ctx: click.Context, options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The options with the config file's ``[sweep]`` values where no flag was given,
+    and its ``[notify.NAME]`` tables.
+
+    Each value of the file goes through its option's own checks (ranges, finite
+    numbers), so a bad one is reported with the file and key.
+    """
+    path = options.get("config_path")
+    if not path:
+        return dict(options), {}
+    config = load_config(path)
+    params = {param.name: param for param in ctx.command.params}
+    merged = dict(options)
+    for key, value in config["sweep"].items():
+        where = f"{path}: sweep.{key}"
+        if key == "base_url":  # checked even when the flag or the environment wins
+            _check_base_url(value, where)
+        source = ctx.get_parameter_source(key)
+        if key == "api_key":
+            merged[key] = value
+        elif source in (None, click.core.ParameterSource.DEFAULT):
+            merged[key] = _convert(ctx, params.get(key), value, where)
+    return merged, config["notify"]
+
+
+def _convert(ctx: click.Context, param: click.Parameter | None, value: Any, where: str) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if param is None or not isinstance(param, click.Option):
+        return value
+    try:
+        return param.type.convert(value, param, ctx)
+    except click.BadParameter as exc:
+        raise ConfigError(f"{where}: {exc.message}") from None
+
+
+def _check_base_url(value: str, where: str) -> None:
+    try:
+        normalize_base_url(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def api_key(options: Mapping[str, Any]) -> Secret:
+    """The API key: ``--api-key-file``, the config's ``api_key``, or TESTSIGMA_API_KEY.
+
+    Raises:
+        ConfigError: None is given, or the file cannot be read or is empty.
+    """
+    path = options.get("api_key_file")
+    if path:
+        try:
+            key = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"--api-key-file: cannot read {path}: {exc.strerror}") from None
+        if not key:
+            raise ConfigError(f"--api-key-file: {path} is empty")
+        return Secret(key)
+    key = (options.get("api_key") or os.environ.get("TESTSIGMA_API_KEY", "")).strip()
+    if not key:
+        raise ConfigError("no API key: set TESTSIGMA_API_KEY (or use --api-key-file)")
+    return Secret(key)
+
+
+def _settings(options: Mapping[str, Any], shard: Shard | None) -> SweepSettings:
+    base_url = options.get("base_url") or DEFAULT_BASE_URL
+    normalize_base_url(base_url)  # a bad URL is a usage error, found before anything starts
+    interval = float(options["poll_interval"])
+    try:
+        return SweepSettings(
+            base_url=base_url,
+            strategy=options["strategy"],
+            concurrency=options["concurrency"],
+            rate=options["rate"],
+            burst=options["burst"],
+            max_active=options["max_active"],
+            wait=options["wait"],
+            poll=PollPolicy(initial=interval, minimum=min(interval, PollPolicy().minimum)),
+            timeout=options["timeout"],
+            stop_on_timeout=options["stop_on_timeout"],
+            dry_run=options["dry_run"],
+            shared_limit=options.get("shared_limit"),
+            shard=str(shard) if shard else None,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
