@@ -391,7 +391,8 @@ class Sweep:
                     cut.cancel()
                 outcome = await job.run()
             if cut.cancelled_caught:
-                outcome = job.outcome(OutcomeKind.INTERRUPTED, error="the grace period ended")
+                why = "the API key was refused" if self._auth_failure else "the grace period ended"
+                outcome = job.outcome(OutcomeKind.INTERRUPTED, error=why)
             await self._record(outcome, job=job)
         except AuthError as exc:
             # 401/403 stops everything at once: nothing more is sent.

@@ -390,7 +390,9 @@ async def test_the_command_exits_3_when_the_journal_disk_fills_and_resumes_witho
     assert failed.returncode == 3, stderr[-2000:]
     assert "the journal" in stderr
     assert "could not be written" in stderr
-    assert 0 < simulator.stats.reruns_created < 200
+    # Where the disk fills (before the first POST, or among the outcomes) depends on how
+    # the writes were grouped; every target begun is left to resume either way.
+    assert "interrupted: the journal could not be written" in stderr
     with anyio.fail_after(BOUND):
         final = await anyio.run_process([*command, "--resume"], env=env, check=False)
     assert final.returncode in (0, 1), final.stderr.decode()[-2000:]
