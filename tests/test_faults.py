@@ -63,11 +63,15 @@ def settings_for(sim: Simulator, **overrides: object) -> dict[str, object]:
 
 
 def journal_sweep(
-    sim: Simulator, clock: Clock, journal: Journal, listener: SweepListener | None = None
+    sim: Simulator,
+    clock: Clock,
+    journal: Journal,
+    listener: SweepListener | None = None,
+    grace: float = 30.0,
 ) -> Sweep:
     return Sweep(
         sim.target_ids,
-        SweepSettings(base_url=sim.base_url, max_active=10, concurrency=8),
+        SweepSettings(base_url=sim.base_url, max_active=10, concurrency=8, grace=grace),
         api_key=sim.api_key,
         clock=clock,
         journal=journal,
@@ -179,7 +183,9 @@ async def test_a_disk_full_mid_sweep_ends_it_within_the_grace_and_resumes_withou
 ) -> None:
     path = tmp_path / "j.sqlite"
     journal = Journal.open(path, settings=SETTINGS, fingerprint="t")
-    sweep = journal_sweep(simulator, simulator_clock, journal, listener=FillTheDisk(journal, 20))
+    filler = FillTheDisk(journal, 20)
+    # 300 s of the sweep's clock are 0.3 real seconds: room for a loaded machine.
+    sweep = journal_sweep(simulator, simulator_clock, journal, listener=filler, grace=300.0)
     failure = FailureTime(simulator_clock)
     logging.getLogger("rerunorch.journal").addHandler(failure)
     try:
