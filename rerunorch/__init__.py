@@ -28,7 +28,6 @@ if _typing.TYPE_CHECKING:
     from rerunorch.api.enums import Status as Status
     from rerunorch.api.enums import TriggeredType as TriggeredType
     from rerunorch.api.enums import result_passed as result_passed
-    from rerunorch.api.models import ApiErrorBody as ApiErrorBody
     from rerunorch.api.models import ExecutionResult as ExecutionResult
     from rerunorch.api.models import IterationResult as IterationResult
     from rerunorch.api.models import PlanRunRequest as PlanRunRequest
@@ -94,6 +93,7 @@ if _typing.TYPE_CHECKING:
     from rerunorch.report.text import one_line as one_line
     from rerunorch.report.text import plural as plural
     from rerunorch.secret import Secret as Secret
+    from rerunorch.secret import mask_url as mask_url
     from rerunorch.settings import SweepSettings as SweepSettings
     from rerunorch.strategies.base import Decision as Decision
     from rerunorch.strategies.base import DecisionContext as DecisionContext
@@ -114,7 +114,6 @@ _HOMES: dict[str, str] = {
     "Status": "rerunorch.api.enums",
     "TriggeredType": "rerunorch.api.enums",
     "result_passed": "rerunorch.api.enums",
-    "ApiErrorBody": "rerunorch.api.models",
     "ExecutionResult": "rerunorch.api.models",
     "IterationResult": "rerunorch.api.models",
     "PlanRunRequest": "rerunorch.api.models",
@@ -180,6 +179,7 @@ _HOMES: dict[str, str] = {
     "one_line": "rerunorch.report.text",
     "plural": "rerunorch.report.text",
     "Secret": "rerunorch.secret",
+    "mask_url": "rerunorch.secret",
     "SweepSettings": "rerunorch.settings",
     "Decision": "rerunorch.strategies.base",
     "DecisionContext": "rerunorch.strategies.base",

@@ -53,14 +53,13 @@ from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
 from rerunorch.strategies.base import Strategy
 from rerunorch.strategies.builtin import builtin_strategies
-from rerunorch.targets import Target
+from rerunorch.targets import MAX_ID, Target
 
 __all__ = ["Sweep", "SweepProgress", "run_sweep"]
 
 log = logging.getLogger(__name__)
 
 TargetSource = Iterable[Target | int] | AsyncIterable[Target | int]
-MAX_ID = 2**63 - 1  # the API's ids are 64-bit; the journal cannot hold more
 
 
 class SweepProgress:
@@ -128,7 +127,13 @@ class Sweep:
                 raise ConfigError("a sweep needs an API key (or a client)")
             key = api_key if isinstance(api_key, Secret) else Secret(api_key)
             client = TestsigmaClient(
-                key, self.settings.base_url, pacer=self._pacer(key), clock=self.clock, rng=self._rng
+                key,
+                self.settings.base_url,
+                pacer=self._pacer(key),
+                clock=self.clock,
+                rng=self._rng,
+                timeout=self.settings.request_timeout,
+                max_response_bytes=self.settings.max_response_bytes,
             )
         self.client = client
         self.progress = SweepProgress()
@@ -343,23 +348,18 @@ class Sweep:
     async def _take(self, item: object) -> Target | None:
         """``item`` as a target; a bad one ends as an ``error`` outcome of its own (None)."""
         try:
-            target = Target.of(item)  # type: ignore[arg-type]  # a caller's list may hold anything
-            if target.id > MAX_ID:
-                raise ValueError(f"id must be at most {MAX_ID}, not {target.id}")
-        except (TypeError, ValueError) as exc:
-            shown = repr(item)
-            shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+            return Target.of(item)  # type: ignore[arg-type]  # a caller's list may hold anything
+        except (TypeError, ValueError) as exc:  # the message quotes the item, bounded
             number = item if isinstance(item, int) and not isinstance(item, bool) else 0
             self.progress.started += 1
             self.progress.running += 1
             bad = Outcome(
                 target=number if 0 <= number <= MAX_ID else 0,
                 outcome=OutcomeKind.ERROR,
-                error=f"not a target: {shown}: {exc}",
+                error=f"not a target: {exc}",
             )
             await self._record(bad, journaled=True)  # nothing to resume: it is not a run
             return None
-        return target
 
     async def _one(
         self,

@@ -9,7 +9,6 @@ ones at the end of a sweep, each isolated from the others.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,14 +16,12 @@ import anyio
 
 from rerunorch.errors import ConfigError
 from rerunorch.report.model import SweepReport
+from rerunorch.secret import safe_error  # its home; imported from here by older code
 
 __all__ = ["Notifier", "choose_notifiers", "notify_all", "run_notifiers", "safe_error"]
 
 NOTIFIER_TIME_LIMIT = 120.0  # seconds; each notifier has its own retries within it
 log = logging.getLogger(__name__)
-
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
-_MAX_MESSAGE = 200
 
 
 @runtime_checkable
@@ -55,18 +52,6 @@ class Notifier(Protocol):
         environment variables; never put them in an exception message.
         """
         ...
-
-
-def safe_error(exc: BaseException) -> str:
-    """``"TypeName: message"`` with any URL in the message replaced by ``<url>``, shortened.
-
-    Webhook URLs carry their secret in the path, so an exception that quotes
-    its URL must not reach a note, a report or a log line verbatim.
-    """
-    message = _URL.sub("<url>", str(exc)).strip()
-    if len(message) > _MAX_MESSAGE:
-        message = message[: _MAX_MESSAGE - 3] + "..."
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def choose_notifiers(

@@ -2,20 +2,79 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from rerunorch.api import DEFAULT_BASE_URL
+from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
+from rerunorch.errors import ConfigError
 from rerunorch.polling import PollPolicy
+from rerunorch.secret import mask_url
+from rerunorch.sharding import Shard
 
 __all__ = ["SweepSettings"]
 
 
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, not {value!r}")
+def _number(value: Any, name: str, *, whole: bool) -> None:
+    """Refuse what is not a finite number (``nan``, ``inf``, a bool, a string)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (float, int))
+        or (whole and not isinstance(value, int))
+    ):
+        want = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {want}, not {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+
+
+def _check(*, whole: bool = False, zero: bool = False) -> Any:
+    """An attrs validator: a finite number above 0 (or from 0 with ``zero``); None passes."""
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        _number(value, attribute.name, whole=whole)
+        if value < 0 or (value == 0 and not zero):
+            bound = "at least 0" if zero else "positive"
+            raise ValueError(f"{attribute.name} must be {bound}, not {value!r}")
+
+    return validate
+
+
+_positive = _check()
+_positive_whole = _check(whole=True)
+_not_negative = _check(zero=True)
+
+
+def _fraction(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _positive(instance, attribute, value)
+    if value > 1:
+        raise ValueError(f"{attribute.name} must be at most 1, not {value!r}")
+
+
+def _poll(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Every field of the poll policy is a finite number (the waits positive)."""
+    if not isinstance(value, PollPolicy):
+        raise ValueError(f"poll must be a PollPolicy, not {value!r}")
+    for field in attrs.fields(PollPolicy):
+        number = getattr(value, field.name)
+        _number(number, f"poll.{field.name}", whole=False)
+        waits = field.name in ("initial", "minimum", "cap")
+        if number < 0 or (waits and number == 0):
+            bound = "positive" if waits else "at least 0"
+            raise ValueError(f"poll.{field.name} must be {bound}, not {number!r}")
+
+
+def _shard(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        if not isinstance(value, str):
+            raise ValueError(f"shard must be a string like '2/4', not {value!r}")
+        try:
+            Shard.parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -43,27 +102,37 @@ class SweepSettings:
             with every process that uses the same Redis and account.
         fallback_fraction: Without Redis, pace locally at this share of the limits.
         shard: ``"I/N"``: take only the targets of shard I of N.
+        request_timeout: Seconds for one HTTP request, the answer's last byte included.
+        max_response_bytes: The longest answer read; a longer one is an error.
+
+    Raises:
+        ValueError: A number is not finite (``nan``, ``inf``), not a number, or
+            out of its range; a whole number is not an int; ``shard`` is not I/N.
     """
 
     base_url: str = DEFAULT_BASE_URL
     strategy: str = "failed"
-    concurrency: int = attrs.field(default=8, validator=_positive)
+    concurrency: int = attrs.field(default=8, validator=_positive_whole)
     rate: float | None = attrs.field(default=None, validator=_positive)
-    burst: int = attrs.field(default=5, validator=_positive)
-    max_active: int | None = attrs.field(default=None, validator=_positive)
+    burst: int = attrs.field(default=5, validator=_positive_whole)
+    max_active: int | None = attrs.field(default=None, validator=_positive_whole)
     wait: bool = True
-    poll: PollPolicy = attrs.field(factory=PollPolicy)
+    poll: PollPolicy = attrs.field(factory=PollPolicy, validator=_poll)
     timeout: float | None = attrs.field(default=4 * 3600.0, validator=_positive)
     stop_on_timeout: bool = False
     dry_run: bool = False
-    max_trigger_attempts: int = attrs.field(default=5, validator=_positive)
-    plan_busy_retries: int = 8
-    plan_busy_wait: float = 15.0
-    grace: float = 30.0
-    window: int | None = attrs.field(default=None, validator=_positive)
+    max_trigger_attempts: int = attrs.field(default=5, validator=_positive_whole)
+    plan_busy_retries: int = attrs.field(default=8, validator=_check(whole=True, zero=True))
+    plan_busy_wait: float = attrs.field(default=15.0, validator=_not_negative)
+    grace: float = attrs.field(default=30.0, validator=_not_negative)
+    window: int | None = attrs.field(default=None, validator=_positive_whole)
     shared_limit: str | None = None
-    fallback_fraction: float = attrs.field(default=0.25, validator=_positive)
-    shard: str | None = None
+    fallback_fraction: float = attrs.field(default=0.25, validator=_fraction)
+    shard: str | None = attrs.field(default=None, validator=_shard)
+    request_timeout: float = attrs.field(default=DEFAULT_REQUEST_TIMEOUT, validator=_positive)
+    max_response_bytes: int = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive_whole
+    )
 
     @property
     def effective_window(self) -> int:
@@ -75,19 +144,10 @@ class SweepSettings:
         return max(self.max_active or 1000, 4 * self.concurrency)
 
     def to_json(self) -> dict[str, Any]:
-        """The settings for a report or journal (there are no secrets here)."""
+        """The settings for a report or journal, with any password in a URL masked."""
         data = attrs.asdict(self)
         data["poll"] = attrs.asdict(self.poll)
+        data["base_url"] = mask_url(self.base_url)
         if self.shared_limit:
-            data["shared_limit"] = _without_password(self.shared_limit)
+            data["shared_limit"] = mask_url(self.shared_limit)
         return data
-
-
-def _without_password(url: str) -> str:
-    parsed = urlsplit(url)
-    if parsed.password is None:
-        return url
-    netloc = f"{parsed.username or ''}:***@{parsed.hostname}"
-    if parsed.port:
-        netloc += f":{parsed.port}"
-    return urlunsplit(parsed._replace(netloc=netloc))

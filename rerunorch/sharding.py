@@ -11,7 +11,7 @@ from rerunorch.errors import ConfigError
 
 __all__ = ["Shard"]
 
-_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_SPEC = re.compile(r"[ \t]*([0-9]{1,9})[ \t]*/[ \t]*([0-9]{1,9})[ \t]*")  # ASCII digits only
 
 
 @attrs.frozen
@@ -36,9 +36,9 @@ class Shard:
     @classmethod
     def parse(cls, spec: str) -> Shard:
         """``"2/4"`` -> ``Shard(2, 4)``; raises ConfigError for anything else."""
-        match = _SPEC.match(spec)
+        match = _SPEC.fullmatch(spec)
         if not match:
-            raise ConfigError(f"--shard takes I/N (e.g. 2/4), not {spec!r}")
+            raise ConfigError(f"--shard takes I/N (e.g. 2/4), not {spec[:40]!r}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     def __contains__(self, target_id: object) -> bool:

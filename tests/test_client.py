@@ -1,4 +1,9 @@
-"""TestsigmaClient against aioresponses: every endpoint, every way the server says no.
+"""TestsigmaClient through a MockTransport: every endpoint, every way the server says no.
+
+No sockets and no patching: the client is handed a :class:`MockTransport` whose
+handler plays the server from a script. The aiohttp transport's own mapping of
+aiohttp's failures is checked with aioresponses (raising is all it must do); its
+reading of real answers is in test_client_hostile.py, over loopback sockets.
 
 No test sleeps: the client and its pacer run on :class:`FakeClock`, whose ``sleep``
 moves time forward at once and records how long it was asked to wait.
@@ -8,28 +13,31 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import inspect
 import json
 import logging
 import random
+import time
 import traceback
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 import yarl
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
-from aioresponses import core as aioresponses_core
-from aioresponses.core import RequestCall
 
 from rerunorch._version import __version__
+from rerunorch.api import MockTransport, Request, Response
 from rerunorch.api.client import TestsigmaClient, normalize_base_url
 from rerunorch.api.enums import IterationReRunType, ReRunType, Result, Status
 from rerunorch.api.models import RerunRequest, TestCaseResultRequest
+from rerunorch.api.transport import AiohttpTransport, ConnectError, ReadError, TransportError
+from rerunorch.clock import ScaledClock
+from rerunorch.engine import Sweep
 from rerunorch.errors import (
     ApiError,
     AuthError,
@@ -47,11 +55,12 @@ from rerunorch.errors import (
 )
 from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret
+from rerunorch.settings import SweepSettings
 
 KEY = "tsk_live_7f3a9c1e5b2d4a6f8e0c"
 HOST = "testsigma.example"
 BASE = f"https://{HOST}"
-RESULTS = f"{BASE}/api/v1/execution_results"
+RESULTS = "/api/v1/execution_results"
 MAX_ATTEMPTS = 3
 DATA = Path(__file__).parent / "data"
 SEED_RESPONSE: dict[str, Any] = json.loads((DATA / "seed_response.json").read_text())
@@ -130,28 +139,51 @@ class RecordingPacer(Pacer):
         return super().rate_limited(retry_after, cut=cut)
 
 
-class _CompatResponse(aiohttp.ClientResponse):
-    """A ClientResponse that aioresponses 0.7.9 can build under aiohttp >= 3.14.
+Answer = Response | TransportError
 
-    aiohttp 3.14 added a required ``stream_writer`` argument that aioresponses
-    does not pass yet (pnuckowski/aioresponses#289); a finished request only needs
-    its ``output_size``.
+
+class Script:
+    """The server's part: answers per (method, path), in order; the last may repeat.
+
+    A request nobody scripted gets a 599, so that a test sees it rather than hangs.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, str], deque[Answer]] = defaultdict(deque)
+        self._repeat: set[tuple[str, str]] = set()
+
+    def on(self, method: str, path: str, *answers: Answer, repeat: bool = False) -> None:
+        self._answers[method, path].extend(answers)
+        if repeat:
+            self._repeat.add((method, path))
+
+    def __call__(self, request: Request) -> Response:
+        route = (request.method, request.url.path)
+        queue = self._answers.get(route)
+        if not queue:
+            return Response(599, body=b"not scripted")
+        answer = queue[0] if route in self._repeat and len(queue) == 1 else queue.popleft()
+        if isinstance(answer, TransportError):
+            raise answer
+        return answer
 
 
-_NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
+def payload(data: Any, status: int = 200, **headers: str) -> Response:
+    return Response(status, {"Content-Type": JSON_TYPE, **headers}, json.dumps(data).encode())
+
+
+def text(body: str, status: int = 200, content_type: str = JSON_TYPE, **headers: str) -> Response:
+    return Response(status, {"Content-Type": content_type, **headers}, body.encode())
 
 
 @pytest.fixture
-def mocked(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
-    if _NEEDS_STREAM_WRITER:
-        monkeypatch.setattr(aioresponses_core, "ClientResponse", _CompatResponse)
-    with aioresponses() as m:
-        yield m
+def script() -> Script:
+    return Script()
+
+
+@pytest.fixture
+def transport(script: Script) -> MockTransport:
+    return MockTransport(script)
 
 
 @pytest.fixture
@@ -165,11 +197,14 @@ def pacer(clock: FakeClock) -> RecordingPacer:
 
 
 @pytest.fixture
-async def client(clock: FakeClock, pacer: RecordingPacer) -> AsyncIterator[TestsigmaClient]:
+async def client(
+    clock: FakeClock, pacer: RecordingPacer, transport: MockTransport
+) -> AsyncIterator[TestsigmaClient]:
     async with TestsigmaClient(
         KEY,
         BASE,
         pacer=pacer,
+        transport=transport,
         clock=clock,
         max_attempts=MAX_ATTEMPTS,
         rng=random.Random(0),
@@ -177,37 +212,33 @@ async def client(clock: FakeClock, pacer: RecordingPacer) -> AsyncIterator[Tests
         yield c
 
 
-def calls(m: aioresponses, method: str, url: str) -> list[RequestCall]:
-    return list(m.requests.get((method, yarl.URL(url)), []))
+def sent(transport: MockTransport, method: str, path: str) -> list[Request]:
+    return [r for r in transport.requests if (r.method, r.url.path) == (method, path)]
 
 
-def only_call(m: aioresponses, method: str, url: str) -> RequestCall:
-    sent = calls(m, method, url)
-    assert len(sent) == 1, f"expected one {method} {url}, got {len(sent)}"
-    return sent[0]
+def only_request(transport: MockTransport, method: str, path: str) -> Request:
+    requests = sent(transport, method, path)
+    assert len(requests) == 1, f"expected one {method} {path}, got {len(requests)}"
+    return requests[0]
 
 
-def sent_json(call: RequestCall) -> Any:
-    return json.loads(call.kwargs["data"])
-
-
-def refused() -> aiohttp.ClientConnectorError:
-    key = ConnectionKey(HOST, 443, True, True, None, None, None, HOST)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
+def sent_json(request: Request) -> Any:
+    assert request.body is not None
+    return json.loads(request.body)
 
 
 def assert_no_key(*texts: str) -> None:
-    for text in texts:
-        assert KEY not in text, f"the API key leaked into {text!r}"
+    for value in texts:
+        assert KEY not in value, f"the API key leaked into {value!r}"
 
 
 # -- endpoints --------------------------------------------------------------------------------
 
 
 async def test_trigger_rerun_posts_exactly_the_camelcase_body(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.post(RESULTS, payload={**SEED_RESPONSE, "id": 488})
+    script.on("POST", RESULTS, payload({**SEED_RESPONSE, "id": 488}))
     request = RerunRequest(
         execution_id=336,
         execution_result_id=467,
@@ -225,9 +256,10 @@ async def test_trigger_rerun_posts_exactly_the_camelcase_body(
     run = await client.trigger_rerun(request)
 
     assert run.id == 488
-    call = only_call(mocked, "POST", RESULTS)
-    assert call.kwargs["data"] == json.dumps(sent_json(call)).encode(), "compact JSON bytes"
-    assert sent_json(call) == {
+    post = only_request(transport, "POST", RESULTS)
+    assert post.url == yarl.URL(BASE + RESULTS)
+    assert post.body == json.dumps(sent_json(post)).encode(), "compact JSON bytes"
+    assert sent_json(post) == {
         "executionId": 336,
         "executionResultId": 467,
         "isReRun": True,
@@ -237,41 +269,58 @@ async def test_trigger_rerun_posts_exactly_the_camelcase_body(
             {"id": 2874, "iterationReRunType": "USER_PICKED", "iterationResultIds": [91, 92]},
         ],
     }
-    assert call.kwargs["headers"]["Content-Type"] == JSON_TYPE
+    assert post.headers["Content-Type"] == JSON_TYPE
 
 
-async def test_every_request_carries_the_key_and_user_agent(
-    mocked: aioresponses, client: TestsigmaClient
+async def test_every_request_carries_the_key_user_agent_and_limits(
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/467", payload=SEED_RESPONSE)
+    script.on("GET", f"{RESULTS}/467", payload(SEED_RESPONSE))
 
     await client.get_run(467)
 
-    headers = only_call(mocked, "GET", f"{RESULTS}/467").kwargs["headers"]
-    assert headers["Authorization"] == f"Bearer {KEY}"
-    assert headers["User-Agent"] == f"rerunorch/{__version__}"
-    assert headers["Accept"] == JSON_TYPE
+    request = only_request(transport, "GET", f"{RESULTS}/467")
+    assert request.headers["Authorization"] == f"Bearer {KEY}"
+    assert request.headers["User-Agent"] == f"rerunorch/{__version__}"
+    assert request.headers["Accept"] == JSON_TYPE
+    assert (request.timeout, request.max_body) == (client.timeout, client.max_response_bytes)
+    assert_no_key(repr(request))
+
+
+async def test_the_timeout_and_size_cap_are_the_clients(
+    script: Script, transport: MockTransport, clock: FakeClock
+) -> None:
+    script.on("GET", f"{RESULTS}/1", payload({"id": 1}))
+    client = TestsigmaClient(
+        KEY, BASE, transport=transport, clock=clock, timeout=2.5, max_response_bytes=4096
+    )
+
+    await client.get_run(1)
+
+    assert (transport.requests[0].timeout, transport.requests[0].max_body) == (2.5, 4096)
 
 
 async def test_trigger_run_posts_the_plan_and_build(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.post(RESULTS, payload={"id": 500, "executionId": 336, "status": "STATUS_CREATED"})
-    mocked.post(RESULTS, payload={"id": 501, "executionId": 336})
+    script.on(
+        "POST",
+        RESULTS,
+        payload({"id": 500, "executionId": 336, "status": "STATUS_CREATED"}),
+        payload({"id": 501, "executionId": 336}),
+    )
 
     first = await client.trigger_run(336, build_no="build-42")
     second = await client.trigger_run(336)
 
     assert (first.id, first.status) == (500, Status.STATUS_CREATED)
     assert second.id == 501
-    bodies = [sent_json(c) for c in calls(mocked, "POST", RESULTS)]
+    bodies = [sent_json(r) for r in sent(transport, "POST", RESULTS)]
     assert bodies == [{"executionId": 336, "buildNo": "build-42"}, {"executionId": 336}]
 
 
-async def test_get_run_parses_the_execution_result(
-    mocked: aioresponses, client: TestsigmaClient
-) -> None:
-    mocked.get(f"{RESULTS}/487", payload={**SEED_RESPONSE, "childResult": {"id": 490}})
+async def test_get_run_parses_the_execution_result(script: Script, client: TestsigmaClient) -> None:
+    script.on("GET", f"{RESULTS}/487", payload({**SEED_RESPONSE, "childResult": {"id": 490}}))
 
     run = await client.get_run(487)
 
@@ -283,9 +332,9 @@ async def test_get_run_parses_the_execution_result(
 
 
 async def test_get_test_case_results_parses_cases_and_iterations(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/467/test_case_results", payload=TEST_CASE_RESULTS)
+    script.on("GET", f"{RESULTS}/467/test_case_results", payload(TEST_CASE_RESULTS))
 
     results = await client.get_test_case_results(467)
 
@@ -299,54 +348,56 @@ async def test_get_test_case_results_parses_cases_and_iterations(
     ]
 
 
-async def test_stop_run_puts_the_stop_body(mocked: aioresponses, client: TestsigmaClient) -> None:
-    mocked.put(
+async def test_stop_run_puts_the_stop_body(
+    script: Script, transport: MockTransport, client: TestsigmaClient
+) -> None:
+    script.on(
+        "PUT",
         f"{RESULTS}/487",
-        payload={"id": 487, "result": "STOPPED", "status": "STATUS_COMPLETED"},
+        payload({"id": 487, "result": "STOPPED", "status": "STATUS_COMPLETED"}),
     )
 
     run = await client.stop_run(487)
 
     assert run.result is Result.STOPPED
     assert run.completed
-    call = only_call(mocked, "PUT", f"{RESULTS}/487")
-    assert sent_json(call) == {"canStopAll": True, "result": "STOPPED"}
-    assert call.kwargs["headers"]["Content-Type"] == JSON_TYPE
+    request = only_request(transport, "PUT", f"{RESULTS}/487")
+    assert sent_json(request) == {"canStopAll": True, "result": "STOPPED"}
+    assert request.headers["Content-Type"] == JSON_TYPE
 
 
-async def test_junit_report_returns_the_xml(mocked: aioresponses, client: TestsigmaClient) -> None:
-    url = f"{BASE}/api/v1/reports/junit/487"
-    mocked.get(url, body=JUNIT_XML, content_type="application/xml")
+async def test_junit_report_returns_the_xml(
+    script: Script, transport: MockTransport, client: TestsigmaClient
+) -> None:
+    path = "/api/v1/reports/junit/487"
+    script.on("GET", path, text(JUNIT_XML, content_type="application/xml"))
 
     assert await client.junit_report(487) == JUNIT_XML
-    assert only_call(mocked, "GET", url).kwargs["headers"]["Accept"] == "application/xml"
+    assert only_request(transport, "GET", path).headers["Accept"] == "application/xml"
 
 
 async def test_junit_report_is_none_while_the_server_refuses(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, client: TestsigmaClient
 ) -> None:
-    mocked.get(
-        f"{BASE}/api/v1/reports/junit/487",
-        body="Report can be generated only after execution completes",
-        content_type="text/plain",
+    refusal = text(
+        "Report can be generated only after execution completes", content_type="text/plain"
     )
+    script.on("GET", "/api/v1/reports/junit/487", refusal)
 
     assert await client.junit_report(487) is None
 
 
-async def test_junit_report_rejects_an_html_page(
-    mocked: aioresponses, client: TestsigmaClient
-) -> None:
-    mocked.get(f"{BASE}/api/v1/reports/junit/487", body=HTML_PAGE, content_type="text/html")
+async def test_junit_report_rejects_an_html_page(script: Script, client: TestsigmaClient) -> None:
+    script.on("GET", "/api/v1/reports/junit/487", text(HTML_PAGE, content_type="text/html"))
 
     with pytest.raises(UnexpectedResponse, match="502 Bad Gateway"):
         await client.junit_report(487)
 
 
-async def test_a_base_url_prefix_is_kept(mocked: aioresponses, clock: FakeClock) -> None:
-    mocked.get(f"{BASE}/testsigma/api/v1/execution_results/1", payload={"id": 1})
+async def test_a_base_url_prefix_is_kept(script: Script, transport: MockTransport) -> None:
+    script.on("GET", "/testsigma/api/v1/execution_results/1", payload({"id": 1}))
 
-    async with TestsigmaClient(KEY, f"{BASE}/testsigma/api/v1/", clock=clock) as c:
+    async with TestsigmaClient(KEY, f"{BASE}/testsigma/api/v1/", transport=transport) as c:
         assert (await c.get_run(1)).id == 1
 
 
@@ -402,10 +453,12 @@ def error_body(message: str) -> dict[str, Any]:
             502, HTML_PAGE, ServerError, "an HTML page instead of an API answer", id="502-html"
         ),
         pytest.param(409, error_body("Conflict"), ResponseError, "Conflict", id="409"),
+        pytest.param(304, "", ResponseError, "empty answer", id="304-no-location"),
     ],
 )
 async def test_error_answers_to_a_post_map_to_errors(
-    mocked: aioresponses,
+    script: Script,
+    transport: MockTransport,
     client: TestsigmaClient,
     status: int,
     body: str | dict[str, Any],
@@ -413,11 +466,8 @@ async def test_error_answers_to_a_post_map_to_errors(
     message: str,
 ) -> None:
     # A JSON content type even for plain text and HTML: that is what Testsigma sends for 401s.
-    if isinstance(body, dict):
-        mocked.post(RESULTS, status=status, payload=body)
-    else:
-        mocked.post(RESULTS, status=status, body=body, content_type=JSON_TYPE)
-    mocked.post(RESULTS, payload={"id": 999})  # must never be reached
+    answer = payload(body, status) if isinstance(body, dict) else text(body, status)
+    script.on("POST", RESULTS, answer, payload({"id": 999}))  # the second must never be reached
 
     with pytest.raises(ResponseError) as caught:
         await client.trigger_run(336)
@@ -425,17 +475,13 @@ async def test_error_answers_to_a_post_map_to_errors(
     error = caught.value
     assert type(error) is expected
     assert message in error.message
-    assert (error.method, error.path, error.status) == ("POST", "/api/v1/execution_results", status)
-    assert f"POST /api/v1/execution_results -> {status}: " in str(error)
-    assert len(calls(mocked, "POST", RESULTS)) == 1, "an error answer to a POST is never re-sent"
+    assert (error.method, error.path, error.status) == ("POST", RESULTS, status)
+    assert f"POST {RESULTS} -> {status}: " in str(error)
+    assert len(sent(transport, "POST", RESULTS)) == 1, "an error answer to a POST is never re-sent"
 
 
-async def test_plain_text_401_keeps_the_whole_text(
-    mocked: aioresponses, client: TestsigmaClient
-) -> None:
-    mocked.get(
-        f"{RESULTS}/1", status=401, body="Invalid JWT token", content_type="application/json"
-    )
+async def test_plain_text_401_keeps_the_whole_text(script: Script, client: TestsigmaClient) -> None:
+    script.on("GET", f"{RESULTS}/1", text("Invalid JWT token", 401))
 
     with pytest.raises(AuthError) as caught:
         await client.get_run(1)
@@ -444,8 +490,8 @@ async def test_plain_text_401_keeps_the_whole_text(
     assert client.counters.requests == 1, "an auth failure is not retried"
 
 
-async def test_html_page_is_quoted_briefly(mocked: aioresponses, client: TestsigmaClient) -> None:
-    mocked.post(RESULTS, status=502, body=HTML_PAGE, content_type="text/html")
+async def test_html_page_is_quoted_briefly(script: Script, client: TestsigmaClient) -> None:
+    script.on("POST", RESULTS, text(HTML_PAGE, 502, "text/html"))
 
     with pytest.raises(ServerError) as caught:
         await client.trigger_run(336)
@@ -457,9 +503,9 @@ async def test_html_page_is_quoted_briefly(mocked: aioresponses, client: Testsig
 
 
 async def test_html_page_with_status_200_is_unexpected(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/1", body=HTML_PAGE, content_type="text/html")
+    script.on("GET", f"{RESULTS}/1", text(HTML_PAGE, content_type="text/html"))
 
     with pytest.raises(UnexpectedResponse) as caught:
         await client.get_run(1)
@@ -469,71 +515,218 @@ async def test_html_page_with_status_200_is_unexpected(
     assert caught.value.status == 200
 
 
-async def test_non_json_200_is_unexpected(mocked: aioresponses, client: TestsigmaClient) -> None:
-    mocked.get(f"{RESULTS}/1", body="OK, queued", content_type=JSON_TYPE)
+async def test_non_json_200_is_unexpected(script: Script, client: TestsigmaClient) -> None:
+    script.on("GET", f"{RESULTS}/1", text("OK, queued"))
 
     with pytest.raises(UnexpectedResponse, match="not JSON: 'OK, queued'"):
         await client.get_run(1)
 
 
+async def test_deeply_nested_json_is_unexpected_not_a_crash(
+    script: Script, client: TestsigmaClient
+) -> None:
+    script.on("GET", f"{RESULTS}/1", text("[" * 200_000))
+
+    with pytest.raises(UnexpectedResponse, match="not JSON"):
+        await client.get_run(1)
+
+
 @pytest.mark.parametrize(
-    ("payload", "field"),
+    ("payload_", "field"),
     [
         pytest.param({"executionId": 1}, "answer.id", id="missing-id"),
         pytest.param({"id": "four"}, "answer.id", id="id-not-int"),
         pytest.param({"id": 1, "totalCount": "many"}, "answer.total_count", id="bad-count"),
         pytest.param({"id": 1, "childResult": "x"}, "answer.child_result", id="bad-child"),
         pytest.param([{"id": 1}], "JSON object", id="a-list"),
+        pytest.param({"id": 2**63}, "answer.id", id="id-above-int64"),
+        pytest.param({"id": 1, "childResult": 2**64}, "answer.child_result", id="child-above"),
     ],
 )
 async def test_json_of_the_wrong_shape_names_the_field(
-    mocked: aioresponses, client: TestsigmaClient, payload: Any, field: str
+    script: Script, client: TestsigmaClient, payload_: Any, field: str
 ) -> None:
-    mocked.get(f"{RESULTS}/1", payload=payload)
+    script.on("GET", f"{RESULTS}/1", payload(payload_))
 
     with pytest.raises(UnexpectedResponse) as caught:
         await client.get_run(1)
 
     assert field in caught.value.message
     assert "ExecutionResult" in caught.value.message
-    assert (caught.value.method, caught.value.path) == ("GET", "/api/v1/execution_results/1")
+    assert (caught.value.method, caught.value.path) == ("GET", f"{RESULTS}/1")
+
+
+async def test_an_id_above_int64_is_refused_clearly(
+    script: Script, client: TestsigmaClient
+) -> None:
+    script.on("POST", RESULTS, payload({"id": 2**63, "executionId": 336}))
+
+    with pytest.raises(UnexpectedResponse, match="outside the API's 64-bit range"):
+        await client.trigger_run(336)
 
 
 async def test_test_case_results_of_the_wrong_shape_name_the_nested_field(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/1/test_case_results", payload={"testCases": [{"testCaseResultId": "x"}]})
+    script.on(
+        "GET", f"{RESULTS}/1/test_case_results", payload({"testCases": [{"testCaseResultId": "x"}]})
+    )
 
     with pytest.raises(UnexpectedResponse, match=r"test_cases\[0\]\.test_case_result_id"):
         await client.get_test_case_results(1)
 
 
-async def test_a_5xx_on_a_read_is_retried(mocked: aioresponses, client: TestsigmaClient) -> None:
-    mocked.get(f"{RESULTS}/1", status=500, payload=error_body("boom"))
-    mocked.get(f"{RESULTS}/1", payload={"id": 1})
+async def test_a_5xx_on_a_read_is_retried(script: Script, client: TestsigmaClient) -> None:
+    script.on("GET", f"{RESULTS}/1", payload(error_body("boom"), 500), payload({"id": 1}))
 
     assert (await client.get_run(1)).id == 1
     assert client.counters.requests == 2
 
 
 async def test_a_5xx_on_a_read_gives_up_after_max_attempts(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/1", status=500, payload=error_body("boom"), repeat=True)
+    script.on("GET", f"{RESULTS}/1", payload(error_body("boom"), 500), repeat=True)
 
     with pytest.raises(ServerError, match="boom"):
         await client.get_run(1)
-    assert len(calls(mocked, "GET", f"{RESULTS}/1")) == MAX_ATTEMPTS
+    assert len(sent(transport, "GET", f"{RESULTS}/1")) == MAX_ATTEMPTS
+
+
+# -- bounded answers --------------------------------------------------------------------------
+
+
+async def test_an_answer_over_the_cap_is_refused_clearly(
+    script: Script, transport: MockTransport, clock: FakeClock
+) -> None:
+    script.on("GET", f"{RESULTS}/1", payload({"id": 1, "message": "x" * 5000}))
+    client = TestsigmaClient(KEY, BASE, transport=transport, clock=clock, max_response_bytes=1000)
+
+    with pytest.raises(UnexpectedResponse) as caught:
+        await client.get_run(1)
+
+    assert "longer than 1000 bytes" in caught.value.message
+    assert "max_response_bytes" in caught.value.message
+    assert client.counters.requests == 1, "a too-long answer is not asked for again"
+
+
+async def test_an_error_answer_over_the_cap_keeps_its_meaning(
+    script: Script, transport: MockTransport, clock: FakeClock
+) -> None:
+    script.on("GET", f"{RESULTS}/1", text("Incorrect API Key " + "!" * 5000, 401))
+    client = TestsigmaClient(KEY, BASE, transport=transport, clock=clock, max_response_bytes=100)
+
+    with pytest.raises(AuthError, match="Incorrect API Key"):
+        await client.get_run(1)
+
+
+async def test_a_non_utf8_answer_is_refused_clearly(
+    script: Script, client: TestsigmaClient
+) -> None:
+    script.on("GET", f"{RESULTS}/1", Response(200, {}, b'{"id": 1, "message": "caf\xe9"}'))
+
+    with pytest.raises(UnexpectedResponse, match=r"not UTF-8 text \(byte 0xe9 at 25\)"):
+        await client.get_run(1)
+
+
+async def test_a_non_utf8_error_answer_keeps_its_class(
+    script: Script, client: TestsigmaClient
+) -> None:
+    script.on("GET", f"{RESULTS}/1", Response(404, {}, b"no such run \xff\xfe"))
+
+    with pytest.raises(NotFound, match="no such run"):
+        await client.get_run(1)
+
+
+async def test_a_long_server_message_is_cut(script: Script, client: TestsigmaClient) -> None:
+    script.on("POST", RESULTS, payload(error_body("NullPointerException " + "at x.y " * 2000), 500))
+
+    with pytest.raises(ServerError) as caught:
+        await client.trigger_run(336)
+
+    assert len(caught.value.message) <= 200
+    assert caught.value.message.endswith("...")
+
+
+# -- redirects --------------------------------------------------------------------------------
+
+
+async def test_a_redirect_within_the_origin_is_followed(
+    script: Script, transport: MockTransport, client: TestsigmaClient
+) -> None:
+    script.on("GET", f"{RESULTS}/1", Response(301, {"Location": "/v2/runs/1"}))
+    script.on("GET", "/v2/runs/1", payload({"id": 1}))
+
+    assert (await client.get_run(1)).id == 1
+    assert [str(r.url) for r in transport.requests] == [f"{BASE}{RESULTS}/1", f"{BASE}/v2/runs/1"]
+    assert transport.requests[1].headers["Authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        pytest.param("https://collector.example/steal", id="other-host"),
+        pytest.param(f"https://{HOST}:8443/api", id="other-port"),
+        pytest.param(f"http://{HOST}/api", id="other-scheme"),
+        pytest.param("//collector.example/steal", id="scheme-relative"),
+    ],
+)
+async def test_a_redirect_to_another_origin_is_not_followed(
+    script: Script, transport: MockTransport, client: TestsigmaClient, location: str
+) -> None:
+    script.on("GET", f"{RESULTS}/1", Response(302, {"Location": location}), repeat=True)
+
+    with pytest.raises(UnexpectedResponse) as caught:
+        await client.get_run(1)
+
+    assert "another origin" in caught.value.message
+    assert caught.value.status == 302
+    assert all(r.url.origin() == yarl.URL(BASE) for r in transport.requests)
+    assert len(transport.requests) == 1, "not retried either"
+
+
+async def test_a_post_is_not_turned_into_a_get(
+    script: Script, transport: MockTransport, client: TestsigmaClient
+) -> None:
+    script.on("POST", RESULTS, Response(303, {"Location": "/elsewhere"}))
+
+    with pytest.raises(UnexpectedResponse, match="303"):
+        await client.trigger_run(336)
+    assert len(transport.requests) == 1
+
+
+async def test_a_307_re_sends_the_post_with_its_body(
+    script: Script, transport: MockTransport, client: TestsigmaClient
+) -> None:
+    script.on("POST", RESULTS, Response(307, {"Location": "/v2/results"}))
+    script.on("POST", "/v2/results", payload({"id": 488}))
+
+    assert (await client.trigger_run(336)).id == 488
+    first, second = transport.requests
+    assert second.body == first.body
+
+
+async def test_endless_redirects_end(
+    script: Script, transport: MockTransport, client: TestsigmaClient
+) -> None:
+    script.on("GET", f"{RESULTS}/1", Response(302, {"Location": f"{RESULTS}/1"}), repeat=True)
+
+    with pytest.raises(UnexpectedResponse, match="redirects"):
+        await client.get_run(1)
+    assert len(transport.requests) == 6
 
 
 # -- throttling -------------------------------------------------------------------------------
 
 
 async def test_429_with_retry_after_seconds_pauses_and_retries(
-    mocked: aioresponses, client: TestsigmaClient, clock: FakeClock, pacer: RecordingPacer
+    script: Script,
+    transport: MockTransport,
+    client: TestsigmaClient,
+    clock: FakeClock,
+    pacer: RecordingPacer,
 ) -> None:
-    mocked.get(f"{RESULTS}/1", status=429, body="", headers={"Retry-After": "7"})
-    mocked.get(f"{RESULTS}/1", payload={"id": 1})
+    script.on("GET", f"{RESULTS}/1", text("", 429, **{"Retry-After": "7"}), payload({"id": 1}))
 
     run = await client.get_run(1)
 
@@ -541,28 +734,28 @@ async def test_429_with_retry_after_seconds_pauses_and_retries(
     assert pacer.throttles == [7.0]
     assert 7.0 <= clock.now <= 7.5, "waited Retry-After plus a little jitter"
     assert (client.counters.requests, client.counters.rate_limited) == (2, 1)
-    assert len(calls(mocked, "GET", f"{RESULTS}/1")) == 2
+    assert len(transport.requests) == 2
 
 
 async def test_503_with_retry_after_date_pauses_and_retries(
-    mocked: aioresponses, client: TestsigmaClient, clock: FakeClock, pacer: RecordingPacer
+    script: Script, client: TestsigmaClient, clock: FakeClock, pacer: RecordingPacer
 ) -> None:
     when = email.utils.formatdate(clock.time() + 30, usegmt=True)
-    mocked.get(f"{RESULTS}/1", status=503, body="busy", headers={"Retry-After": when})
-    mocked.get(f"{RESULTS}/1", payload={"id": 1})
+    script.on("GET", f"{RESULTS}/1", text("busy", 503, **{"retry-after": when}), payload({"id": 1}))
 
     assert (await client.get_run(1)).id == 1
-    assert pacer.throttles == [30.0]
+    assert pacer.throttles == [30.0], "header names are matched in any case"
     assert pacer.cuts == [False], "a 503 pauses but does not cut the adaptive rate"
     assert 30.0 <= clock.now <= 30.5
     assert (client.counters.requests, client.counters.rate_limited) == (2, 1)
 
 
 async def test_429_without_retry_after_backs_off(
-    mocked: aioresponses, client: TestsigmaClient, pacer: RecordingPacer
+    script: Script, client: TestsigmaClient, pacer: RecordingPacer
 ) -> None:
-    mocked.get(f"{RESULTS}/1", status=429, payload=error_body("Too Many Requests"))
-    mocked.get(f"{RESULTS}/1", payload={"id": 1})
+    script.on(
+        "GET", f"{RESULTS}/1", payload(error_body("Too Many Requests"), 429), payload({"id": 1})
+    )
 
     assert (await client.get_run(1)).id == 1
     assert pacer.throttles == [None]
@@ -571,23 +764,22 @@ async def test_429_without_retry_after_backs_off(
 
 
 async def test_a_throttled_post_is_sent_again(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.post(RESULTS, status=429, body="slow down", headers={"Retry-After": "1"})
-    mocked.post(RESULTS, payload={"id": 488})
+    script.on("POST", RESULTS, text("slow down", 429, **{"Retry-After": "1"}), payload({"id": 488}))
 
     run = await client.trigger_rerun(RerunRequest(execution_id=336, execution_result_id=467))
 
     assert run.id == 488
-    posts = calls(mocked, "POST", RESULTS)
+    posts = sent(transport, "POST", RESULTS)
     assert len(posts) == 2
     assert sent_json(posts[0]) == sent_json(posts[1])
 
 
 async def test_throttling_gives_up_after_max_attempts(
-    mocked: aioresponses, client: TestsigmaClient, clock: FakeClock
+    script: Script, client: TestsigmaClient, clock: FakeClock
 ) -> None:
-    mocked.get(f"{RESULTS}/1", status=429, body="", headers={"Retry-After": "5"}, repeat=True)
+    script.on("GET", f"{RESULTS}/1", text("", 429, **{"Retry-After": "5"}), repeat=True)
 
     with pytest.raises(RateLimited) as caught:
         await client.get_run(1)
@@ -598,92 +790,164 @@ async def test_throttling_gives_up_after_max_attempts(
     assert clock.now >= 10.0, "paused before each of the two retries"
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(text("", 429, **{"Retry-After": "30"}), id="server-requested-pause"),
+        pytest.param(ConnectError("refused"), id="retry-backoff"),
+    ],
+)
+async def test_a_pause_or_a_retry_ends_at_once_when_cancelled(
+    script: Script, transport: MockTransport, answer: Answer
+) -> None:
+    # Real time, slowed down: a shielded sleep would hold this test for 3000 s (the
+    # pause) or 42 s (the first backoff, with this seed) instead of ending it at once.
+    script.on("GET", f"{RESULTS}/1", answer, repeat=True)
+    answered = anyio.Event()
+
+    def handler(request: Request) -> Response:
+        answered.set()
+        return script(request)
+
+    client = TestsigmaClient(
+        KEY,
+        BASE,
+        transport=MockTransport(handler),
+        clock=ScaledClock(0.01),
+        rng=random.Random(0),
+        max_attempts=50,
+    )
+    started = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(client.get_run, 1)
+        await answered.wait()
+        await anyio.wait_all_tasks_blocked()  # the client is asleep now
+        tg.cancel_scope.cancel()
+
+    assert time.monotonic() - started < 0.25
+
+
 # -- connection failures ----------------------------------------------------------------------
 
 
 async def test_connection_refused_is_retried(
-    mocked: aioresponses, client: TestsigmaClient, clock: FakeClock
+    script: Script, transport: MockTransport, client: TestsigmaClient, clock: FakeClock
 ) -> None:
-    mocked.post(RESULTS, exception=refused())
-    mocked.post(RESULTS, payload={"id": 488})
+    script.on("POST", RESULTS, ConnectError("cannot connect: refused"), payload({"id": 488}))
 
     run = await client.trigger_rerun(RerunRequest(execution_id=336, execution_result_id=467))
 
     assert run.id == 488
-    assert len(calls(mocked, "POST", RESULTS)) == 2, "never sent, so safe to send again"
+    assert len(sent(transport, "POST", RESULTS)) == 2, "never sent, so safe to send again"
     assert clock.sleeps, "backed off before retrying"
 
 
 async def test_connection_refused_gives_up_naming_the_host(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/1", exception=refused(), repeat=True)
+    script.on("GET", f"{RESULTS}/1", ConnectError("cannot connect: refused"), repeat=True)
 
     with pytest.raises(RequestNotSent) as caught:
         await client.get_run(1)
 
     assert HOST in str(caught.value)
+    assert "cannot connect: refused" in str(caught.value)
     assert caught.value.status is None
     assert client.counters.requests == MAX_ATTEMPTS
 
 
-async def test_connect_timeout_means_not_sent(
-    mocked: aioresponses, client: TestsigmaClient
-) -> None:
-    mocked.post(RESULTS, exception=aiohttp.ConnectionTimeoutError("connect timed out"))
-    mocked.post(RESULTS, payload={"id": 488})
-
-    assert (await client.trigger_run(336)).id == 488
-    assert len(calls(mocked, "POST", RESULTS)) == 2
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [
-        pytest.param(asyncio.TimeoutError(), id="timeout"),
-        pytest.param(aiohttp.SocketTimeoutError("read timed out"), id="read-timeout"),
-        pytest.param(aiohttp.ServerDisconnectedError(), id="disconnected"),
-        pytest.param(aiohttp.ClientOSError(104, "Connection reset by peer"), id="reset"),
-    ],
-)
 async def test_a_post_whose_fate_is_unknown_is_never_sent_again(
-    mocked: aioresponses, client: TestsigmaClient, failure: Exception
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.post(RESULTS, exception=failure)
-    mocked.post(RESULTS, payload={"id": 488})  # must never be reached
+    script.on("POST", RESULTS, ReadError("no answer before the timeout"), payload({"id": 488}))
 
     with pytest.raises(OutcomeUnknown) as caught:
         await client.trigger_rerun(RerunRequest(execution_id=336, execution_result_id=467))
 
-    assert len(calls(mocked, "POST", RESULTS)) == 1
+    assert len(sent(transport, "POST", RESULTS)) == 1
     assert (caught.value.method, caught.value.status) == ("POST", None)
+    assert caught.value.message == "no answer before the timeout"
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        pytest.param(asyncio.TimeoutError(), id="timeout"),
-        pytest.param(aiohttp.ServerDisconnectedError(), id="disconnected"),
-    ],
-)
 async def test_a_read_whose_fate_is_unknown_is_retried(
-    mocked: aioresponses, client: TestsigmaClient, failure: Exception
+    script: Script, transport: MockTransport, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/1", exception=failure)
-    mocked.get(f"{RESULTS}/1", payload={"id": 1})
+    script.on("GET", f"{RESULTS}/1", ReadError("the connection broke"), payload({"id": 1}))
 
     assert (await client.get_run(1)).id == 1
-    assert len(calls(mocked, "GET", f"{RESULTS}/1")) == 2
+    assert len(transport.requests) == 2
 
 
 async def test_a_read_that_keeps_timing_out_gives_up(
-    mocked: aioresponses, client: TestsigmaClient
+    script: Script, client: TestsigmaClient
 ) -> None:
-    mocked.get(f"{RESULTS}/1", exception=asyncio.TimeoutError(), repeat=True)
+    script.on("GET", f"{RESULTS}/1", ReadError("no answer before the timeout"), repeat=True)
 
     with pytest.raises(OutcomeUnknown, match="timeout"):
         await client.get_run(1)
     assert client.counters.requests == MAX_ATTEMPTS
+
+
+# -- the aiohttp transport's failures (aioresponses only raises here) --------------------------
+
+
+def refused() -> aiohttp.ClientConnectorError:
+    key = ConnectionKey(HOST, 443, True, True, None, None, None, HOST)
+    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
+
+
+@pytest.fixture
+def mocked() -> Iterator[aioresponses]:
+    with aioresponses() as m:
+        yield m
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected", "message"),
+    [
+        pytest.param(refused(), ConnectError, "cannot connect: Connection refused", id="refused"),
+        pytest.param(
+            aiohttp.ConnectionTimeoutError("slow"), ConnectError, "timed out connecting", id="ct"
+        ),
+        pytest.param(asyncio.TimeoutError(), ReadError, "no answer before the timeout", id="to"),
+        pytest.param(
+            aiohttp.SocketTimeoutError("read"), ReadError, "no answer before the timeout", id="rt"
+        ),
+        pytest.param(
+            aiohttp.ServerDisconnectedError(), ReadError, "ServerDisconnectedError", id="gone"
+        ),
+        pytest.param(aiohttp.ClientOSError(104, "reset"), ReadError, "ClientOSError", id="reset"),
+    ],
+)
+async def test_the_aiohttp_transport_sorts_failures_into_not_sent_and_unknown(
+    mocked: aioresponses,
+    failure: Exception,
+    expected: type[TransportError],
+    message: str,
+) -> None:
+    url = f"{BASE}{RESULTS}/1"
+    mocked.get(url, exception=failure)
+    transport = AiohttpTransport()
+
+    with pytest.raises(TransportError) as caught:
+        await transport.send(Request("GET", yarl.URL(url), {}))
+    await transport.aclose()
+
+    assert type(caught.value) is expected
+    assert message in str(caught.value)
+
+
+async def test_the_aiohttp_transport_never_follows_redirects(mocked: aioresponses) -> None:
+    url = f"{BASE}{RESULTS}/1"
+    mocked.get(url, exception=aiohttp.ServerDisconnectedError())
+    transport = AiohttpTransport()
+
+    with pytest.raises(ReadError):
+        await transport.send(Request("GET", yarl.URL(url), {}))
+    await transport.aclose()
+
+    (call,) = mocked.requests[("GET", yarl.URL(url))]
+    assert call.kwargs["allow_redirects"] is False
 
 
 # -- the key stays secret ---------------------------------------------------------------------
@@ -696,8 +960,8 @@ def test_the_key_is_not_in_the_client_repr() -> None:
     assert HOST in repr(client)
 
 
-def echoing(text: str) -> str:
-    return text.replace("{key}", KEY)
+def echoing(body: str) -> str:
+    return body.replace("{key}", KEY)
 
 
 @pytest.mark.parametrize(
@@ -722,22 +986,27 @@ def echoing(text: str) -> str:
             200, "<html><body>Login {key}</body></html>", "text/html", True, id="html-200"
         ),
         pytest.param(200, "key={key}", JSON_TYPE, True, id="non-json-200"),
-        pytest.param(200, json.dumps("Invalid key {key}"), JSON_TYPE, True, id="json-string"),
+        pytest.param(200, "x" * 110 + "{key}", JSON_TYPE, True, id="key-across-the-cut"),
+        pytest.param(401, "x" * 190 + "{key}", JSON_TYPE, True, id="error-key-across-the-cut"),
+        pytest.param(200, json.dumps("Invalid key {key}"), JSON_TYPE, False, id="json-string"),
         pytest.param(200, json.dumps({"id": "{key}"}), JSON_TYPE, False, id="wrong-shape"),
+        pytest.param(200, json.dumps(["{key}"]), JSON_TYPE, False, id="a-list"),
         pytest.param(
             200, json.dumps({"id": 1, "childResult": "{key}"}), JSON_TYPE, False, id="child"
         ),
+        pytest.param(302, "", JSON_TYPE, False, id="redirect-to-a-host-named-like-the-key"),
     ],
 )
 async def test_the_key_echoed_by_the_server_never_reaches_an_error(
-    mocked: aioresponses,
+    script: Script,
     client: TestsigmaClient,
     status: int,
     body: str,
     content_type: str,
     quoted: bool,
 ) -> None:
-    mocked.post(RESULTS, status=status, body=echoing(body), content_type=content_type, repeat=True)
+    headers = {"Location": f"https://{KEY}.example/"} if status == 302 else {}
+    script.on("POST", RESULTS, text(echoing(body), status, content_type, **headers), repeat=True)
 
     with pytest.raises(ApiError) as caught:
         await client.trigger_run(336)
@@ -745,6 +1014,7 @@ async def test_the_key_echoed_by_the_server_never_reaches_an_error(
     error = caught.value
     if quoted:
         assert "***" in error.message, "the echoed key was replaced, not the message dropped"
+    assert KEY[:8] not in error.message, "not even a prefix of the key is quoted"
     assert_no_key(
         str(error),
         repr(error),
@@ -755,18 +1025,22 @@ async def test_the_key_echoed_by_the_server_never_reaches_an_error(
 
 
 async def test_the_key_never_reaches_a_log_record(
-    mocked: aioresponses,
-    client: TestsigmaClient,
+    script: Script,
+    transport: MockTransport,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = f"{RESULTS}/1"
-    mocked.get(url, status=429, body=f"slow down {KEY}", headers={"Retry-After": "1"})
-    mocked.get(url, exception=refused())
-    mocked.get(url, status=500, payload=error_body(f"boom {KEY}"))
-    mocked.get(url, exception=aiohttp.ServerDisconnectedError(f"bye {KEY}"))
-    mocked.get(url, status=401, body=f"Incorrect API Key {KEY}", content_type=JSON_TYPE)
-    client._max_attempts = 10
+    script.on(
+        "GET",
+        f"{RESULTS}/1",
+        text(f"slow down {KEY}", 429, **{"Retry-After": "1"}),
+        ConnectError(f"cannot connect: {KEY}"),
+        payload(error_body(f"boom {KEY}"), 500),
+        ReadError(f"the connection broke: bye {KEY}"),
+        text(f"Incorrect API Key {KEY}", 401),
+    )
+    client = TestsigmaClient(KEY, BASE, transport=transport, clock=clock, max_attempts=10)
 
     with pytest.raises(AuthError):
         await client.get_run(1)
@@ -809,11 +1083,45 @@ def test_an_empty_key_is_a_config_error(key: str | Secret) -> None:
         TestsigmaClient(key, BASE)
 
 
-async def test_a_secret_key_is_accepted(mocked: aioresponses, clock: FakeClock) -> None:
-    mocked.get(f"{RESULTS}/1", payload={"id": 1})
+@pytest.mark.parametrize(
+    "limits", [{"timeout": 0}, {"timeout": float("nan")}, {"max_response_bytes": 0}]
+)
+def test_limits_must_be_positive(limits: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="positive"):
+        TestsigmaClient(KEY, BASE, **limits)
 
-    async with TestsigmaClient(Secret(KEY), BASE, clock=clock) as c:
+
+async def test_a_secret_key_is_accepted(script: Script, transport: MockTransport) -> None:
+    script.on("GET", f"{RESULTS}/1", payload({"id": 1}))
+
+    async with TestsigmaClient(Secret(KEY), BASE, transport=transport) as c:
         await c.get_run(1)
 
-    headers = only_call(mocked, "GET", f"{RESULTS}/1").kwargs["headers"]
-    assert headers["Authorization"] == f"Bearer {KEY}"
+    assert only_request(transport, "GET", f"{RESULTS}/1").headers["Authorization"] == (
+        f"Bearer {KEY}"
+    )
+
+
+def test_a_sweeps_settings_reach_its_client() -> None:
+    settings = SweepSettings(request_timeout=2.5, max_response_bytes=4096)
+
+    sweep = Sweep([1], settings, api_key=KEY)
+
+    assert (sweep.client.timeout, sweep.client.max_response_bytes) == (2.5, 4096)
+
+
+# -- the mock transport itself ----------------------------------------------------------------
+
+
+async def test_the_mock_transport_takes_an_async_handler_and_cuts_to_max_body() -> None:
+    async def handler(request: Request) -> Response:
+        return Response(200, {"X-Answer": "yes"}, b"0123456789")
+
+    transport = MockTransport(handler)
+    request = Request("GET", yarl.URL(BASE), {}, max_body=4)
+
+    response = await transport.send(request)
+
+    assert (response.body, response.truncated) == (b"0123", True)
+    assert response.headers["x-answer"] == "yes", "headers are looked up in any case"
+    assert transport.requests == [request]

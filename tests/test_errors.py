@@ -101,7 +101,7 @@ def test_rate_limited_carries_retry_after() -> None:
 def test_error_for_picks_the_class(
     status: int, message: str, expected: type[ResponseError]
 ) -> None:
-    body = json.dumps({"timeStamp": None, "error": message, "code": None}).encode()
+    body = json.dumps({"timeStamp": None, "error": message, "code": None})
 
     error = error_for(status, body, method="POST", path="/p", retry_after=3.0, target=7)
 
@@ -118,7 +118,7 @@ def test_error_for_picks_the_class(
 
 
 def test_a_4xx_html_page_is_an_unexpected_response() -> None:
-    error = error_for(405, b"<html><body>Method Not Allowed</body></html>", method="PUT", path="/p")
+    error = error_for(405, "<html><body>Method Not Allowed</body></html>", method="PUT", path="/p")
 
     assert type(error) is UnexpectedResponse
     assert "Method Not Allowed" in error.message
@@ -127,32 +127,32 @@ def test_a_4xx_html_page_is_an_unexpected_response() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"error": "from error"}', "from error"),
-        (b'{"message": "from message"}', "from message"),
-        (b'{"detail": "from detail"}', "from detail"),
-        (b'{"error": null, "message": "the one set"}', "the one set"),
-        (b'{"code": 7}', '{"code": 7}'),
-        (b'["a", "list"]', '["a", "list"]'),
-        (b"Incorrect API Key", "Incorrect API Key"),
-        (b"  \n", "(empty answer)"),
-        (b"", "(empty answer)"),
-        (b"  two\n\n  lines  ", "two lines"),
+        ('{"error": "from error"}', "from error"),
+        ('{"message": "from message"}', "from message"),
+        ('{"detail": "from detail"}', "from detail"),
+        ('{"error": null, "message": "the one set"}', "the one set"),
+        ('{"code": 7}', '{"code": 7}'),
+        ('["a", "list"]', '["a", "list"]'),
+        ("Incorrect API Key", "Incorrect API Key"),
+        ("  \n", "(empty answer)"),
+        ("", "(empty answer)"),
+        ("  two\n\n  lines  ", "two lines"),
     ],
 )
-def test_server_message_finds_the_human_part(body: bytes, expected: str) -> None:
+def test_server_message_finds_the_human_part(body: str, expected: str) -> None:
     assert server_message(body) == expected
 
 
 def test_server_message_quotes_a_long_text_briefly() -> None:
-    message = server_message(b"x" * 5000)
+    message = server_message("x" * 5000)
 
     assert len(message) == 200
     assert message.endswith("...")
 
 
 def test_server_message_quotes_an_html_page_without_tags() -> None:
-    page = b"<!DOCTYPE html><html><head><title>Gateway Timeout</title></head>" + (
-        b"<p>The upstream did not answer.</p>" * 50 + b"</html>"
+    page = "<!DOCTYPE html><html><head><title>Gateway Timeout</title></head>" + (
+        "<p>The upstream did not answer.</p>" * 50 + "</html>"
     )
 
     message = server_message(page)
@@ -178,3 +178,46 @@ def test_server_message_quotes_an_html_page_without_tags() -> None:
 def test_looks_like_html(text: str, page: bool, loose: bool) -> None:
     assert looks_like_html(text) is loose
     assert looks_like_html(text, page_only=True) is page
+
+
+KEY = "tsk_live_7f3a9c1e5b2d4a6f8e0c"
+
+
+def redact(text: str) -> str:
+    return text.replace(KEY, "***")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("x" * 190 + KEY, id="plain-text"),
+        pytest.param(json.dumps({"error": "x" * 190 + KEY}), id="json-message"),
+        pytest.param("<html><body>" + "x" * 190 + KEY + "</body></html>", id="html"),
+    ],
+)
+def test_a_key_across_the_cut_is_redacted_before_the_cut(body: str) -> None:
+    # Cut first, then redacted, the quote would end in a prefix of the key.
+    message = server_message(body, redact)
+
+    assert KEY[:6] not in message
+    assert len(message) <= 250
+
+
+def test_a_key_that_json_decoding_turns_plain_is_redacted() -> None:
+    # The raw text holds the key escaped (no match); the decoded message holds it plain.
+    escaped = "".join(f"\\u{ord(c):04x}" for c in KEY)
+    body = '{"error": "bad key ' + escaped + '"}'
+
+    message = server_message(body, redact)
+
+    assert message == "bad key ***"
+
+
+def test_error_for_quotes_through_redact() -> None:
+    error = error_for(401, f"Incorrect API Key {KEY}", method="GET", path="/p", redact=redact)
+
+    assert error.message == "Incorrect API Key ***"
+
+
+def test_deeply_nested_json_is_quoted_not_a_crash() -> None:
+    assert server_message("[" * 100_000).startswith("[[[")

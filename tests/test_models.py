@@ -22,7 +22,6 @@ from rerunorch.api.enums import (
     result_passed,
 )
 from rerunorch.api.models import (
-    ApiErrorBody,
     ExecutionResult,
     RerunRequest,
     StopRequest,
@@ -192,18 +191,55 @@ def test_request_bodies_leave_out_nones_and_keep_defaults() -> None:
     assert unstructure(StopRequest()) == {"canStopAll": True, "result": "STOPPED"}
 
 
-def test_error_body_parses() -> None:
-    body = structure(
-        {
-            "timeStamp": None,
-            "error": "ReRun Parent Id Already Exists",
-            "code": None,
-            "fieldErrors": None,
-            "objectErrors": None,
-        },
-        ApiErrorBody,
-    )
-    assert body.error == "ReRun Parent Id Already Exists"
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param({"id": 2**63}, "answer.id", id="id"),
+        pytest.param({"childResult": 2**64}, "answer.child_result", id="child-id"),
+        pytest.param({"reRunParentId": -(2**63) - 1}, "answer.re_run_parent_id", id="negative"),
+        pytest.param({"totalCount": 10**30}, "answer.total_count", id="count"),
+    ],
+)
+def test_integers_outside_64_bits_are_refused_naming_the_field(
+    change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(cattrs.BaseValidationError) as caught:
+        structure({**SEED_RESPONSE, **change}, ExecutionResult)
+
+    description = describe_error(caught.value)
+    assert "outside the API's 64-bit range" in description
+    assert field in description
+
+
+def test_the_largest_64_bit_id_is_accepted() -> None:
+    run = structure({**SEED_RESPONSE, "id": 2**63 - 1, "childResult": 2**63 - 1}, ExecutionResult)
+    assert run.id == run.child_id == 2**63 - 1
+
+
+def test_a_huge_nested_id_is_refused() -> None:
+    with pytest.raises(cattrs.BaseValidationError) as caught:
+        structure({"testCases": [{"testCaseResultId": 2**63}]}, TestCaseResults)
+    assert "test_cases[0].test_case_result_id" in describe_error(caught.value)
+
+
+def test_booleans_stay_booleans() -> None:
+    run = structure({**SEED_RESPONSE, "isReRunEnabled": True}, ExecutionResult)
+    assert run.is_re_run_enabled is True
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["tsk_live_7f3a9c1e5b2d4a6f8e0c"],
+        {**SEED_RESPONSE, "childResult": "tsk_live_7f3a9c1e5b2d4a6f8e0c"},
+    ],
+    ids=["a-list", "child"],
+)
+def test_a_wrong_shape_is_described_without_quoting_the_value(data: Any) -> None:
+    # A value cut to length before the client redacts it would leak a prefix of a key.
+    with pytest.raises(Exception) as caught:  # noqa: PT011  (cattrs or TypeError)
+        structure(data, ExecutionResult)
+    assert "tsk_live" not in describe_error(caught.value)
 
 
 _json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()

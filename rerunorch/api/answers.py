@@ -4,12 +4,17 @@ The API answers errors in several shapes: a JSON error body, a plain-text body
 under a JSON content type (401s), an HTML page from a proxy or gateway, or
 nothing. :func:`error_for` reads them all and picks the error class by status
 and, for the refusals Testsigma sends as 500s, by message.
+
+Text quoted from an answer is already decoded; it is passed through ``redact``
+(the key's :meth:`~rerunorch.secret.Secret.redact`) before anything is cut from
+it, so that neither the key nor a prefix of it can reach a message.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rerunorch.errors import (
@@ -24,13 +29,20 @@ from rerunorch.errors import (
     UnexpectedResponse,
 )
 
-__all__ = ["error_for", "server_message"]
+__all__ = ["error_for", "looks_like_html", "quote", "server_message"]
 
 _QUOTE_LIMIT = 200
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _ALREADY_EXISTS = "rerun parent id already exists"
 _BUSY = "currently running"
+_MESSAGE_KEYS = ("error", "message", "detail")
+
+Redact = Callable[[str], str]
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def looks_like_html(body: str, *, page_only: bool = False) -> bool:
@@ -45,41 +57,52 @@ def looks_like_html(body: str, *, page_only: bool = False) -> bool:
     return not page_only and head.startswith("<") and "</" in body
 
 
-def _quote(text: str) -> str:
+def quote(text: str, limit: int = _QUOTE_LIMIT) -> str:
+    """``text`` on one line, cut to ``limit`` characters (redact it first)."""
     text = _SPACE.sub(" ", text).strip()
-    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def server_message(body: bytes) -> str:
-    """The human part of an error answer: the JSON ``error``/``message``, or a short quote."""
-    text = body.decode("utf-8", errors="replace")
+def server_message(text: str, redact: Redact = _unchanged) -> str:
+    """The human part of an error answer: the JSON ``error``/``message``, or a short quote.
+
+    Args:
+        text: The decoded answer.
+        redact: Removes secrets; applied before anything is cut.
+    """
+    text = redact(text)
     if not text.strip():
         return "(empty answer)"
     if looks_like_html(text):
-        return f"an HTML page instead of an API answer: {_quote(_TAG.sub(' ', text))!r}"
+        return f"an HTML page instead of an API answer: {quote(_TAG.sub(' ', text))!r}"
     try:
         data: Any = json.loads(text)
-    except ValueError:
-        return _quote(text)
+    except (ValueError, RecursionError):
+        return quote(text)
     if isinstance(data, dict):
-        for key in ("error", "message", "detail"):
+        for key in _MESSAGE_KEYS:
             value = data.get(key)
             if isinstance(value, str) and value:
-                return _quote(value)
-    return _quote(text)
+                # Decoding the JSON may have turned an escaped secret back into plain text.
+                return quote(redact(value))
+    return quote(text)
 
 
 def error_for(
     status: int,
-    body: bytes,
+    text: str,
     *,
     method: str,
     path: str,
+    redact: Redact = _unchanged,
     retry_after: float | None = None,
     target: int | None = None,
 ) -> ResponseError:
-    """The error for a non-2xx answer (the caller has already redacted secrets)."""
-    message = server_message(body)
+    """The error for a non-2xx answer whose decoded body is ``text``.
+
+    ``redact`` removes secrets from what is quoted (see :func:`server_message`).
+    """
+    message = server_message(text, redact)
     lowered = message.lower()
     kwargs: dict[str, Any] = {"method": method, "path": path, "status": status, "target": target}
     if status in (429, 503):
@@ -96,6 +119,6 @@ def error_for(
         return BadRequest(message, **kwargs)
     if status >= 500:
         return ServerError(message, **kwargs)
-    if looks_like_html(body.decode("utf-8", errors="replace")):
+    if looks_like_html(text):
         return UnexpectedResponse(message, **kwargs)
     return ResponseError(message, **kwargs)

@@ -5,18 +5,24 @@
 ...         run = await client.get_run(467)
 ...         print(run.status, run.result, run.child_id)
 
-One :class:`aiohttp.ClientSession` per client. Every request goes through the
-client's :class:`~rerunorch.pacing.local.Pacer`, which keeps to the rate and in-flight
-limits and pauses every task on a 429/503. Throttled answers and requests that
-never left (connection refused) are retried here; reads are also retried after
-timeouts and 5xx. A POST whose fate is unknown is *not* retried here: it raises
-:class:`~rerunorch.errors.OutcomeUnknown` or :class:`~rerunorch.errors.ServerError`
-so that the caller can look before it triggers again.
+Requests go out through a :class:`~rerunorch.api.transport.Transport` (aiohttp by
+default; :class:`~rerunorch.api.transport.MockTransport` in unit tests). Every
+request goes through the client's :class:`~rerunorch.pacing.local.Pacer`, which
+keeps to the rate and in-flight limits and pauses every task on a 429/503.
+Throttled answers and requests that never left (connection refused) are retried
+here; reads are also retried after timeouts and 5xx. A POST whose fate is unknown
+is *not* retried here: it raises :class:`~rerunorch.errors.OutcomeUnknown` or
+:class:`~rerunorch.errors.ServerError` so that the caller can look before it
+triggers again.
+
+Answers are bounded: at most ``max_response_bytes`` are read, each request ends
+within ``timeout`` (a server dripping bytes included), redirects are followed only
+within the base URL's origin, and ids outside the API's 64-bit range are refused.
+Any text quoted from an answer is decoded, then stripped of the key, then cut.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -24,12 +30,12 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-import aiohttp
+import attrs
 import yarl
 
 from rerunorch._version import __version__
-from rerunorch.api import DEFAULT_BASE_URL
-from rerunorch.api.answers import error_for, looks_like_html, server_message
+from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
+from rerunorch.api.answers import error_for, looks_like_html, quote, server_message
 from rerunorch.api.converter import describe_error, structure, unstructure
 from rerunorch.api.models import (
     ExecutionResult,
@@ -37,6 +43,14 @@ from rerunorch.api.models import (
     RerunRequest,
     StopRequest,
     TestCaseResults,
+)
+from rerunorch.api.transport import (
+    AiohttpTransport,
+    ConnectError,
+    ReadError,
+    Request,
+    Response,
+    Transport,
 )
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import (
@@ -51,7 +65,7 @@ from rerunorch.errors import (
 from rerunorch.pacing import RequestPacer
 from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers
 from rerunorch.pacing.local import Pacer
-from rerunorch.secret import Secret
+from rerunorch.secret import Secret, mask_url, validate_api_key
 
 __all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url"]
 
@@ -59,8 +73,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"rerunorch/{__version__}"
 _RESULTS = "/api/v1/execution_results"
-_JSON_BODY = {"Content-Type": "application/json"}
 _RATE_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "x-ratelimit-limit")
+_MAX_REDIRECTS = 5
+_KEEPS_METHOD = frozenset({307, 308})
 T = TypeVar("T")
 
 
@@ -68,7 +83,7 @@ class ClientCounters:
     """What a client has sent so far.
 
     Attributes:
-        requests: HTTP requests sent (every attempt counts).
+        requests: HTTP requests sent (every attempt and redirect counts).
         rate_limited: Answers that were 429 or 503.
     """
 
@@ -86,11 +101,27 @@ def normalize_base_url(base_url: str) -> yarl.URL:
     """``https://host[/prefix]`` from what a user typed (a trailing ``/api/v1`` is fine)."""
     url = yarl.URL(base_url.strip().rstrip("/"))
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"base URL must look like https://app.testsigma.com, not {base_url!r}")
+        shown = mask_url(base_url)[:120]
+        raise ConfigError(f"base URL must look like https://app.testsigma.com, not {shown!r}")
     path = url.path.rstrip("/")
     if path.endswith("/api/v1"):
         path = path[: -len("/api/v1")]
     return url.with_path(path or "/").with_query(None).with_fragment(None)
+
+
+class _Headers:
+    """The headers of each kind of request. The key is in them, so no repr shows them."""
+
+    __slots__ = ("read", "write", "xml")
+
+    def __init__(self, key: Secret) -> None:
+        common = {"Authorization": f"Bearer {key.reveal()}", "User-Agent": USER_AGENT}
+        self.read = {**common, "Accept": "application/json"}
+        self.write = {**self.read, "Content-Type": "application/json"}
+        self.xml = {**common, "Accept": "application/xml"}
+
+    def __repr__(self) -> str:
+        return "_Headers(***)"
 
 
 class TestsigmaClient:
@@ -101,13 +132,18 @@ class TestsigmaClient:
         base_url: ``https://app.testsigma.com`` or a self-hosted/simulated server.
         pacer: The limiter shared by every request; a default one (8 in flight,
             no rate cap, adaptive) is made when none is given.
-        timeout: Seconds for a whole request; ``connect_timeout`` for connecting.
+        transport: Where requests go; an :class:`~rerunorch.api.transport.AiohttpTransport`
+            (with ``connect_timeout``) when none is given.
+        timeout: Seconds for a whole request, the answer's last byte included.
+        connect_timeout: Seconds for connecting (default transport only).
+        max_response_bytes: The longest answer read; a longer one is an error.
         max_attempts: Tries per request for throttled or unsent requests (and
             for reads after timeouts or 5xx).
         clock: The time source (tests and benchmarks use a scaled one).
 
     Raises:
-        ConfigError: ``base_url`` is not an http(s) URL, or the key is empty.
+        ConfigError: ``base_url`` is not an http(s) URL, the key is empty or malformed,
+            or a limit is not positive.
     """
 
     __test__ = False
@@ -118,30 +154,34 @@ class TestsigmaClient:
         base_url: str = DEFAULT_BASE_URL,
         *,
         pacer: RequestPacer | None = None,
-        timeout: float = 30.0,
+        transport: Transport | None = None,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
         connect_timeout: float = 10.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_attempts: int = 8,
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
-        if not self._key:
-            raise ConfigError("the API key is empty: set TESTSIGMA_API_KEY")
+        self._key = validate_api_key(api_key)
+        if not timeout > 0 or not max_response_bytes > 0:
+            raise ConfigError("the request timeout and the response size cap must be positive")
         self.base_url = normalize_base_url(base_url)
         self._prefix = str(self.base_url).rstrip("/")
+        self._origin = self.base_url.origin()
         self.clock = clock or SystemClock()
         self.pacer: RequestPacer = pacer or Pacer(clock=self.clock)
+        self.transport: Transport = transport or AiohttpTransport(connect_timeout=connect_timeout)
         self.counters = ClientCounters()
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self._headers = _Headers(self._key)
         self._max_attempts = max(1, max_attempts)
         self._rng = rng or random.Random()
-        self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
         return f"TestsigmaClient(base_url={str(self.base_url)!r})"
 
     async def __aenter__(self) -> TestsigmaClient:
-        self._open()
         return self
 
     async def __aexit__(
@@ -152,26 +192,9 @@ class TestsigmaClient:
     ) -> None:
         await self.close()
 
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # No ``base_url=``: aiohttp would refuse a self-hosted prefix without a
-            # trailing "/" and drop it when joining our absolute paths; see _url().
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
-                headers={
-                    "Authorization": f"Bearer {self._key.reveal()}",
-                    "User-Agent": USER_AGENT,
-                    "Accept": "application/json",
-                },
-            )
-        return self._session
-
     async def close(self) -> None:
-        """Close the HTTP session (the ``async with`` block does this)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the transport's connections (the ``async with`` block does this)."""
+        await self.transport.aclose()
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -218,52 +241,51 @@ class TestsigmaClient:
     async def junit_report(self, result_id: int) -> str | None:
         """The run's JUnit XML, or None while the server refuses (run not complete)."""
         path = f"/api/v1/reports/junit/{int(result_id)}"
-        text = (await self._send("GET", path, accept="application/xml")).decode("utf-8", "replace")
+        text = self._decode(await self._send("GET", path, xml=True), "GET", path)
         if looks_like_html(text, page_only=True):
-            raise UnexpectedResponse(
-                server_message(self._key.redact(text).encode()),
-                method="GET",
-                path=path,
-                status=200,
-            )
+            raise self._unexpected(server_message(text, self._key.redact), "GET", path)
         # Before completion the server answers 200 with a plain-text refusal instead of XML.
         return text if text.lstrip().startswith("<") else None
 
-    # -- plumbing ----------------------------------------------------------------------------
+    # -- answers -----------------------------------------------------------------------------
 
     def _model(self, data: Any, cls: type[T], method: str, path: str) -> T:
         try:
             return structure(data, cls)
         except Exception as exc:  # cattrs raises several kinds; all mean "not the contract"
-            # The description may quote the answer, and the answer may echo the key.
-            raise UnexpectedResponse(
-                f"the answer is not a {cls.__name__}: {self._key.redact(describe_error(exc))}",
-                method=method,
-                path=path,
-                status=200,
-            ) from None
+            why = self._quote(describe_error(exc), limit=300)
+            message = f"the answer is not a {cls.__name__}: {why}"
+            raise self._unexpected(message, method, path) from None
 
     async def _json(
         self, method: str, path: str, *, body: Any = None, idempotent: bool = True
     ) -> Any:
         raw = await self._send(method, path, body=body, idempotent=idempotent)
-        text = raw.decode("utf-8", errors="replace")
+        text = self._decode(raw, method, path)
         if looks_like_html(text):
-            raise UnexpectedResponse(
-                server_message(self._key.redact(text).encode()),
-                method=method,
-                path=path,
-                status=200,
-            )
+            raise self._unexpected(server_message(text, self._key.redact), method, path)
         try:
             return json.loads(text)
-        except ValueError:
-            raise UnexpectedResponse(
-                f"the answer is not JSON: {self._key.redact(text[:120])!r}",
-                method=method,
-                path=path,
-                status=200,
-            ) from None
+        except (ValueError, RecursionError):
+            quoted = self._quote(text, limit=120)
+            raise self._unexpected(f"the answer is not JSON: {quoted!r}", method, path) from None
+
+    def _decode(self, raw: bytes, method: str, path: str) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            why = f"the answer is not UTF-8 text (byte {raw[exc.start]:#04x} at {exc.start})"
+            raise self._unexpected(why, method, path) from None
+
+    def _quote(self, text: str, *, limit: int = 200) -> str:
+        """``text`` made safe to show: the key removed first, then cut to ``limit``."""
+        return quote(self._key.redact(text), limit)
+
+    @staticmethod
+    def _unexpected(message: str, method: str, path: str, status: int = 200) -> ApiError:
+        return UnexpectedResponse(message, method=method, path=path, status=status)
+
+    # -- requests ----------------------------------------------------------------------------
 
     async def _send(
         self,
@@ -271,15 +293,16 @@ class TestsigmaClient:
         path: str,
         *,
         body: Any = None,
-        accept: str | None = None,
+        xml: bool = False,
         idempotent: bool = True,
     ) -> bytes:
         """One logical request: paced, retried where that is safe, mapped to errors."""
+        request = self._request(method, path, body, xml)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, body, accept)
+                return await self._attempt(request, path)
             except RateLimited as exc:
                 # The pacer has paused everyone; just try again once the pause is over.
                 if attempt >= self._max_attempts:
@@ -294,48 +317,40 @@ class TestsigmaClient:
                     raise
                 await self._backoff(attempt, exc)
 
+    def _request(self, method: str, path: str, body: Any, xml: bool) -> Request:
+        if body is not None:
+            data, headers = json.dumps(body).encode(), self._headers.write
+        else:
+            data, headers = None, self._headers.xml if xml else self._headers.read
+        # Our paths are plain ASCII with integer ids: no quoting pass is needed.
+        url = yarl.URL(self._prefix + path, encoded=True)
+        return Request(method, url, headers, data, self.timeout, self.max_response_bytes)
+
     async def _backoff(self, attempt: int, exc: ApiError) -> None:
+        # A plain (unshielded) sleep: a cancelled sweep leaves it at once.
         delay = self._rng.uniform(0, min(30.0, 0.25 * 2**attempt))
         log.info("%s; retrying in %.2fs (attempt %d)", exc, delay, attempt)
         await self.clock.sleep(delay)
 
-    async def _attempt(self, method: str, path: str, body: Any, accept: str | None) -> bytes:
-        session = self._open()
-        data = json.dumps(body).encode() if body is not None else None
-        headers = _JSON_BODY if data is not None else {"Accept": accept} if accept else None
+    async def _attempt(self, request: Request, path: str) -> bytes:
+        method = request.method
         async with self.pacer.request():
-            self.counters.requests += 1
-            try:
-                async with session.request(
-                    method, self._url(path), data=data, headers=headers
-                ) as resp:
-                    payload = await resp.read()
-                    status = resp.status
-                    info = self._rate_info(resp.headers)
-            except aiohttp.ConnectionTimeoutError as exc:
-                raise self._not_sent(method, path, f"timed out connecting ({exc})") from None
-            except aiohttp.ClientConnectorError as exc:
-                raise self._not_sent(method, path, f"cannot connect: {exc.strerror}") from None
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-                raise OutcomeUnknown(
-                    "no answer before the timeout", method=method, path=path
-                ) from None
-            except (aiohttp.ClientError, OSError) as exc:
-                raise OutcomeUnknown(
-                    f"the connection broke: {type(exc).__name__}: {self._key.redact(str(exc))}",
-                    method=method,
-                    path=path,
-                ) from None
+            response = await self._exchange(request, path)
+        status = response.status
+        info = self._rate_info(response.headers)
         log.debug("%s %s -> %d", method, path, status)
         if status < 300:
             self.pacer.succeeded(info)
-            return payload
+            if response.truncated:
+                raise self._unexpected(self._too_large(), method, path, status)
+            return response.body
         retry_after = info.retry_after if info else None
         error = error_for(
             status,
-            self._key.redact(payload.decode("utf-8", "replace")).encode(),
+            response.body.decode("utf-8", "replace"),
             method=method,
             path=path,
+            redact=self._key.redact,
             retry_after=retry_after,
         )
         if isinstance(error, RateLimited):
@@ -343,13 +358,52 @@ class TestsigmaClient:
             self.pacer.rate_limited(retry_after, cut=status == 429)
         raise error
 
-    def _url(self, path: str) -> yarl.URL:
-        # Our paths are plain ASCII with integer ids: no quoting pass is needed.
-        return yarl.URL(self._prefix + path, encoded=True)
+    def _too_large(self) -> str:
+        return (
+            f"the answer is longer than {self.max_response_bytes} bytes and was not read "
+            "(raise max_response_bytes if it is genuine)"
+        )
 
-    def _not_sent(self, method: str, path: str, why: str) -> RequestNotSent:
-        host = f"{self.base_url.host}:{self.base_url.port}"
-        return RequestNotSent(f"{host} is unreachable: {why}", method=method, path=path)
+    async def _exchange(self, request: Request, path: str) -> Response:
+        """Send ``request``, following redirects that stay within the base URL's origin."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = await self._transmit(request, path)
+            if not 300 <= response.status < 400 or "Location" not in response.headers:
+                return response
+            request = self._redirected(request, response, path)
+        message = f"more than {_MAX_REDIRECTS} redirects"
+        raise self._unexpected(message, request.method, path, response.status)
+
+    async def _transmit(self, request: Request, path: str) -> Response:
+        self.counters.requests += 1
+        try:
+            return await self.transport.send(request)
+        except ConnectError as exc:
+            host = f"{self.base_url.host}:{self.base_url.port}"
+            why = f"{host} is unreachable: {self._quote(str(exc))}"
+            raise RequestNotSent(why, method=request.method, path=path) from None
+        except ReadError as exc:
+            raise OutcomeUnknown(self._quote(str(exc)), method=request.method, path=path) from None
+
+    def _redirected(self, request: Request, response: Response, path: str) -> Request:
+        """The request to send next, or an error when the redirect must not be followed."""
+        status, method = response.status, request.method
+        try:
+            target = request.url.join(yarl.URL(response.headers["Location"]))
+            origin = target.origin()
+        except ValueError:
+            raise self._unexpected(
+                f"a redirect ({status}) to nowhere", method, path, status
+            ) from None
+        if origin != self._origin:
+            # Never send the key to another host, scheme or port.
+            shown = self._quote(str(origin))
+            why = f"redirected ({status}) to another origin, {shown}; not followed"
+            raise self._unexpected(why, method, path, status)
+        if method != "GET" and status not in _KEEPS_METHOD:
+            why = f"redirected ({status}); a {method} is not re-sent as a GET"
+            raise self._unexpected(why, method, path, status)
+        return attrs.evolve(request, url=target)
 
     def _rate_info(self, headers: Mapping[str, str]) -> RateLimitInfo | None:
         if not any(name in headers for name in _RATE_HEADERS):

@@ -6,6 +6,7 @@
 
 Requests leave out fields that are None. Responses keep nulls, and keys no model
 field knows go to the model's ``extra`` mapping and back out again unchanged.
+Integers outside the API's signed 64-bit range (an id above 2**63-1) are refused.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from rerunorch.api.enums import (
     IterationReRunType,
@@ -35,11 +37,29 @@ from rerunorch.api.models import (
     TestCaseResultRequest,
 )
 
-__all__ = ["converter", "describe_error", "structure", "unstructure"]
+__all__ = ["INT64_MAX", "OutOfRange", "converter", "describe_error", "structure", "unstructure"]
 
 T = TypeVar("T")
 
+INT64_MAX = 2**63 - 1
+"""The largest id (or count) the API can send: its integers are signed 64-bit."""
+
 _REQUESTS = (RerunRequest, TestCaseResultRequest, PlanRunRequest, StopRequest)
+
+
+class OutOfRange(ValueError):
+    """An integer in an answer that no 64-bit field can hold."""
+
+
+def _int(value: Any, _: Any = None) -> int:
+    number = value if type(value) is int else int(value)
+    if -INT64_MAX - 1 <= number <= INT64_MAX:
+        return number
+    raise OutOfRange(f"{number} is outside the API's 64-bit range")
+
+
+def _optional_int(value: Any, _: Any) -> int | None:
+    return None if value is None else _int(value)
 
 
 def json_name(field: attrs.Attribute[Any]) -> str:
@@ -77,7 +97,8 @@ def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any
 
         def structure_keeping_extra(data: Any, cl: type) -> Any:
             if not isinstance(data, Mapping):
-                raise TypeError(f"expected a JSON object for {cls.__name__}, got {data!r:.80}")
+                # The type, not the value: the value may be long or quote a secret.
+                raise TypeError(f"expected a JSON object for {cls.__name__}, got {_kind(data)}")
             obj = base(data, cl)
             extra = {k: v for k, v in data.items() if k not in known}
             return attrs.evolve(obj, extra=extra) if extra else obj
@@ -119,7 +140,8 @@ def _register_fast_optionals(conv: cattrs.Converter) -> None:
 
         return hook
 
-    for kind in (int, str, bool):
+    conv.register_structure_hook(int | None, _optional_int)
+    for kind in (str, bool):
         conv.register_structure_hook(kind | None, primitive(kind))
     for kind in (ReRunType, IterationReRunType, Result, ResultType, Status, TriggeredType):
         conv.register_structure_hook(kind | None, enum(kind))
@@ -128,15 +150,20 @@ def _register_fast_optionals(conv: cattrs.Converter) -> None:
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed)
     conv.register_structure_hook_factory(attrs.has, _structure_factory(conv))
+    conv.register_structure_hook(int, _int)
+    # The int hook would also catch bool (a subclass): keep bool's own.
+    conv.register_structure_hook(bool, lambda value, _: bool(value))
     conv.register_unstructure_hook_factory(attrs.has, _unstructure_factory(conv))
 
     def structure_child(value: Any, _: Any) -> int | ExecutionResult | None:
         # childResult is null, an id, or the child run itself, depending on the endpoint.
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _int(value)
         if isinstance(value, Mapping):
             return conv.structure(value, ExecutionResult)
-        raise TypeError(f"childResult must be null, an id or an object, not {value!r:.80}")
+        raise TypeError(f"childResult must be null, an id or an object, not {_kind(value)}")
 
     conv.register_structure_hook(int | ExecutionResult | None, structure_child)
     if not detailed:
@@ -165,11 +192,28 @@ def structure(data: Any, cls: type[T]) -> T:
         raise
 
 
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, without quoting it."""
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _format(exc: BaseException, kind: Any) -> str:
+    if isinstance(exc, (OutOfRange, TypeError)):
+        return str(exc)
+    return format_exception(exc, kind)
+
+
 def describe_error(exc: Exception) -> str:
-    """A short account of why :func:`structure` failed, naming the fields."""
+    """Why :func:`structure` failed, naming the fields.
+
+    The text is not cut: the caller redacts secrets first, then shortens it.
+    """
     if isinstance(exc, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(exc, path="answer"))[:300]
-    return str(exc)[:300]
+        return "; ".join(cattrs.transform_error(exc, path="answer", format_exception=_format))
+    return str(exc)
 
 
 def unstructure(obj: Any) -> Any:

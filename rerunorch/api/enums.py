@@ -65,7 +65,6 @@ class IterationReRunType(OpenEnum):
 
 
 _PASSING = frozenset({"SUCCESS", "PASSED"})
-_PENDING = frozenset({"QUEUED", "RUNNING"})
 
 
 class Result(OpenEnum):
@@ -89,11 +88,6 @@ class Result(OpenEnum):
     def passed(self) -> bool:
         """True for ``SUCCESS`` and ``PASSED``; every other value is not a pass."""
         return self.value in _PASSING
-
-    @property
-    def pending(self) -> bool:
-        """True while there is no verdict yet (``QUEUED``, ``RUNNING``)."""
-        return self.value in _PENDING
 
 
 def result_passed(result: Result | str | None) -> bool:

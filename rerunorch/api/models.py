@@ -24,7 +24,6 @@ from rerunorch.api.enums import (
 )
 
 __all__ = [
-    "ApiErrorBody",
     "ExecutionResult",
     "IterationResult",
     "PlanRunRequest",
@@ -218,18 +217,6 @@ class StopRequest:
     result: Result = Result.STOPPED
 
 
-@attrs.frozen(kw_only=True)
-class ApiErrorBody:
-    """The JSON body of an API error."""
-
-    time_stamp: Any = None
-    error: str | None = None
-    code: Any = None
-    field_errors: Any = None
-    object_errors: Any = None
-    extra: Mapping[str, Any] = _extra()
-
-
 _MODELS: tuple[type, ...] = (
     ExecutionResult,
     IterationResult,
@@ -239,7 +226,6 @@ _MODELS: tuple[type, ...] = (
     RerunRequest,
     PlanRunRequest,
     StopRequest,
-    ApiErrorBody,
 )
 for _model in _MODELS:
     attrs.resolve_types(_model)

@@ -25,7 +25,7 @@ from rerunorch.notify import Notifier, choose_notifiers
 from rerunorch.plugins import PluginManager
 from rerunorch.polling import PollPolicy
 from rerunorch.report.output import STDOUT, check_output
-from rerunorch.secret import Secret
+from rerunorch.secret import Secret, validate_api_key
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
 
@@ -201,7 +201,8 @@ def api_key(options: Mapping[str, Any]) -> Secret:
     """The API key: ``--api-key-file``, the config's ``api_key``, or TESTSIGMA_API_KEY.
 
     Raises:
-        ConfigError: None is given, or the file cannot be read or is empty.
+        ConfigError: None is given, the file cannot be read or is empty, or the key is
+            malformed (see :func:`~rerunorch.secret.validate_api_key`).
     """
     path = options.get("api_key_file")
     if path:
@@ -211,11 +212,11 @@ def api_key(options: Mapping[str, Any]) -> Secret:
             raise ConfigError(f"--api-key-file: cannot read {path}: {exc.strerror}") from None
         if not key:
             raise ConfigError(f"--api-key-file: {path} is empty")
-        return Secret(key)
+        return validate_api_key(key)
     key = (options.get("api_key") or os.environ.get("TESTSIGMA_API_KEY", "")).strip()
     if not key:
         raise ConfigError("no API key: set TESTSIGMA_API_KEY (or use --api-key-file)")
-    return Secret(key)
+    return validate_api_key(key)
 
 
 def _settings(options: Mapping[str, Any], shard: Shard | None) -> SweepSettings:

@@ -140,6 +140,7 @@ async def run_sweep(
         clock=clock,
         journal=journal,
     )
+    sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
     if live:
         with LiveProgress(sweep, total, console):
             error = await _run_with_signals(sweep)

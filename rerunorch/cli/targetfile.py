@@ -3,7 +3,8 @@
 The whole input is checked before the sweep sends anything, so that a bad line
 is reported with its line number while nothing has happened yet; then it is
 read again, lazily, by the sweep. Standard input is spooled to a temporary
-file for that second reading.
+file for that second reading. An id given more than once is swept once (the
+first line with it counts) and :attr:`TargetInput.notes` says so.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import hashlib
 import shutil
 import sys
 import tempfile
+from array import array
 from collections.abc import Iterator
+from itertools import groupby
 from pathlib import Path
 
 from rerunorch.errors import ConfigError
 from rerunorch.sharding import Shard
-from rerunorch.targets import Target, read_targets
+from rerunorch.targets import Target, read_target_file, read_targets, unique
 
 __all__ = ["TargetInput"]
 
@@ -26,44 +29,88 @@ class TargetInput:
     """Checked, re-readable targets from ids and/or a file (``-`` for stdin).
 
     Attributes:
-        count: How many targets there are.
+        count: How many targets are swept (each id once).
         in_shard: How many of them are in ``shard`` (all of them without one).
-        fingerprint: A digest of the targets in order (a journal must match it to resume).
+        repeated: How many targets were left out because their id came earlier.
+        fingerprint: A digest of the input's targets in order (a journal must
+            match it to resume).
+        notes: Lines for the report (the repeated ids).
+
+    Raises:
+        ConfigError: An argument or line is not a target, the file is missing,
+            not UTF-8 or has an overlong line, or there are no targets.
     """
 
     def __init__(
         self, ids: tuple[str, ...], from_file: str | None, shard: Shard | None = None
     ) -> None:
         self._ids = ids
-        self._spool: tempfile._TemporaryFileWrapper[str] | None = None
+        self._spool: tempfile._TemporaryFileWrapper[bytes] | None = None
         self._path: Path | None = None
         self._source = from_file or ""
+        self._repeats: frozenset[int] = frozenset()
+        self._check_arguments()
         if from_file == "-":
-            self._spool = tempfile.NamedTemporaryFile("w+", encoding="utf-8", suffix=".targets")  # noqa: SIM115
-            shutil.copyfileobj(sys.stdin, self._spool)
+            self._spool = tempfile.NamedTemporaryFile("w+b", suffix=".targets")  # noqa: SIM115
+            shutil.copyfileobj(sys.stdin.buffer, self._spool)
             self._spool.flush()
             self._path, self._source = Path(self._spool.name), "<stdin>"
         elif from_file is not None:
             self._path = Path(from_file)
             if not self._path.is_file():
                 raise ConfigError(f"--from-file: no such file: {from_file}")
+        self._read_all(shard)
+        self.notes = [self._note()] if self.repeated else []
+
+    def _check_arguments(self) -> None:
+        for number, arg in enumerate(self._ids, start=1):
+            if arg != arg.strip():
+                raise ConfigError(
+                    f"command line, argument {number}: spaces around {arg[:80]!r}; "
+                    "give each id as one argument"
+                )
+
+    def _read_all(self, shard: Shard | None) -> None:
+        """Check every target, digest them, and find the ids that repeat."""
         digest = hashlib.sha256()
-        self.count = self.in_shard = 0
-        for target in self:
-            self.count += 1
-            self.in_shard += shard is None or target.id in shard
-            digest.update(
-                f"{target.id}|{target.test_case_result_ids}|{target.iteration_result_ids}\n".encode()
-            )
+        ids = array("q")  # 8 bytes a target: a million lines take 8 MB while checked
+        try:
+            for target in self._all():
+                ids.append(target.id)
+                digest.update(
+                    f"{target.id}|{target.test_case_result_ids}|{target.iteration_result_ids}\n".encode()
+                )
+        except OSError as exc:
+            raise ConfigError(f"--from-file: cannot read {self._source}: {exc.strerror}") from None
         self.fingerprint = digest.hexdigest()
-        if self.count == 0:
+        if not ids:
             raise ConfigError("no targets: give execution-result ids or --from-file")
+        counts: dict[int, int] = {}
+        self.count = self.in_shard = 0
+        for key, group in groupby(sorted(ids)):
+            self.count += 1
+            self.in_shard += shard is None or key in shard
+            if (n := sum(1 for _ in group)) > 1:
+                counts[key] = n
+        self._repeats = frozenset(counts)
+        self.repeated = len(ids) - self.count
+
+    def _note(self) -> str:
+        shown = ", ".join(map(str, sorted(self._repeats)[:3]))
+        more = ", ..." if len(self._repeats) > 3 else ""
+        plural = "s" if self.repeated > 1 else ""
+        return (
+            f"{self.repeated} repeated target{plural} skipped: each id is swept once "
+            f"(repeated: {shown}{more})"
+        )
+
+    def _all(self) -> Iterator[Target]:
+        yield from read_targets(self._ids, source="command line", item="argument")
+        if self._path is not None:
+            yield from read_target_file(self._path, source=self._source)
 
     def __iter__(self) -> Iterator[Target]:
-        yield from read_targets(self._ids, source="arguments")
-        if self._path is not None:
-            with self._path.open(encoding="utf-8-sig") as fh:
-                yield from read_targets(fh, source=self._source)
+        return unique(self._all(), self._repeats)
 
     def close(self) -> None:
         if self._spool is not None:

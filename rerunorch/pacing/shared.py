@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -35,6 +36,7 @@ from rerunorch.errors import ConfigError
 from rerunorch.pacing import PacingStats
 from rerunorch.pacing.headers import RateLimitInfo
 from rerunorch.pacing.local import ActiveReruns, Pacer
+from rerunorch.secret import mask_url
 
 __all__ = ["RedisActiveReruns", "RedisPacer", "connect"]
 
@@ -94,6 +96,8 @@ def _scale(clock: Clock) -> float:
 def connect(url: str) -> Any:
     """A ``redis.asyncio`` client for ``url`` (``redis://HOST:PORT/DB``).
 
+    Messages quote the URL with its password masked (see :func:`~rerunorch.mask_url`).
+
     Raises:
         ConfigError: The ``redis`` package is missing or the URL is not a Redis URL.
     """
@@ -103,9 +107,14 @@ def connect(url: str) -> Any:
         raise ConfigError(
             "--shared-limit needs the redis package: pip install 'rerunorch[redis]'"
         ) from None
+    shown = mask_url(url)[:120]  # the URL may hold a password: never quote it whole
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"--shared-limit must be a redis:// URL, not {url!r}")
-    return aioredis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+        raise ConfigError(f"--shared-limit must be a redis:// URL, not {shown!r}")
+    try:
+        return aioredis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    except ValueError as exc:  # a bad port, database or option
+        detail = re.sub(r"'[^']*'", "'...'", str(exc))[:120]  # what it quotes may be secret
+        raise ConfigError(f"--shared-limit {shown!r} is not a usable Redis URL: {detail}") from None
 
 
 def namespace(base_url: str, api_key: str) -> str:

@@ -51,6 +51,7 @@ from rerunorch import (
     TestsigmaClient,
     digest,
     hookimpl,
+    mask_url,
     read_targets,
     run_notifiers,
     run_sweep,
@@ -62,6 +63,7 @@ from rerunorch.testing import MockClock, Simulator, SimulatorConfig, sample_repo
 settings: SweepSettings = SweepSettings(rate=5.0, max_active=20, poll=PollPolicy(), shard="1/2")
 busy: float = settings.plan_busy_wait
 targets: list[Target] = [Target(467), Target.of(468), *read_targets(["469", "470 # nightly"])]
+shown: str = Secret("key").redact(mask_url("redis://:pw@cache/0"), limit=80)
 
 
 async def ids() -> AsyncIterator[int]:
