@@ -453,3 +453,25 @@ async def test_the_grace_is_kept_during_a_long_retry_after(
     assert outcome.outcome is OutcomeKind.INTERRUPTED
     assert outcome.error == "the grace period ended"
     assert outcome.rerun_id is not None
+
+
+# The server's clock runs ten times faster than the sweep's: its token comes back only after
+# 60,000 of its seconds, so it asks for more than the 600 s the client believes at most.
+@pytest.mark.simulator(
+    targets=1, passed_targets=0, run_duration=(3000.0, 3000.0), rate_limit=1 / 60_000, rate_burst=2
+)
+async def test_a_sigterm_ends_the_command_within_the_grace_during_a_long_retry_after(
+    simulator: Simulator, targets_file: Path, tmp_path: Path
+) -> None:
+    command = sweep_command(simulator, targets_file, tmp_path / "journal.sqlite")
+    # At 100 simulated seconds a second, the 30 s grace is 0.3 s; the 600 s pause, 6 s.
+    command[command.index("--time-scale") + 1] = "100"
+    async with await anyio.open_process(command, env=environment(simulator)) as process:
+        with anyio.fail_after(BOUND):
+            await read_until(process, b"triggered rerun")
+            await read_until(process, b"rate limited")  # the first poll met the pause
+        process.send_signal(signal.SIGTERM)
+        with anyio.fail_after(3.0):  # the grace and the reports, not the server's pause
+            assert await process.wait() == 3
+    assert simulator.stats.rate_limited >= 1
+    assert simulator.stats.reruns_created == 1
