@@ -7,12 +7,12 @@ resume, a target caught ``triggering`` is reconciled by reading that run: a
 child there is the rerun, adopted. So a sweep killed at any moment resumes
 without triggering anything twice and without losing a target.
 
-Writes go through one writer task that commits in groups (WAL, synchronous=
-NORMAL: durable against a killed process), off the event loop; the callers of
-:meth:`Journal.triggering` and :meth:`Journal.triggered` wait for their commit.
-A write that fails (a full disk, a lock held by another program, a value
-SQLite cannot hold) fails the whole sweep with :class:`JournalError`: every
-waiter is released, the sweep is cancelled, and :meth:`Journal.running` raises.
+Writes are committed in groups off the event loop (WAL, synchronous=NORMAL:
+durable against a killed process; :class:`~rerunorch.group_commit.GroupCommit`);
+the callers of :meth:`Journal.triggering` and :meth:`Journal.triggered` wait for
+their commit. A write that fails (a full disk, a lock held by another program, a
+value SQLite cannot hold) fails the whole sweep with
+:class:`~rerunorch.errors.JournalError`.
 
 One sweep at a time: :meth:`Journal.open` takes an exclusive lock on
 ``<journal>.lock`` (:class:`~rerunorch.lock.HolderLock`: it names the holder's
@@ -30,11 +30,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 import attrs
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from rerunorch.errors import ConfigError, JournalError
+from rerunorch.group_commit import GroupCommit
 from rerunorch.lock import HolderLock
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.sharding import Shard
@@ -55,9 +54,6 @@ APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
 SCHEMA_VERSION = 2  # 2 dropped the unused ``attempts`` column
 # Schemas this version reads and resumes (1 only had an extra column, never read, with a default).
 READABLE_SCHEMAS = (1, 2)
-_SQLITE_INT = range(-(2**63), 2**63)  # what an INTEGER column holds
-_STOP_AT_ONCE = 0.25  # real seconds the writer may go on after a stop at once
-_BUSY_STEP_MS = 50  # a write waits for another program's lock in steps this long
 # Settings that must match to resume (pacing and reporting may change freely).
 RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard")
 
@@ -113,22 +109,6 @@ class JournalEntry:
     adopted: bool = False
 
 
-class _Write:
-    """One statement for the writer; a durable one is waited for through ``done``."""
-
-    __slots__ = ("committed", "done", "params", "sql")
-
-    def __init__(self, sql: str, params: tuple[Any, ...], durable: bool) -> None:
-        self.sql = sql
-        self.params = params
-        self.done = anyio.Event() if durable else None
-        self.committed = False
-
-    def release(self) -> None:
-        if self.done is not None:
-            self.done.set()
-
-
 class Journal:
     """A sweep's journal file. Open it with :meth:`open`; :meth:`close` it when done.
 
@@ -139,17 +119,18 @@ class Journal:
     """
 
     def __init__(
-        self, path: Path, conn: sqlite3.Connection, lock: HolderLock | None = None
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        lock: HolderLock | None = None,
+        *,
+        busy_timeout: float = 5.0,
     ) -> None:
         self.path = path
         self._conn = conn
         self._lock = lock
+        self._writes = GroupCommit(conn, what=f"the journal {path}", busy_timeout=busy_timeout)
         self._entries: dict[int, JournalEntry] = {}
-        self._send: MemoryObjectSendStream[_Write] | None = None
-        self._scope: anyio.CancelScope | None = None
-        self._failure: JournalError | None = None
-        self._giving_up = False
-        self._busy_timeout = 5.0
         self.resumed = False
 
     def __repr__(self) -> str:
@@ -158,7 +139,7 @@ class Journal:
     @property
     def failure(self) -> JournalError | None:
         """Why the journal could not be written, once a write has failed."""
-        return self._failure
+        return self._writes.failure
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -209,8 +190,7 @@ class Journal:
         if path.exists() and not resume:
             cls._replace_finished(path, timeout)
         existed = path.exists()
-        journal = cls(path, cls._connect(path, timeout), lock)
-        journal._busy_timeout = timeout
+        journal = cls(path, cls._connect(path, timeout), lock, busy_timeout=timeout)
         try:
             if existed:
                 journal._check_resumable(settings, fingerprint, force)
@@ -218,8 +198,6 @@ class Journal:
                 journal.resumed = True
             else:
                 journal._create(settings, fingerprint)
-            # From here on, writes wait for a lock in short steps, so a stop can cut in.
-            journal._conn.execute(f"PRAGMA busy_timeout = {_BUSY_STEP_MS}")
         except BaseException:
             journal._conn.close()
             raise
@@ -351,137 +329,15 @@ class Journal:
     async def running(self) -> AsyncIterator[Journal]:
         """Run the writer for the duration of a sweep; flush on the way out.
 
-        If a write fails, the block is cancelled and :class:`JournalError` is raised
-        from here once it has unwound (the same is raised to every later writer).
+        Raises:
+            JournalError: A write failed; the block was cancelled, and this is raised
+                once it has unwound.
         """
-        send, receive = anyio.create_memory_object_stream[_Write](max_buffer_size=10_000)
-        self._send = send
-        ended = anyio.Event()
-        error: Exception | None = None
-        cancelled = False
-        try:
-            async with anyio.create_task_group() as tg:
-                self._scope = tg.cancel_scope
-                tg.start_soon(self._writer, receive, ended)
-                try:
-                    yield self
-                except anyio.get_cancelled_exc_class():
-                    cancelled = True
-                    raise
-                except Exception as exc:
-                    error = exc  # raised below, not wrapped in the task group's group
-                finally:
-                    self._send = None
-                    with anyio.CancelScope(shield=True):
-                        await send.aclose()
-                        if cancelled:
-                            await self._give_up_on_stuck_writes(ended)
-        finally:
-            self._scope = None
-        if error is not None:
-            raise error
-        if self._failure is not None:
-            raise self._failure
-
-    async def _give_up_on_stuck_writes(self, ended: anyio.Event) -> None:
-        """Stopped at once: let the writer finish what it has, unless it is stuck on a lock."""
-        with anyio.move_on_after(_STOP_AT_ONCE):
-            await ended.wait()
-        if not ended.is_set():
-            self._giving_up = True
-            self._conn.interrupt()  # the commit fails at once; its writes are not recorded
-
-    async def _writer(self, receive: MemoryObjectReceiveStream[_Write], ended: anyio.Event) -> None:
-        """Commit what comes, in groups, until the stream ends or a commit fails.
-
-        Shielded, so that it commits what it was given even when the sweep is cancelled;
-        on the way out it releases every waiter, committed or not.
-        """
-        with receive, anyio.CancelScope(shield=True):
-            try:
-                async for first in receive:
-                    batch = [first]
-                    while len(batch) < 1000:
-                        try:
-                            batch.append(receive.receive_nowait())
-                        except (anyio.WouldBlock, anyio.EndOfStream):
-                            break
-                    try:
-                        await anyio.to_thread.run_sync(self._apply, batch)
-                        for write in batch:
-                            write.committed = True
-                    finally:
-                        for write in batch:
-                            write.release()
-            except Exception as exc:
-                if self._giving_up:
-                    self._fail(f"the journal {self.path}: writes given up on a stop ({exc})")
-                else:
-                    self._fail(f"the journal {self.path} could not be written: {exc}")
-            finally:
-                self._release_pending(receive)
-                ended.set()
-
-    def _release_pending(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
-        """Release the writes still queued (none of them was committed)."""
-        while True:
-            try:
-                receive.receive_nowait().release()
-            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                return
-
-    def _apply(self, batch: list[_Write]) -> None:
-        """Commit ``batch``, again while another program holds the file's lock, until
-        ``busy_timeout`` has passed or the sweep is stopped at once (in a worker thread)."""
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                return self._commit(batch)
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or self._giving_up or time.monotonic() >= deadline:
-                    raise
-
-    def _commit(self, batch: list[_Write]) -> None:
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            for write in batch:
-                self._conn.execute(write.sql, write.params)
-
-    def _fail(self, message: str) -> None:
-        """Note the first failure and cancel the sweep (it ends with :class:`JournalError`)."""
-        if self._failure is None:
-            log.error("%s", message)
-            self._failure = JournalError(message)
-        if self._scope is not None:
-            self._scope.cancel()
-
-    def _refused(self) -> JournalError:
-        """The error for a write that cannot be committed (a fresh one for each waiter)."""
-        failure = self._failure or JournalError(f"the journal {self.path} stopped writing")
-        return JournalError(*failure.args)
+        async with self._writes.running():
+            yield self
 
     async def _write(self, sql: str, params: tuple[Any, ...], *, durable: bool) -> None:
-        if self._send is None:
-            raise RuntimeError("the journal is not running (use `async with journal.running()`)")
-        if self._failure is not None:
-            raise self._refused()
-        for value in params:
-            if isinstance(value, int) and value not in _SQLITE_INT:
-                self._fail(f"cannot record {value} in the journal {self.path}: not a 64-bit id")
-                raise self._refused()
-        write = _Write(sql, params, durable)
-        try:
-            await self._send.send(write)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            raise self._refused() from None
-        if write.done is not None:
-            # Not shielded: a waiter cancelled here never goes on to what needed the record
-            # (the POST), and the journal is consistent whether or not the write lands.
-            # The writer releases every waiter on its way out, so none can outlive it.
-            await write.done.wait()
-            if not write.committed:
-                raise self._refused()
+        await self._writes.write(sql, params, durable=durable)
 
     async def triggering(self, target: int, head_id: int) -> None:
         """Record, durably, that a rerun of ``head_id`` is about to be POSTed."""
@@ -538,19 +394,17 @@ class Journal:
         Raises:
             JournalError: The end could not be recorded (the file is closed all the same).
         """
-        end = [
-            _Write("UPDATE meta SET value = '1' WHERE key = 'finished'", (), durable=False),
-            _Write(
-                "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)",
-                (repr(time.time()),),
-                durable=False,
-            ),
-        ]
         try:
-            if finished and self._failure is None:
-                self._apply(end)
-        except sqlite3.Error as exc:
-            raise JournalError(f"the journal {self.path} could not be written: {exc}") from None
+            if finished and self.failure is None:
+                self._writes.commit_now(
+                    [
+                        ("UPDATE meta SET value = '1' WHERE key = 'finished'", ()),
+                        (
+                            "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)",
+                            (repr(time.time()),),
+                        ),
+                    ]
+                )
         finally:
             self._conn.close()
             if self._lock is not None:
