@@ -210,7 +210,8 @@ class GroupCommit:
             raise self._refused()
         for value in params:
             if isinstance(value, int) and value not in _SQLITE_INT:
-                self._fail(f"cannot record {value} in {self._what}: not a 64-bit id")
+                shown = value if value.bit_length() <= 128 else "a number"  # bounded
+                self._fail(f"cannot record {shown} in {self._what}: not a 64-bit id")
                 raise self._refused()
         write = _Write(sql, params, durable)
         try:
