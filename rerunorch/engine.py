@@ -147,7 +147,8 @@ class Sweep:
         self._ran_by: str | None = None  # "run()" or "outcomes()", once started
         self._cuts: set[anyio.CancelScope] = set()  # one per running target, cut after grace
         self._grace_over = False
-        self._repeated: list[int] = []  # ids given again, swept once
+        self._repeated: set[int] = set()  # ids given again, swept once
+        self._repeated_count = 0
 
     def _pacer(self, key: Secret) -> RequestPacer:
         """The sweep's limiter: in-process, or shared through Redis."""
@@ -301,9 +302,14 @@ class Sweep:
             await self._fan_out()
             tg.cancel_scope.cancel()
         if self._repeated:
-            shown = ", ".join(map(str, self._repeated[:10]))
-            more = f" and {len(self._repeated) - 10} more" if len(self._repeated) > 10 else ""
-            self.report.notes.append(f"targets given more than once were swept once: {shown}{more}")
+            # Worded as the CLI words the repeats it finds in a targets file.
+            ids = sorted(self._repeated)
+            shown = ", ".join(map(str, ids[:3])) + (", ..." if len(ids) > 3 else "")
+            count = self._repeated_count
+            self.report.notes.append(
+                f"{count} repeated target{'s' if count > 1 else ''} skipped: each id is swept "
+                f"once (repeated: {shown})"
+            )
 
     async def _end_of_grace(self) -> None:
         """Cut every target still running when the grace period ends (retries, pauses, polls)."""
@@ -323,7 +329,8 @@ class Sweep:
                 if target is None or (self._shard is not None and target.id not in self._shard):
                     continue
                 if target.id in seen:
-                    self._repeated.append(target.id)
+                    self._repeated.add(target.id)
+                    self._repeated_count += 1
                     continue
                 seen.add(target.id)
                 entry = self.journal.entry(target.id) if self.journal else None

@@ -409,9 +409,8 @@ async def test_repeated_ids_are_swept_once_and_noted(
     assert simulator.stats.requests_by_endpoint["POST /api/v1/execution_results"] == 3
     assert simulator.stats.reruns_created == 3
     assert simulator.stats.duplicate_rerun_attempts == 0
-    assert f"targets given more than once were swept once: {first}, {second}, {first}" in (
-        report.notes
-    )
+    expected = f"3 repeated targets skipped: each id is swept once (repeated: {first}, {second})"
+    assert expected in report.notes
 
 
 @pytest.mark.simulator(targets=1, flaky_probability=0.0, run_duration=(1.0, 1.0))
