@@ -5,9 +5,28 @@ from __future__ import annotations
 import pytest
 
 from rerunorch.clock import Clock, ScaledClock
+from rerunorch.testing import Simulator, SimulatorConfig
 
 
 @pytest.fixture
 def rerunorch_simulator_clock() -> Clock:
     """Faster than the plugin's default: a 2-minute rerun lasts 0.12 s."""
     return ScaledClock(1000)
+
+
+# This suite's tests name the simulator fixtures by their short, older names. A project's
+# own fixtures of those names take precedence over the plugin's deprecated aliases, as a
+# user's would: that is the clash the ``rerunorch_`` prefix avoids.
+@pytest.fixture
+def simulator_clock(rerunorch_simulator_clock: Clock) -> Clock:
+    return rerunorch_simulator_clock
+
+
+@pytest.fixture
+def simulator_config(rerunorch_simulator_config: SimulatorConfig) -> SimulatorConfig:
+    return rerunorch_simulator_config
+
+
+@pytest.fixture
+def simulator(rerunorch_simulator: Simulator) -> Simulator:
+    return rerunorch_simulator
