@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 import anyio
 import attrs
 
-from rerunorch.notify import safe_error
+from rerunorch.secret import safe_error, safe_traceback
 
 if TYPE_CHECKING:
     from rerunorch.outcome import Outcome
@@ -230,5 +230,7 @@ class Listeners:
                 who = type(listener).__name__
                 error = safe_error(exc)
                 log.warning("sweep listener %s failed on %s: %s", who, event.name, error)
-                log.debug("sweep listener %s failed on %s", who, event.name, exc_info=True)
+                log.debug(
+                    "sweep listener %s failed on %s:\n%s", who, event.name, safe_traceback(exc)
+                )
                 self._note(f"listener {who} failed on {event.name}: {error}")

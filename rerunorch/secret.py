@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import re
+import traceback
 import unicodedata
 from collections.abc import Iterator
 
 from rerunorch.errors import ConfigError
 
-__all__ = ["Secret", "mask_url", "safe_error", "validate_api_key"]
+__all__ = ["Secret", "mask_url", "safe_error", "safe_traceback", "validate_api_key"]
 
 MASK = "***"
 _MAX_MESSAGE = 200
@@ -237,3 +238,12 @@ def safe_error(exc: BaseException, *secrets: Secret) -> str:
         message = secret.redact(message)
     message = shorten(_URL.sub("<url>", message).strip(), _MAX_MESSAGE)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """``exc``'s traceback for a debug log, each line with its URLs as ``<url>`` and the
+    exception's own line as :func:`safe_error` gives it (a raw message may quote a webhook URL).
+    """
+    frames = traceback.format_tb(exc.__traceback__)
+    lines = [_URL.sub("<url>", line) for line in "".join(frames).splitlines()]
+    return "\n".join(["Traceback (most recent call last):", *lines, safe_error(exc)])

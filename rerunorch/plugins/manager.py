@@ -31,12 +31,13 @@ from rerunorch.events import (
     SweepFinished,
     SweepStarted,
 )
-from rerunorch.notify import Notifier, safe_error
+from rerunorch.notify import Notifier
 from rerunorch.plugins import builtin, hookspecs
 from rerunorch.plugins.calls import await_me_maybe, call_impl, impls_of
 from rerunorch.plugins.enablement import PluginEnablement, normalize
 from rerunorch.plugins.info import FailedPlugin, PluginInfo
 from rerunorch.plugins.relay import PluginRelay
+from rerunorch.secret import safe_error, safe_traceback
 from rerunorch.strategies.base import Strategy
 
 if TYPE_CHECKING:
@@ -368,7 +369,9 @@ class PluginManager:
             try:
                 await await_me_maybe(call_impl(impl, {"event": event}))
             except Exception as exc:
-                log.debug("plugin %s raised in %s", impl.plugin_name, hook.name, exc_info=True)
+                log.debug(
+                    "plugin %s raised in %s:\n%s", impl.plugin_name, hook.name, safe_traceback(exc)
+                )
                 failures.append((impl.plugin_name, safe_error(exc)))
         return failures
 
