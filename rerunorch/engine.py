@@ -188,9 +188,7 @@ class Sweep:
     def stop(self) -> None:
         """Wind down: trigger nothing more, follow running reruns for ``settings.grace``."""
         if not self._stop.is_set():
-            log.warning(
-                "stopping: no new reruns; following running ones for %gs", self.settings.grace
-            )
+            log.info("stopping: no new reruns; following running ones for %gs", self.settings.grace)
             self._grace_deadline = self.clock.monotonic() + self.settings.grace
             self._stop.set()
 
