@@ -16,7 +16,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -31,6 +30,8 @@ from rerunorch.report.model import SweepReport
 from rerunorch.report.text import duration_text, one_line
 
 __all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table"]
+
+_NO_ETA = "-:--:--"
 
 
 def finished_line(outcome: Outcome, done: int, total: int) -> str:
@@ -99,15 +100,13 @@ class LiveProgress(SweepListener):
             BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+            TextColumn("ETA {task.fields[eta]}"),
             console=console,
             auto_refresh=False,
-            # The ETA from the pace since the start: reruns end in bursts, minutes apart.
-            speed_estimate_period=24 * 3600.0,
             get_time=lambda: self._clock.monotonic(),
         )
-        self._task: TaskID = self._bar.add_task("sweeping", total=total, start=False)
+        self._task: TaskID = self._bar.add_task("sweeping", total=total, start=False, eta=_NO_ETA)
+        self._started: float | None = None
 
     @contextmanager
     def showing(self, sweep: Sweep) -> Iterator[LiveProgress]:
@@ -125,6 +124,7 @@ class LiveProgress(SweepListener):
         """Read the counters and the time of ``sweep`` from now on (its clock starts the bar)."""
         self._sweep = sweep
         self._clock = sweep.clock
+        self._started = sweep.clock.monotonic()
         self._bar.start_task(self._task)
 
     async def rerun_triggered(self, event: RerunTriggered) -> None:
@@ -140,11 +140,23 @@ class LiveProgress(SweepListener):
     def render(self) -> RenderableType:
         """What the terminal shows now: the bar, the reruns running longest, the counters."""
         stopping = self._sweep is not None and self._sweep.stopping
-        self._bar.update(self._task, description="[yellow]stopping[/]" if stopping else "sweeping")
+        description = "[yellow]stopping[/]" if stopping else "sweeping"
+        self._bar.update(self._task, description=description, eta=self._eta())
         lines: list[RenderableType] = [self._bar.get_renderable()]
         lines += self._longest_running()
         lines.append(self._counters())
         return Group(*lines)
+
+    def _eta(self) -> str:
+        """The time left at the pace since the start (reruns end in bursts, minutes apart,
+        so a recent pace would swing)."""
+        if self._started is None or not self._done:
+            return _NO_ETA
+        elapsed = self._clock.monotonic() - self._started
+        left = elapsed / self._done * max(self._total - self._done, 0)
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
 
     def _longest_running(self) -> list[Text]:
         now = self._clock.monotonic()
