@@ -217,17 +217,21 @@ def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
             counts.add_row(count.label, str(count.value))
         counts.add_section()  # runs, tests and requests apart
     parts: list[Table | Text] = [counts]
-    for title, tests in (("tests still failing", story.failing), ("flaky tests", story.flaky)):
+    listings = (
+        ("tests still failing", "bold red", story.failing),
+        ("flaky tests", "yellow", story.flaky),
+    )
+    for title, style, tests in listings:
         if tests.total:
-            parts += _tests_table(f"{title} ({tests.total})", tests)
+            parts += _tests_table(f"{title} ({tests.total})", style, tests)
     return Group(*parts)
 
 
-def _tests_table(title: str, tests: Listing[TestLine]) -> list[Table | Text]:
+def _tests_table(title: str, style: str, tests: Listing[TestLine]) -> list[Table | Text]:
     more = [Text(f"... and {tests.more} more")] if tests.more else []
     if not tests.items:
-        return [Text(title), *more]
-    table = Table(title=title, title_justify="left")
+        return [Text(title, style=style), *more]
+    table = Table(title=title, title_justify="left", title_style=style)
     for column in ("test", "test case", "run", "rerun"):
         table.add_column(column, justify="left" if column == "test" else "right")
     for test in tests.items:

@@ -21,6 +21,7 @@ import anyio
 import attrs
 import click
 from rich.console import Console
+from rich.text import Text
 
 from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("rerunorch.cli")
+
+_VERDICT_STYLES = {0: "bold green", 1: "bold red", 3: "bold yellow"}
 
 _STOPPING = (
     "stopping: no new reruns; following running ones for {grace:g}s (Ctrl-C again to stop at once)"
@@ -253,7 +256,11 @@ def print_summary(
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     dry_run = bool(report.config.get("dry_run"))
-    click.echo(f"verdict: {verdict(report.summary, dry_run=dry_run)}", err=err)
+    line = f"verdict: {verdict(report.summary, dry_run=dry_run)}"
+    if console.is_terminal:  # in colour (unless NO_COLOR is set)
+        console.print(Text(line, style=_VERDICT_STYLES.get(report.exit_code, "bold")))
+    else:
+        click.echo(line, err=err)
     files = written_line(written)
     if files:
         click.echo(files, err=err)

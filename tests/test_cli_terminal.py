@@ -1,16 +1,20 @@
-"""Ctrl-C on a real `rerunorch sweep` process: one message, in a log and on a terminal."""
+"""A real `rerunorch sweep` process on a terminal (a pty) and in a log: the live bar, the
+summary, and one message on Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
+from anyio.abc import Process
 
 from rerunorch.clock import Clock
 from rerunorch.testing import Simulator
@@ -68,26 +72,21 @@ async def test_ctrl_c_in_a_log_says_stopping_once(
     assert "WARNING" not in text
 
 
-@pytest.mark.simulator(targets=20, passed_targets=0, run_duration=(2000.0, 3000.0))
-async def test_ctrl_c_on_a_terminal_says_stopping_once(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
-) -> None:
+async def on_terminal(
+    command: list[str], env: dict[str, str], then: Callable[[Process, bytes], bool]
+) -> tuple[int, bytes]:
+    """Run ``command`` on a pty; ``then`` hears all output so far after each chunk (it may
+    act on the process) until it returns True. Returns the exit code and all output."""
     leader, follower = pty.openpty()
     process = await anyio.open_process(
-        sweep_command(simulator, tmp_path),
-        env=environment(simulator),
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
+        command, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower
     )
     os.close(follower)
     seen = b""
+    done = False
     try:
         with anyio.fail_after(60):
-            while b"running" not in seen:  # the live view is up
-                seen += await anyio.to_thread.run_sync(os.read, leader, 65536)
-            process.send_signal(signal.SIGINT)
-            while True:
+            while True:  # woken by the output, never by a timer
                 try:
                     chunk = await anyio.to_thread.run_sync(os.read, leader, 65536)
                 except OSError:  # the terminal closed: the process has ended
@@ -95,10 +94,42 @@ async def test_ctrl_c_on_a_terminal_says_stopping_once(
                 if not chunk:
                     break
                 seen += chunk
+                done = done or then(process, seen)
     finally:
         os.close(leader)
         with anyio.fail_after(30):
             code = await process.wait()
+    return code, seen
+
+
+@pytest.mark.simulator(targets=20, passed_targets=0, run_duration=(2000.0, 3000.0))
+async def test_ctrl_c_on_a_terminal_says_stopping_once(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    def interrupt_once_live(process: Process, seen: bytes) -> bool:
+        if b"running" not in seen:  # the live view is not up yet
+            return False
+        process.send_signal(signal.SIGINT)
+        return True
+
+    command = sweep_command(simulator, tmp_path)
+    code, seen = await on_terminal(command, environment(simulator), interrupt_once_live)
     assert code == 3
     assert b"\x1b[" in seen, "drawn as on a terminal"
     assert seen.count(STOPPING) == 1, seen.decode(errors="replace")[-3000:]
+
+
+@pytest.mark.simulator(targets=6, passed_targets=1, run_duration=(20.0, 60.0))
+async def test_on_a_terminal_the_bar_has_an_eta_and_the_summary_names_tests(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    command = sweep_command(simulator, tmp_path)
+    code, seen = await on_terminal(command, environment(simulator), lambda process, seen: True)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    assert code in (0, 1), text[-3000:]
+    total = len(simulator.target_ids)
+    bar = rf"sweeping .*━.* \d+/{total} \d:\d\d:\d\d ETA \d:\d\d:\d\d"
+    assert re.search(bar, text), text[-3000:]
+    assert "rerunorch sweep" in text  # the summary table's title
+    assert re.search(r"(tests still failing|flaky tests) \(\d+\)", text), text[-3000:]
+    assert "verdict: " in text
