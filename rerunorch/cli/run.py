@@ -25,7 +25,7 @@ from rich.text import Text
 
 from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
-from rerunorch.cli.reach import unreachable
+from rerunorch.cli.reach import OutageGuard, unreachable
 from rerunorch.cli.summary import plain_counts, verdict, written_line
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep
@@ -135,7 +135,8 @@ async def run_sweep(
         clock = ScaledClock(invocation.time_scale)
     console = Console(stderr=True)
     live = LiveProgress(total, console) if not invocation.quiet and console.is_terminal else None
-    listeners: list[SweepListener] = [invocation.plugins.listener()]
+    guard = OutageGuard()
+    listeners: list[SweepListener] = [invocation.plugins.listener(), guard]
     if live is not None:
         listeners.append(live)
     elif not invocation.quiet:
@@ -150,6 +151,7 @@ async def run_sweep(
         journal=journal,
     )
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
+    guard.watch(sweep)
     if live is not None:
         with live.showing(sweep):
             error = await _run_with_signals(sweep)
