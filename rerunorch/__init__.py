@@ -79,6 +79,7 @@ if _typing.TYPE_CHECKING:
     from rerunorch.plugins import PluginInfo as PluginInfo
     from rerunorch.plugins import PluginManager as PluginManager
     from rerunorch.plugins import hookimpl as hookimpl
+    from rerunorch.plugins.settings import read_settings as read_settings
     from rerunorch.polling import PollPolicy as PollPolicy
     from rerunorch.report.digest import Count as Count
     from rerunorch.report.digest import Digest as Digest
@@ -163,6 +164,7 @@ _HOMES: dict[str, str] = {
     "Pacer": "rerunorch.pacing.local",
     "FailedPlugin": "rerunorch.plugins",
     "PluginInfo": "rerunorch.plugins",
+    "read_settings": "rerunorch.plugins.settings",
     "PluginManager": "rerunorch.plugins",
     "hookimpl": "rerunorch.plugins",
     "PollPolicy": "rerunorch.polling",

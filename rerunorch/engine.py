@@ -12,8 +12,11 @@ Targets are pulled lazily from any (async) iterable, at most
 :attr:`SweepSettings.effective_window` at a time, and results are spooled, so
 memory stays flat however many targets there are. :meth:`Sweep.stop` winds
 down gracefully (no new triggers; running reruns are followed for a grace
-period); cancelling :meth:`Sweep.run` stops at once. Either way every target
-already begun gets an outcome and :attr:`Sweep.report` holds what is known.
+period, at whose end whatever still runs, a retry or a server-requested pause
+included, is cut); cancelling :meth:`Sweep.run` stops at once. Either way every
+target already begun gets an outcome and :attr:`Sweep.report` holds what is
+known. A bad item among the targets fails alone (an ``error`` outcome); an id
+given again is swept once (and noted in the report).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.clock import Clock, SystemClock
-from rerunorch.errors import AuthError, ConfigError
+from rerunorch.errors import AuthError, ConfigError, JournalError, RerunorchError
 from rerunorch.events import (
     Listeners,
     RequestsPaused,
@@ -50,7 +53,7 @@ from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
 from rerunorch.strategies.base import Strategy
 from rerunorch.strategies.builtin import builtin_strategies
-from rerunorch.targets import Target
+from rerunorch.targets import MAX_ID, Target
 
 __all__ = ["Sweep", "SweepProgress", "run_sweep"]
 
@@ -141,6 +144,11 @@ class Sweep:
         self._send: MemoryObjectSendStream[Outcome] | None = None
         self._listeners = Listeners(listeners, self.report.notes.append)
         self._auth_failure: AuthError | None = None
+        self._ran_by: str | None = None  # "run()" or "outcomes()", once started
+        self._cuts: set[anyio.CancelScope] = set()  # one per running target, cut after grace
+        self._grace_over = False
+        self._repeated: set[int] = set()  # ids given again, swept once
+        self._repeated_count = 0
 
     def _pacer(self, key: Secret) -> RequestPacer:
         """The sweep's limiter: in-process, or shared through Redis."""
@@ -186,7 +194,12 @@ class Sweep:
     # -- control -----------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Wind down: trigger nothing more, follow running reruns for ``settings.grace``."""
+        """Wind down: trigger nothing more, follow running reruns for ``settings.grace``.
+
+        When the grace period ends, every target still running is cut (even in the middle
+        of a request, its retries or a pause the server asked for) and ends ``interrupted``;
+        the journal stays consistent, so a resume picks them up.
+        """
         if not self._stop.is_set():
             log.info("stopping: no new reruns; following running ones for %gs", self.settings.grace)
             self._grace_deadline = self.clock.monotonic() + self.settings.grace
@@ -197,17 +210,32 @@ class Sweep:
         return self._stop.is_set()
 
     async def run(self) -> SweepReport:
-        """Run the sweep to its end and return the report.
+        """Run the sweep to its end and return the report. A sweep runs once.
 
         Raises:
             AuthError: The server refused the API key; the sweep stopped at once
                 (``self.report`` still holds what was known).
+            JournalError: The journal could not be written; the sweep stopped at once
+                (``self.report`` still holds what was known; the journal is resumable).
+            RuntimeError: The sweep was already run (by :meth:`run` or :meth:`outcomes`).
         """
+        self._claim("run()")
+        return await self._run()
+
+    def _claim(self, how: str) -> None:
+        if self._ran_by is not None:
+            raise RuntimeError(
+                f"this sweep was already started by Sweep.{self._ran_by}: a Sweep runs once "
+                f"(its report is sweep.report); make a new Sweep to sweep again"
+            )
+        self._ran_by = how
+
+    async def _run(self) -> SweepReport:
         async with self.client, self._journal_running(), self._slots_running():
             try:
                 async with self._listeners.relaying():  # pauses are told as they happen
                     await self._listeners.tell(SweepStarted(settings=self.settings))
-                    await self._fan_out()
+                    await self._sweep()
             finally:
                 with anyio.CancelScope(shield=True):
                     self._finish()
@@ -240,29 +268,69 @@ class Sweep:
         """Run the sweep in the background, giving each outcome as it ends.
 
         Leaving the block early cancels the sweep (targets begun end ``interrupted``).
+        Raises what :meth:`run` raises, on leaving the block.
         """
+        self._claim("outcomes()")
         send, receive = anyio.create_memory_object_stream[Outcome](max_buffer_size=1000)
         self._send = send
+        failure: RerunorchError | None = None
         async with anyio.create_task_group() as tg:
 
             async def run_and_close() -> None:
+                nonlocal failure
                 async with send:
-                    await self.run()
+                    try:
+                        await self._run()
+                    except RerunorchError as exc:
+                        failure = exc  # raised below, outside the task group
 
             tg.start_soon(run_and_close)
             async with receive:
                 yield receive
             tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     # -- the fan-out -------------------------------------------------------------------------
 
+    async def _sweep(self) -> None:
+        """The fan-out, with the grace period kept: once it is over, what runs is cut."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._end_of_grace)
+            await self._fan_out()
+            tg.cancel_scope.cancel()
+        if self._repeated:
+            # Worded as the CLI words the repeats it finds in a targets file.
+            ids = sorted(self._repeated)
+            shown = ", ".join(map(str, ids[:3])) + (", ..." if len(ids) > 3 else "")
+            count = self._repeated_count
+            self.report.notes.append(
+                f"{count} repeated target{'s' if count > 1 else ''} skipped: each id is swept "
+                f"once (repeated: {shown})"
+            )
+
+    async def _end_of_grace(self) -> None:
+        """Cut every target still running when the grace period ends (retries, pauses, polls)."""
+        await self._stop.wait()
+        assert self._grace_deadline is not None  # set with the stop
+        await self.clock.sleep(self._grace_deadline - self.clock.monotonic())
+        self._grace_over = True
+        for cut in self._cuts:
+            cut.cancel()
+
     async def _fan_out(self) -> None:
         window = anyio.Semaphore(self.settings.effective_window, fast_acquire=True)
+        seen: set[int] = set()
         async with anyio.create_task_group() as tg:
             async for item in _aiter(self._targets):
-                target = Target.of(item)
-                if self._shard is not None and target.id not in self._shard:
+                target = await self._take(item)
+                if target is None or (self._shard is not None and target.id not in self._shard):
                     continue
+                if target.id in seen:
+                    self._repeated.add(target.id)
+                    self._repeated_count += 1
+                    continue
+                seen.add(target.id)
                 entry = self.journal.entry(target.id) if self.journal else None
                 if entry is not None and entry.state == State.DONE:
                     await self._record_done(target)
@@ -271,18 +339,32 @@ class Sweep:
                     await window.acquire()
                     if self._stop.is_set():
                         window.release()
+                self.progress.started += 1
+                self.progress.running += 1
                 if self._stop.is_set():
                     # Every target gets an outcome, even those the sweep never began.
-                    self.progress.started += 1
-                    self.progress.running += 1
                     not_begun = Outcome(
                         target=target.id, outcome=OutcomeKind.INTERRUPTED, error="not begun"
                     )
                     await self._record(not_begun)
                     continue
-                self.progress.started += 1
-                self.progress.running += 1
                 tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
+
+    async def _take(self, item: object) -> Target | None:
+        """``item`` as a target; a bad one ends as an ``error`` outcome of its own (None)."""
+        try:
+            return Target.of(item)  # type: ignore[arg-type]  # a caller's list may hold anything
+        except (TypeError, ValueError) as exc:  # the message quotes the item, bounded
+            number = item if isinstance(item, int) and not isinstance(item, bool) else 0
+            self.progress.started += 1
+            self.progress.running += 1
+            bad = Outcome(
+                target=number if 0 <= number <= MAX_ID else 0,
+                outcome=OutcomeKind.ERROR,
+                error=f"not a target: {exc}",
+            )
+            await self._record(bad, journaled=True)  # nothing to resume: it is not a run
+            return None
 
     async def _one(
         self,
@@ -306,8 +388,17 @@ class Sweep:
             resume=entry,
         )
         self._running[id(job)] = job
+        cut = anyio.CancelScope()
+        self._cuts.add(cut)
         try:
-            outcome = await job.run()
+            with cut:
+                if self._grace_over:
+                    cut.cancel()
+                outcome = await job.run()
+            if cut.cancelled_caught:
+                why = "the API key was refused" if self._auth_failure else "the grace period ended"
+                outcome = job.outcome(OutcomeKind.INTERRUPTED, error=why)
+            await self._record(outcome, job=job)
         except AuthError as exc:
             # 401/403 stops everything at once: nothing more is sent.
             if self._auth_failure is None:
@@ -316,11 +407,11 @@ class Sweep:
                 self._grace_deadline = self.clock.monotonic()
                 self.report.notes.append(f"stopped: the server refused the API key: {exc.message}")
             scope.cancel()
-            return
+        except JournalError:
+            pass  # the journal has cancelled the sweep; it raises the error once unwound
         finally:
+            self._cuts.discard(cut)
             window.release()
-        del self._running[id(job)]
-        await self._record(outcome)
 
     async def _record_done(self, target: Target) -> None:
         """A target the journal already holds an outcome for: kept, nothing is sent."""
@@ -332,9 +423,14 @@ class Sweep:
         self.progress.running += 1
         await self._record(outcome, journaled=True)
 
-    async def _record(self, outcome: Outcome, *, journaled: bool = False) -> None:
+    async def _record(
+        self, outcome: Outcome, *, journaled: bool = False, job: TargetRun | None = None
+    ) -> None:
+        """Journal, report, stream and announce an outcome (``job``'s, if it ran)."""
         if self.journal is not None and not journaled:
             await self.journal.finished(outcome)
+        if job is not None:
+            del self._running[id(job)]  # with the report's entry: never both or neither
         self.report.add(outcome)
         self.progress.running -= 1
         self.progress.done += 1
@@ -344,8 +440,12 @@ class Sweep:
 
     def _finish(self) -> None:
         """Give every target still begun an ``interrupted`` outcome; settle the counters."""
+        failure = self.journal.failure if self.journal is not None else None
+        if failure is not None:
+            self.report.notes.append(f"stopped: {failure}")
+        why = "the journal could not be written" if failure else "sweep cancelled"
         for job in list(self._running.values()):
-            outcome = job.outcome(OutcomeKind.INTERRUPTED, error="sweep cancelled")
+            outcome = job.outcome(OutcomeKind.INTERRUPTED, error=why)
             self.report.add(outcome)
             self.progress.running -= 1
             self.progress.done += 1

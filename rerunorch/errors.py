@@ -4,6 +4,7 @@
 
     RerunorchError
     ├── ConfigError                  bad usage, options, config or target files
+    ├── JournalError                 the journal could not be written: the sweep stopped
     └── ApiError                     a call to the Testsigma API went wrong
         ├── RequestNotSent           never reached the server (refused, DNS): safe to retry
         ├── OutcomeUnknown           sent, then timed out or cut: did it happen?
@@ -30,6 +31,7 @@ __all__ = [
     "AuthError",
     "BadRequest",
     "ConfigError",
+    "JournalError",
     "NotFound",
     "OutcomeUnknown",
     "PlanBusy",
@@ -51,6 +53,12 @@ class ConfigError(RerunorchError):
     """Bad usage: an option, a config file or a targets file is wrong.
 
     The message says what was wrong and where (file, line, key).
+    """
+
+
+class JournalError(RerunorchError):
+    """The journal could not be written (a full disk, a lock another program holds, a value
+    SQLite cannot store). The sweep stops: nothing is triggered without its record.
     """
 
 

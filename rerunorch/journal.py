@@ -7,9 +7,16 @@ resume, a target caught ``triggering`` is reconciled by reading that run: a
 child there is the rerun, adopted. So a sweep killed at any moment resumes
 without triggering anything twice and without losing a target.
 
-Writes go through one writer task that commits in groups (WAL, synchronous=
-NORMAL: durable against a killed process), off the event loop; the callers of
-:meth:`Journal.triggering` and :meth:`Journal.triggered` wait for their commit.
+Writes are committed in groups off the event loop (WAL, synchronous=NORMAL:
+durable against a killed process; :class:`~rerunorch.group_commit.GroupCommit`);
+the callers of :meth:`Journal.triggering` and :meth:`Journal.triggered` wait for
+their commit. A write that fails (a full disk, a lock held by another program, a
+value SQLite cannot hold) fails the whole sweep with
+:class:`~rerunorch.errors.JournalError`.
+
+One sweep at a time: :meth:`Journal.open` takes an exclusive lock on
+``<journal>.lock`` (:class:`~rerunorch.lock.HolderLock`: it names the holder's
+PID and host, and a lock left by a killed sweep is taken over).
 """
 
 from __future__ import annotations
@@ -23,24 +30,32 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 import attrs
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from rerunorch.errors import ConfigError
+from rerunorch.errors import ConfigError, JournalError
+from rerunorch.group_commit import GroupCommit
+from rerunorch.lock import HolderLock
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.sharding import Shard
 
-__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalEntry", "State", "default_journal_path"]
+__all__ = [
+    "DEFAULT_JOURNAL",
+    "Journal",
+    "JournalEntry",
+    "State",
+    "default_journal_path",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 """Where a sweep keeps its journal unless told otherwise (``--journal``)."""
 APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 dropped the unused ``attempts`` column
+# Schemas this version reads and resumes (1 only had an extra column, never read, with a default).
+READABLE_SCHEMAS = (1, 2)
 # Settings that must match to resume (pacing and reporting may change freely).
-RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard")
+RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard", "strategy_settings")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,7 +65,6 @@ CREATE TABLE IF NOT EXISTS targets (
     head_id INTEGER,
     rerun_id INTEGER,
     adopted INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
     outcome TEXT,
     error TEXT,
     result TEXT,
@@ -95,26 +109,37 @@ class JournalEntry:
     adopted: bool = False
 
 
-_Write = tuple[str, tuple[Any, ...], anyio.Event | None]
-
-
 class Journal:
-    """A sweep's journal file. Open it with :meth:`open`.
+    """A sweep's journal file. Open it with :meth:`open`; :meth:`close` it when done.
 
     Raises (from :meth:`open`):
-        ConfigError: A corrupt or foreign file; an unfinished journal without
-            ``resume``; resuming with other targets or settings without ``force``.
+        ConfigError: A corrupt or foreign file; a journal in use by another sweep;
+            an unfinished journal without ``resume``; resuming with other targets or
+            settings without ``force``.
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        lock: HolderLock | None = None,
+        *,
+        busy_timeout: float = 5.0,
+    ) -> None:
         self.path = path
         self._conn = conn
+        self._lock = lock
+        self._writes = GroupCommit(conn, what=f"the journal {path}", busy_timeout=busy_timeout)
         self._entries: dict[int, JournalEntry] = {}
-        self._send: MemoryObjectSendStream[_Write] | None = None
         self.resumed = False
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
+
+    @property
+    def failure(self) -> JournalError | None:
+        """Why the journal could not be written, once a write has failed."""
+        return self._writes.failure
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -127,50 +152,94 @@ class Journal:
         fingerprint: str = "",
         resume: bool = False,
         force: bool = False,
+        busy_timeout: float = 5.0,
     ) -> Journal:
-        """Create a journal, or reopen one to resume."""
+        """Create a journal, or reopen one to resume; either way it is locked for this process.
+
+        Args:
+            busy_timeout: Seconds a write waits for a lock that another program holds on
+                the file before it fails (and fails the sweep).
+        """
         path = Path(path)
-        if path.exists() and not resume:
-            old = cls._connect(path)
-            try:
-                unfinished = cls._meta(old, path).get("finished") != "1" and cls._any_target(old)
-            finally:
-                old.close()
-            if unfinished:
-                raise ConfigError(
-                    f"an unfinished sweep's journal is at {path}: add --resume to continue it, "
-                    "or --journal to use another file"
-                )
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
+        lock = HolderLock.acquire(
+            Path(f"{path}.lock"),
+            what=f"the journal {path}",
+            hint="wait for that sweep to end, or use --journal to use another file",
+        )
+        try:
+            return cls._open_locked(
+                path, lock, settings, fingerprint, resume=resume, force=force, timeout=busy_timeout
+            )
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(
+        cls,
+        path: Path,
+        lock: HolderLock,
+        settings: Mapping[str, Any],
+        fingerprint: str,
+        *,
+        resume: bool,
+        force: bool,
+        timeout: float,
+    ) -> Journal:
+        if path.exists() and not resume:
+            cls._replace_finished(path, timeout)
         existed = path.exists()
-        conn = cls._connect(path)
-        journal = cls(path, conn)
-        if existed:
-            journal._check_resumable(settings, fingerprint, force)
-            journal._load()
-            journal.resumed = True
-        else:
-            with conn:
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.executemany(
-                    "INSERT INTO meta VALUES (?, ?)",
-                    [
-                        ("settings", json.dumps(dict(settings), sort_keys=True)),
-                        ("fingerprint", fingerprint),
-                        ("started_at", repr(time.time())),
-                        ("finished", "0"),
-                    ],
-                )
+        journal = cls(path, cls._connect(path, timeout), lock, busy_timeout=timeout)
+        try:
+            if existed:
+                journal._check_resumable(settings, fingerprint, force)
+                journal._load()
+                journal.resumed = True
+            else:
+                journal._create(settings, fingerprint)
+        except BaseException:
+            journal._conn.close()
+            raise
         return journal
 
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    @classmethod
+    def _replace_finished(cls, path: Path, timeout: float) -> None:
+        """Remove the finished journal at ``path``; refuse an unfinished one."""
+        old = cls._connect(path, timeout)
         try:
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            unfinished = cls._meta(old, path).get("finished") != "1" and cls._any_target(old)
+        finally:
+            old.close()
+        if unfinished:
+            raise ConfigError(
+                f"an unfinished sweep's journal is at {path}: add --resume to continue it, "
+                "or --journal to use another file"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _create(self, settings: Mapping[str, Any], fingerprint: str) -> None:
+        with self._conn as conn:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("settings", json.dumps(dict(settings), sort_keys=True)),
+                    ("fingerprint", fingerprint),
+                    ("started_at", repr(time.time())),
+                    ("finished", "0"),
+                ],
+            )
+
+    @staticmethod
+    def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                path, timeout=timeout, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
@@ -184,8 +253,12 @@ class Journal:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if app_id != APPLICATION_ID:
                 raise ConfigError(f"{path} is not a rerunorch journal")
-            if version != SCHEMA_VERSION:
-                raise ConfigError(f"{path} is a journal of schema {version}, not {SCHEMA_VERSION}")
+            if version not in READABLE_SCHEMAS:
+                raise ConfigError(
+                    f"{path} is a journal of schema {version}, which this rerunorch cannot "
+                    f"read (it reads schemas {', '.join(map(str, READABLE_SCHEMAS))}): "
+                    "use the rerunorch that wrote it, or --journal to use another file"
+                )
             return dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{path} is not a rerunorch journal ({exc})") from None
@@ -254,55 +327,25 @@ class Journal:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Journal]:
-        """Run the writer for the duration of a sweep; flush on the way out."""
-        send, receive = anyio.create_memory_object_stream[_Write](max_buffer_size=10_000)
-        self._send = send
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._writer, receive)
-            try:
-                yield self
-            finally:
-                self._send = None
-                with anyio.CancelScope(shield=True):
-                    await send.aclose()
+        """Run the writer for the duration of a sweep; flush on the way out.
 
-    async def _writer(self, receive: MemoryObjectReceiveStream[_Write]) -> None:
-        async with receive:
-            async for first in receive:
-                batch = [first]
-                while len(batch) < 1000:
-                    try:
-                        batch.append(receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(self._apply, batch)
-                for _, _, done in batch:
-                    if done is not None:
-                        done.set()
-
-    def _apply(self, batch: list[_Write]) -> None:
-        with self._conn:
-            self._conn.execute("BEGIN")
-            for sql, params, _ in batch:
-                self._conn.execute(sql, params)
+        Raises:
+            JournalError: A write failed; the block was cancelled, and this is raised
+                once it has unwound.
+        """
+        async with self._writes.running():
+            yield self
 
     async def _write(self, sql: str, params: tuple[Any, ...], *, durable: bool) -> None:
-        if self._send is None:
-            raise RuntimeError("the journal is not running (use `async with journal.running()`)")
-        done = anyio.Event() if durable else None
-        await self._send.send((sql, params, done))
-        if done is not None:
-            with anyio.CancelScope(shield=True):
-                await done.wait()
+        await self._writes.write(sql, params, durable=durable)
 
     async def triggering(self, target: int, head_id: int) -> None:
         """Record, durably, that a rerun of ``head_id`` is about to be POSTed."""
         now = time.time()
         await self._write(
-            "INSERT INTO targets (id, state, head_id, attempts, created_at, updated_at) "
-            "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
-            "head_id = excluded.head_id, attempts = attempts + 1, updated_at = excluded.updated_at",
+            "INSERT INTO targets (id, state, head_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "head_id = excluded.head_id, updated_at = excluded.updated_at",
             (target, State.TRIGGERING, head_id, now, now),
             durable=True,
         )
@@ -346,11 +389,23 @@ class Journal:
         )
 
     def close(self, *, finished: bool) -> None:
-        """Close the file; ``finished`` marks a sweep that ran to its end."""
-        if finished:
-            with self._conn:
-                self._conn.execute("UPDATE meta SET value = '1' WHERE key = 'finished'")
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)", (repr(time.time()),)
+        """Close the file and release its lock; ``finished`` marks a sweep that ran to its end.
+
+        Raises:
+            JournalError: The end could not be recorded (the file is closed all the same).
+        """
+        try:
+            if finished and self.failure is None:
+                self._writes.commit_now(
+                    [
+                        ("UPDATE meta SET value = '1' WHERE key = 'finished'", ()),
+                        (
+                            "INSERT OR REPLACE INTO meta VALUES ('finished_at', ?)",
+                            (repr(time.time()),),
+                        ),
+                    ]
                 )
-        self._conn.close()
+        finally:
+            self._conn.close()
+            if self._lock is not None:
+                self._lock.release()

@@ -22,6 +22,7 @@ from rerunorch.clock import Clock
 from rerunorch.errors import (
     ApiError,
     AuthError,
+    JournalError,
     OutcomeUnknown,
     PlanBusy,
     RateLimited,
@@ -42,7 +43,8 @@ __all__ = ["TargetRun", "classify"]
 
 log = logging.getLogger(__name__)
 
-MAX_CHAIN = 32  # Testsigma allows 10 reruns per run; more hops means a loop.
+MAX_CHAIN = 32
+"""Most runs of one rerun chain that are walked (Testsigma allows 10 reruns per run)."""
 
 
 class TargetRun:
@@ -86,6 +88,7 @@ class TargetRun:
         self.rerun_id: int | None = None
         self.adopted = False
         self.polls = 0
+        self.selection: Selection | None = None  # what the strategy chose, for the outcome
 
     def outcome(
         self,
@@ -98,6 +101,7 @@ class TargetRun:
         still_failing: tuple[TestRef, ...] = (),
     ) -> Outcome:
         """An outcome carrying what is known so far of this target."""
+        chosen = self.selection
         return Outcome(
             target=self.target.id,
             outcome=kind,
@@ -105,7 +109,8 @@ class TargetRun:
             rerun_id=self.rerun_id,
             result=result,
             error=error,
-            reason=reason,
+            reason=reason if reason is not None else (chosen.reason or None) if chosen else None,
+            re_run_type=chosen.re_run_type.value if chosen else None,
             flaky=flaky,
             still_failing=still_failing,
             adopted=self.adopted,
@@ -119,10 +124,15 @@ class TargetRun:
         return self._test_cases[run_id]
 
     async def run(self) -> Outcome:
-        """Everything for this target; API errors end it as ``error`` (AuthError propagates)."""
+        """Everything for this target; API errors end it as ``error``.
+
+        Raises:
+            AuthError: The key was refused (the whole sweep stops).
+            JournalError: The journal could not be written (the whole sweep stops).
+        """
         try:
             return await self._run()
-        except AuthError:
+        except (AuthError, JournalError):
             raise
         except ApiError as exc:
             exc.target = self.target.id
@@ -154,6 +164,7 @@ class TargetRun:
         decision = await self._strategy.decide(ctx)
         if isinstance(decision, Skip):
             return self.outcome(OutcomeKind.SKIPPED, reason=decision.reason)
+        self.selection = decision
         if self._settings.dry_run:
             plan = f"would rerun {head.id} ({decision.re_run_type.value}): {decision.reason}"
             return self.outcome(OutcomeKind.TRIGGERED, reason=plan)
@@ -211,8 +222,13 @@ class TargetRun:
         seen = {run.id}
         while run.child_id is not None:
             child_id = run.child_id
-            if child_id in seen or len(seen) > MAX_CHAIN:
+            if child_id in seen:
                 raise ValueError(f"the rerun chain of {self.target.id} loops at {child_id}")
+            if len(seen) >= MAX_CHAIN:
+                raise ValueError(
+                    f"the rerun chain of {self.target.id} is longer than {MAX_CHAIN} runs "
+                    f"(run {run.id} has yet another rerun, {child_id}): not followed further"
+                )
             seen.add(child_id)
             run = await self._client.get_run(child_id)
         return run

@@ -1,7 +1,7 @@
 """Notifiers: tell someone (Slack, email, a plugin's service) how a sweep went.
 
-A notifier is any object with a ``name``, a ``description`` and an async
-``notify(report, options)``; plugins register them with the
+A notifier is any object with a ``name`` and an async ``notify(report, options)``
+(a ``description`` and a ``configure(options)`` are optional); plugins register them with the
 ``rerunorch_register_notifiers`` hook. :func:`run_notifiers` runs the chosen
 ones at the end of a sweep, each isolated from the others.
 """
@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 class Notifier(Protocol):
     """Sends a sweep's report somewhere. ``name`` is what ``--notify`` takes.
 
+    Optional, where a notifier has them: ``description`` (one line, shown by
+    ``rerunorch plugins`` and ``sweep --help``); ``configure(options) -> Notifier``,
+    which checks the ``[notify.NAME]`` table (and ``--notify-option`` values) before
+    the sweep sends anything, raising :class:`~rerunorch.ConfigError`, and returns
+    the notifier to use; ``secret_settings``, keys masked in the report beyond
+    those named like url, token, password, secret or key.
+
     >>> class Printer:
     ...     name = "print"
     ...     description = "print the summary to standard output"
@@ -38,11 +45,6 @@ class Notifier(Protocol):
     @property
     def name(self) -> str:
         """The name ``--notify`` takes and the config's ``[notify.NAME]`` table."""
-        ...
-
-    @property
-    def description(self) -> str:
-        """One line for ``rerunorch plugins``."""
         ...
 
     async def notify(self, report: SweepReport, options: Mapping[str, Any]) -> None:

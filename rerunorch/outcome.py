@@ -66,7 +66,8 @@ class Outcome:
         rerun_id: The rerun that was triggered or adopted, if any.
         result: The server's result for the rerun (e.g. ``SUCCESS``), if it finished.
         error: What went wrong (``error``, ``timed_out``, ``interrupted``).
-        reason: Why it was skipped, or what a dry run would rerun.
+        reason: Why it was skipped, or what the strategy chose to rerun (a dry run: would).
+        re_run_type: The ``reRunType`` the strategy chose (e.g. ``ONLY_FAILED_TESTS``), if any.
         flaky: Tests that failed before and passed in the rerun.
         still_failing: Tests that failed again in the rerun.
         adopted: The rerun already existed (auto-rerun, an earlier sweep, a lost answer).
@@ -80,6 +81,7 @@ class Outcome:
     result: str | None = None
     error: str | None = None
     reason: str | None = None
+    re_run_type: str | None = None
     flaky: tuple[TestRef, ...] = ()
     still_failing: tuple[TestRef, ...] = ()
     adopted: bool = False
@@ -99,6 +101,8 @@ class Outcome:
         }
         if self.reason is not None:
             data["reason"] = self.reason
+        if self.re_run_type is not None:
+            data["re_run_type"] = self.re_run_type
         if self.adopted:
             data["adopted"] = True
         if self.polls:
@@ -116,6 +120,7 @@ class Outcome:
             result=data.get("result"),
             error=data.get("error"),
             reason=data.get("reason"),
+            re_run_type=data.get("re_run_type"),
             flaky=tuple(TestRef.from_json(t) for t in data.get("flaky") or ()),
             still_failing=tuple(TestRef.from_json(t) for t in data.get("still_failing") or ()),
             adopted=bool(data.get("adopted", False)),

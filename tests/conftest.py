@@ -8,6 +8,6 @@ from rerunorch.clock import Clock, ScaledClock
 
 
 @pytest.fixture
-def simulator_clock() -> Clock:
+def rerunorch_simulator_clock() -> Clock:
     """Faster than the plugin's default: a 2-minute rerun lasts 0.12 s."""
     return ScaledClock(1000)

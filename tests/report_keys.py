@@ -31,7 +31,7 @@ RESULT_KEYS = {
     "still_failing",
 }
 # Keys report.py adds to a result beyond design.md, only when they carry something.
-RESULT_EXTRA_KEYS = {"reason", "adopted", "polls"}
+RESULT_EXTRA_KEYS = {"reason", "re_run_type", "adopted", "polls"}
 OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "interrupted"}
 
 

@@ -51,11 +51,13 @@ def environment(sim: Simulator) -> dict[str, str]:
 
 @pytest.mark.simulator(targets=20, passed_targets=0, run_duration=(2000.0, 3000.0))
 async def test_ctrl_c_in_a_log_says_stopping_once(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
-    command = sweep_command(simulator, tmp_path)
+    command = sweep_command(rerunorch_simulator, tmp_path)
     with anyio.fail_after(60):
-        async with await anyio.open_process(command, env=environment(simulator)) as process:
+        async with await anyio.open_process(
+            command, env=environment(rerunorch_simulator)
+        ) as process:
             assert process.stderr is not None
             seen = b""
             async for chunk in process.stderr:  # woken by the output, never by a timer
@@ -104,7 +106,7 @@ async def on_terminal(
 
 @pytest.mark.simulator(targets=20, passed_targets=0, run_duration=(2000.0, 3000.0))
 async def test_ctrl_c_on_a_terminal_says_stopping_once(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
     def interrupt_once_live(process: Process, seen: bytes) -> bool:
         if b"running" not in seen:  # the live view is not up yet
@@ -112,8 +114,8 @@ async def test_ctrl_c_on_a_terminal_says_stopping_once(
         process.send_signal(signal.SIGINT)
         return True
 
-    command = sweep_command(simulator, tmp_path)
-    code, seen = await on_terminal(command, environment(simulator), interrupt_once_live)
+    command = sweep_command(rerunorch_simulator, tmp_path)
+    code, seen = await on_terminal(command, environment(rerunorch_simulator), interrupt_once_live)
     assert code == 3
     assert b"\x1b[" in seen, "drawn as on a terminal"
     assert seen.count(STOPPING) == 1, seen.decode(errors="replace")[-3000:]
@@ -121,13 +123,15 @@ async def test_ctrl_c_on_a_terminal_says_stopping_once(
 
 @pytest.mark.simulator(targets=6, passed_targets=1, run_duration=(20.0, 60.0))
 async def test_on_a_terminal_the_bar_has_an_eta_and_the_summary_names_tests(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
-    command = sweep_command(simulator, tmp_path)
-    code, seen = await on_terminal(command, environment(simulator), lambda process, seen: True)
+    command = sweep_command(rerunorch_simulator, tmp_path)
+    code, seen = await on_terminal(
+        command, environment(rerunorch_simulator), lambda process, seen: True
+    )
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
     assert code in (0, 1), text[-3000:]
-    total = len(simulator.target_ids)
+    total = len(rerunorch_simulator.target_ids)
     bar = rf"sweeping .*━.* \d+/{total} \d:\d\d:\d\d ETA \d:\d\d:\d\d"
     assert re.search(bar, text), text[-3000:]
     assert "rerunorch sweep" in text  # the summary table's title

@@ -17,6 +17,8 @@ from rerunorch import (
     SweepListener,
     SweepSettings,
     SweepStarted,
+    Target,
+    lifecycle,
 )
 from rerunorch.clock import Clock
 from rerunorch.report.model import SweepReport
@@ -335,3 +337,95 @@ async def test_a_strategy_bug_fails_its_targets_not_the_sweep(
         "internal error: RuntimeError: plugin bug" in (o.error or "") for o in report.results
     )
     assert simulator.stats.reruns_created == 0
+
+
+@pytest.mark.simulator(targets=2)
+async def test_a_sweep_runs_once(simulator: Simulator, simulator_clock: Clock) -> None:
+    sweep = make_sweep(simulator, simulator_clock, wait=False)
+    await sweep.run()
+    with pytest.raises(RuntimeError, match=r"already started by Sweep\.run\(\).*runs once"):
+        await sweep.run()
+    with pytest.raises(RuntimeError, match=r"already started by Sweep\.run\(\)"):
+        async with sweep.outcomes():
+            pass  # pragma: no cover - refused on entry
+    assert simulator.stats.reruns_created == 2
+
+
+@pytest.mark.simulator(targets=2)
+async def test_run_beside_outcomes_is_refused(simulator: Simulator, simulator_clock: Clock) -> None:
+    sweep = make_sweep(simulator, simulator_clock, wait=False)
+    async with sweep.outcomes() as outcomes:
+        with pytest.raises(RuntimeError, match=r"already started by Sweep\.outcomes\(\)"):
+            await sweep.run()
+        seen = [outcome async for outcome in outcomes]
+    assert len(seen) == 2
+    assert simulator.stats.reruns_created == 2
+
+
+@pytest.mark.simulator(targets=4)
+async def test_outcomes_raises_a_refused_key_unwrapped(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    sweep = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url),
+        api_key="not-the-key",
+        clock=simulator_clock,
+    )
+
+    async def read_all() -> None:
+        async with sweep.outcomes() as outcomes:
+            async for _ in outcomes:
+                pass
+
+    with pytest.raises(AuthError):
+        await read_all()
+
+
+@pytest.mark.simulator(targets=3)
+async def test_a_bad_item_fails_only_itself(simulator: Simulator, simulator_clock: Clock) -> None:
+    good = simulator.target_ids
+    targets = [good[0], "not-an-id", good[1], -5, None, 2**63, good[2]]
+    report = await make_sweep(simulator, simulator_clock, targets).run()
+    assert report.summary.targets == 7
+    errors = [o for o in report.results if o.outcome is OutcomeKind.ERROR]
+    assert len(errors) == 4
+    messages = sorted(o.error or "" for o in errors)
+    assert all(m.startswith("not a target: ") for m in messages)
+    assert any("'not-an-id'" in m for m in messages)
+    assert any(str(2**63) in m for m in messages)
+    assert {o.target for o in report.results} - {0, -5} == set(good)
+    assert simulator.stats.reruns_created == 3
+
+
+@pytest.mark.simulator(targets=3)
+async def test_repeated_ids_are_swept_once_and_noted(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    first, second, third = simulator.target_ids
+    targets = [first, first, Target(second), second, first, third]
+    report = await make_sweep(simulator, simulator_clock, targets).run()
+    assert sorted(o.target for o in report.results) == sorted(simulator.target_ids)
+    assert simulator.stats.requests_by_endpoint["POST /api/v1/execution_results"] == 3
+    assert simulator.stats.reruns_created == 3
+    assert simulator.stats.duplicate_rerun_attempts == 0
+    expected = f"3 repeated targets skipped: each id is swept once (repeated: {first}, {second})"
+    assert expected in report.notes
+
+
+@pytest.mark.simulator(targets=1, flaky_probability=0.0, run_duration=(1.0, 1.0))
+async def test_a_chain_longer_than_the_walk_limit_is_not_called_a_loop(
+    simulator: Simulator, simulator_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "MAX_CHAIN", 3)
+    [target] = simulator.target_ids
+    for _ in range(3):  # a chain of four runs: the target and three reruns
+        [outcome] = (await make_sweep(simulator, simulator_clock).run()).results
+        assert outcome.outcome is OutcomeKind.FAILED, outcome
+    assert len(simulator.reruns_of(target)) == 3
+    [outcome] = (await make_sweep(simulator, simulator_clock).run()).results
+    assert outcome.outcome is OutcomeKind.ERROR
+    assert outcome.error is not None
+    assert f"the rerun chain of {target} is longer than 3 runs" in outcome.error
+    assert "loop" not in outcome.error
+    assert len(simulator.reruns_of(target)) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -67,6 +68,8 @@ async def test_resuming_other_targets_or_settings_is_refused_unless_forced(
         Journal.open(path, settings=SETTINGS, fingerprint="xyz", resume=True)
     with pytest.raises(ConfigError, match="strategy 'failed' -> 'all'"):
         Journal.open(path, settings={**SETTINGS, "strategy": "all"}, fingerprint="abc", resume=True)
+    with pytest.raises(ConfigError, match="shard None -> '2/3'"):
+        Journal.open(path, settings={**SETTINGS, "shard": "2/3"}, fingerprint="abc", resume=True)
     forced = Journal.open(path, settings=SETTINGS, fingerprint="xyz", resume=True, force=True)
     assert forced.entry(1) is not None
     forced.close(finished=False)
@@ -158,3 +161,63 @@ async def test_a_target_caught_triggering_is_adopted_on_resume(
     assert simulator.stats.duplicate_rerun_attempts == 0
     assert all(o.adopted for o in report.results)
     assert {o.outcome for o in report.results} <= {OutcomeKind.PASSED, OutcomeKind.FAILED}
+
+
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE targets (
+    id INTEGER PRIMARY KEY, state TEXT NOT NULL, head_id INTEGER, rerun_id INTEGER,
+    adopted INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT,
+    error TEXT, result TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
+"""
+
+
+def _old_journal(path: Path, version: int) -> None:
+    """A journal as an earlier (or later) rerunorch wrote it, caught ``triggering`` target 1."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA_1)
+        conn.execute("PRAGMA application_id = 1381125711")
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("settings", json.dumps(SETTINGS)), ("fingerprint", "abc"), ("finished", "0")],
+        )
+        conn.execute(
+            "INSERT INTO targets (id, state, head_id, attempts, created_at, updated_at) "
+            "VALUES (1, 'triggering', 10, 1, 0, 0)"
+        )
+
+
+async def test_a_schema_1_journal_is_read_and_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    _old_journal(path, version=1)
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="abc", resume=True)
+    assert journal.entry(1) == JournalEntry(State.TRIGGERING, 10, None, False)
+    async with journal.running():
+        await journal.triggering(2, 20)
+        await journal.triggered(1, 10, 11, adopted=True)
+    journal.close(finished=False)
+    again = Journal.open(path, settings=SETTINGS, fingerprint="abc", resume=True)
+    assert again.entry(1) == JournalEntry(State.TRIGGERED, 10, 11, True)
+    assert again.entry(2) == JournalEntry(State.TRIGGERING, 20, None, False)
+    again.close(finished=False)
+
+
+def test_a_journal_of_an_unknown_schema_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    _old_journal(path, version=7)
+    with pytest.raises(ConfigError, match="schema 7, which this rerunorch cannot read"):
+        Journal.open(path, settings=SETTINGS, fingerprint="abc", resume=True)
+    with pytest.raises(ConfigError, match="schema 7"):
+        Journal.open(path, settings=SETTINGS, fingerprint="abc")
+
+
+def test_a_new_journal_has_no_attempts_column_and_schema_2(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    Journal.open(path, settings=SETTINGS, fingerprint="abc").close(finished=False)
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(targets)")}
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    assert "attempts" not in columns
+    assert version == 2

@@ -496,8 +496,9 @@ class Ranked:
 
 @pytest.mark.simulator(targets=6, passed_targets=0)
 async def test_a_plugin_strategy_drives_a_sweep_and_hears_its_events(
-    simulator: Simulator, simulator_clock: Clock
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     events: list[str] = []
 
     class ThirdParty:

@@ -13,6 +13,9 @@
     [notify.slack]
     webhook_url = "${SLACK_WEBHOOK_URL}"
 
+    [strategy.failed-matching]   # the settings of a strategy (see docs/plugins.md)
+    pattern = "Timeout"
+
 ``${NAME}`` anywhere in a string is replaced by the environment variable NAME
 (an unset one is an error naming the key); ``$${`` gives a literal ``${``.
 Flags given on the command line override the file.
@@ -35,7 +38,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SWEEP_KEYS", "load_config"]
+__all__ = ["PLUGIN_TABLES", "SWEEP_KEYS", "load_config"]
 
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -61,7 +64,10 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "from_file": (str,),
     "shared_limit": (str,),
     "shard": (str,),
+    "plugins_dir": (str,),
 }
+
+PLUGIN_TABLES = ("strategy", "notify")  # [strategy.NAME] and [notify.NAME]: a plugin's settings
 
 
 def _interpolate(value: Any, where: str) -> Any:
@@ -103,7 +109,7 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """``{"sweep": {...}, "notify": {name: {...}}}`` from a TOML file.
+    """``{"sweep": {...}, "strategy": {name: {...}}, "notify": {name: {...}}}`` from a TOML file.
 
     Raises:
         ConfigError: The file cannot be read or parsed, a key is unknown or has the
@@ -116,19 +122,24 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config {source}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {source} is not valid TOML: {exc}") from None
-    unknown = set(data) - {"sweep", "notify"}
+    unknown = set(data) - {"sweep", *PLUGIN_TABLES}
     if unknown:
         raise ConfigError(
-            f"{source}: unknown table(s) {', '.join(sorted(unknown))} (known: sweep, notify)"
+            f"{source}: unknown table(s) {', '.join(sorted(unknown))} "
+            "(known: sweep, strategy.NAME, notify.NAME)"
         )
     sweep = data.get("sweep", {})
-    notify = data.get("notify", {})
-    if not isinstance(sweep, dict) or not isinstance(notify, dict):
-        raise ConfigError(f"{source}: [sweep] and [notify.NAME] must be tables")
-    for name, table in notify.items():
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: notify.{name} must be a table")
-    return {
-        "sweep": _check_sweep(_interpolate(sweep, f"{source}: sweep"), source),
-        "notify": _interpolate(notify, f"{source}: notify"),
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"{source}: [sweep] must be a table")
+    loaded: dict[str, Any] = {
+        "sweep": _check_sweep(_interpolate(sweep, f"{source}: sweep"), source)
     }
+    for kind in PLUGIN_TABLES:
+        tables = data.get(kind, {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{source}: [{kind}.NAME] must be tables")
+        for name, table in tables.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{source}: {kind}.{name} must be a table")
+        loaded[kind] = _interpolate(tables, f"{source}: {kind}")
+    return loaded

@@ -8,7 +8,7 @@ sweep sends anything; the rest of the CLI only reads the frozen result.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +17,21 @@ import click
 
 from rerunorch.api import DEFAULT_BASE_URL
 from rerunorch.api.client import normalize_base_url
-from rerunorch.cli.config import load_config
+from rerunorch.cli.config import PLUGIN_TABLES, load_config
 from rerunorch.cli.targetfile import TargetInput
 from rerunorch.errors import ConfigError
 from rerunorch.journal import default_journal_path
 from rerunorch.notify import Notifier, choose_notifiers
 from rerunorch.plugins import PluginManager
+from rerunorch.plugins.settings import configure_plugin, mask_settings, parse_option
 from rerunorch.polling import PollPolicy
 from rerunorch.report.output import STDOUT, check_output
 from rerunorch.secret import Secret, validate_api_key
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
+from rerunorch.strategies.base import Strategy
 
-__all__ = ["Invocation", "Outputs", "api_key", "read_invocation"]
+__all__ = ["Invocation", "Outputs", "PluginChoice", "api_key", "choose_plugins", "read_invocation"]
 
 
 @attrs.frozen(kw_only=True)
@@ -64,6 +66,24 @@ class Outputs:
 
 
 @attrs.frozen(kw_only=True)
+class PluginChoice:
+    """The strategy and notifiers of a command, each configured with its settings.
+
+    Attributes:
+        strategy: The strategy, configured (``configure`` has run).
+        notifiers: ``(name, notifier)`` for each ``--notify``, configured.
+        notify_options: Each chosen notifier's settings (its table and ``--notify-option``).
+        config: What the report's ``config`` and the journal record of them, secrets
+            masked: ``strategy_settings`` and ``notify_settings`` (each only if any).
+    """
+
+    strategy: Strategy
+    notifiers: tuple[tuple[str, Notifier], ...] = ()
+    notify_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    config: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
 class Invocation:
     """A command's every input, checked (``sweep``, ``demo``).
 
@@ -75,8 +95,10 @@ class Invocation:
         journal: The journal's path, or None for none (``--dry-run``, the demo).
         resume, force: ``--resume`` and ``--force``.
         outputs: The reports to write.
-        notifiers: ``(name, notifier)`` for each ``--notify``.
-        notify_options: The config's ``[notify.NAME]`` tables.
+        strategy: The strategy, configured with its settings.
+        notifiers: ``(name, notifier)`` for each ``--notify``, configured.
+        notify_options: Each notifier's settings (``[notify.NAME]`` and ``--notify-option``).
+        plugin_config: The plugins' settings for the report and the journal (masked).
         plugins: The plugin manager (strategies, listeners).
         verbose, quiet: ``-v`` (counted) and ``-q``.
         time_scale: How much faster the sweep's clock runs.
@@ -90,8 +112,10 @@ class Invocation:
     resume: bool = False
     force: bool = False
     outputs: Outputs = Outputs()
+    strategy: Strategy
     notifiers: tuple[tuple[str, Notifier], ...] = ()
     notify_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    plugin_config: Mapping[str, Any] = attrs.field(factory=dict)
     plugins: PluginManager
     verbose: int = 0
     quiet: bool = False
@@ -119,7 +143,7 @@ def read_invocation(
     Raises:
         ConfigError: Anything wrong with it; nothing has been sent.
     """
-    merged, notify_options = _merge_config(ctx, options)
+    merged, tables = _merge_config(ctx, options)
     key = demo_key or api_key(merged)
     shard = Shard.parse(merged["shard"]) if merged.get("shard") else None
     settings = _settings(merged, shard)
@@ -127,8 +151,11 @@ def read_invocation(
     outputs.check()
     from rerunorch import plugins as plugin_loading  # looked up here: tests replace it
 
-    plugins = plugin_loading.load_plugins()
-    notifiers = choose_notifiers(merged["notify"] or (), plugins.notifiers())
+    plugins_dir = merged.get("plugins_dir")
+    plugins = (
+        plugin_loading.load_plugins(plugins_dir) if plugins_dir else plugin_loading.load_plugins()
+    )
+    choice = choose_plugins(plugins, settings.strategy, merged, tables)
     demo = demo_key is not None
     journal = (
         None if demo or settings.dry_run else merged.get("journal") or default_journal_path(shard)
@@ -143,8 +170,10 @@ def read_invocation(
         resume=merged.get("resume", False),
         force=merged.get("force", False),
         outputs=outputs,
-        notifiers=notifiers,
-        notify_options=notify_options,
+        strategy=choice.strategy,
+        notifiers=choice.notifiers,
+        notify_options=choice.notify_options,
+        plugin_config=choice.config,
         plugins=plugins,
         verbose=merged["verbose"],
         quiet=merged["quiet"],
@@ -152,14 +181,89 @@ def read_invocation(
     )
 
 
+def choose_plugins(
+    plugins: PluginManager,
+    strategy_name: str,
+    options: Mapping[str, Any],
+    tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> PluginChoice:
+    """The strategy and the notifiers named, each configured: nothing has been sent yet.
+
+    Args:
+        plugins: Where the strategies and notifiers come from.
+        strategy_name: ``--strategy``.
+        options: The command's options (``notify``, ``strategy_options``, ``notify_options``).
+        tables: The config file's ``strategy`` and ``notify`` tables, by name.
+
+    Raises:
+        ConfigError: An unknown name, or a bad or missing setting (naming the table and key).
+    """
+    strategies = plugins.strategies()
+    if strategy_name not in strategies:
+        known = ", ".join(sorted(strategies))
+        raise ConfigError(
+            f"unknown strategy {strategy_name!r}; available: {known} "
+            "(`rerunorch sweep --help` describes them)"
+        )
+    found = strategies[strategy_name]
+    given = (
+        parse_option(o, flag="--strategy-option") for o in options.get("strategy_options") or ()
+    )
+    strategy_options = {**tables.get("strategy", {}).get(strategy_name, {}), **dict(given)}
+    strategy = configure_plugin(found, strategy_options, table=f"strategy.{strategy_name}")
+    chosen = choose_notifiers(options.get("notify") or (), plugins.notifiers())
+    on_line = _notify_options(options.get("notify_options") or (), [name for name, _ in chosen])
+    notify_options = {
+        name: {**tables.get("notify", {}).get(name, {}), **on_line.get(name, {})}
+        for name, _ in chosen
+    }
+    notifiers = tuple(
+        # A notifier without `configure` still reads its table in `notify`, as it always did.
+        (name, configure_plugin(n, notify_options[name], table=f"notify.{name}", unchecked=True))
+        for name, n in chosen
+    )
+    config: dict[str, Any] = {}
+    if strategy_options:
+        config["strategy_settings"] = mask_settings(strategy_options, _secret_keys(found))
+    masked = {
+        name: mask_settings(notify_options[name], _secret_keys(notifier))
+        for name, notifier in chosen
+        if notify_options[name]
+    }
+    if masked:
+        config["notify_settings"] = masked
+    return PluginChoice(
+        strategy=strategy, notifiers=notifiers, notify_options=notify_options, config=config
+    )
+
+
+def _secret_keys(item: object) -> tuple[str, ...]:
+    return tuple(getattr(item, "secret_settings", ()) or ())
+
+
+def _notify_options(given: Iterable[str], chosen: list[str]) -> dict[str, dict[str, Any]]:
+    """``--notify-option NAME.KEY=VALUE`` values by notifier name."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for text in given:
+        path, value = parse_option(text, flag="--notify-option")
+        name, dot, key = path.partition(".")
+        if not dot or not key:
+            raise ConfigError(f"--notify-option takes NAME.KEY=VALUE, not {text!r}")
+        if name not in chosen:
+            raise ConfigError(f"--notify-option {path}: {name} is not a chosen --notify")
+        by_name.setdefault(name, {})[key] = value
+    return by_name
+
+
 def _merge_config(
     ctx: click.Context, options: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The options with the config file's ``[sweep]`` values where no flag was given,
-    and its ``[notify.NAME]`` tables.
+    and its ``strategy`` and ``notify`` tables.
 
     Each value of the file goes through its option's own checks (ranges, finite
-    numbers), so a bad one is reported with the file and key.
+    numbers), so a bad one is reported with the file and key. A dry run takes
+    no report path from the file: it writes only what the command line asks for.
     """
     path = options.get("config_path")
     if not path:
@@ -176,7 +280,15 @@ def _merge_config(
             merged[key] = value
         elif source in (None, click.core.ParameterSource.DEFAULT):
             merged[key] = _convert(ctx, params.get(key), value, where)
-    return merged, config["notify"]
+    if merged.get("dry_run"):
+        for key in _REPORTS:
+            from_file = ctx.get_parameter_source(key) in (None, click.core.ParameterSource.DEFAULT)
+            if key in config["sweep"] and from_file:
+                merged[key] = None
+    return merged, {kind: config[kind] for kind in PLUGIN_TABLES}
+
+
+_REPORTS = ("report", "junit", "markdown")
 
 
 def _convert(ctx: click.Context, param: click.Parameter | None, value: Any, where: str) -> Any:

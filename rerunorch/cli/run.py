@@ -145,12 +145,14 @@ async def run_sweep(
         targets,
         invocation.settings,
         api_key=invocation.key,
-        strategies=invocation.plugins.strategies(),
+        strategy=invocation.strategy,
         listener=listeners,
         clock=clock,
         journal=journal,
     )
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
+    # The plugins' settings (masked) go in the report's config as the sweep's own do.
+    sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
     guard.watch(sweep)
     if live is not None:
         with live.showing(sweep):
@@ -165,7 +167,7 @@ def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
     assert invocation.journal is not None
     journal = Journal.open(
         invocation.journal,
-        settings=invocation.settings.to_json(),
+        settings={**invocation.settings.to_json(), **invocation.plugin_config},
         fingerprint=fingerprint,
         resume=invocation.resume,
         force=invocation.force,
@@ -303,7 +305,10 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
         return error_exit(ran.error, invocation.verbose)
     if ran.journal is not None and ran.complete and not invocation.quiet:
         click.echo(f"journal: {ran.journal}", err=True)
-    if invocation.notifiers:
+    if invocation.notifiers and invocation.settings.dry_run:
+        names = ", ".join(name for name, _ in invocation.notifiers)
+        click.echo(f"note: dry run: not notifying ({names})", err=True)
+    elif invocation.notifiers:
         from rerunorch.notify import notify_all
 
         anyio.run(notify_all, invocation.notifiers, report, invocation.notify_options)

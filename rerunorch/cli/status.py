@@ -30,6 +30,7 @@ def _status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_js
     from rerunorch.cli.invocation import api_key
     from rerunorch.cli.run import error_exit
     from rerunorch.errors import ApiError, AuthError, ConfigError
+    from rerunorch.lifecycle import MAX_CHAIN
 
     def show(run: ExecutionResult) -> str:
         status = run.status.value if run.status else "?"
@@ -43,7 +44,7 @@ def _status(ids: tuple[int, ...], base_url: str, api_key_file: str | None, as_js
                 try:
                     run = await client.get_run(result_id)
                     chain = [run]
-                    while chain[-1].child_id is not None and len(chain) < 32:
+                    while chain[-1].child_id is not None and len(chain) < MAX_CHAIN:
                         chain.append(await client.get_run(chain[-1].child_id))
                 except AuthError:
                     raise

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["FiniteFloat", "server_options", "sweep", "sweep_options"]
+__all__ = ["FiniteFloat", "PluginHelpCommand", "server_options", "sweep", "sweep_options"]
 
 _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
 
@@ -93,6 +93,26 @@ def sweep_options(command: Any) -> Any:
             metavar="NAME",
             help="Send the verdict with this notifier (repeatable).",
         ),
+        click.option(
+            "-o",
+            "--strategy-option",
+            "strategy_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A setting of the strategy (over its [strategy.NAME] table; repeatable).",
+        ),
+        click.option(
+            "--notify-option",
+            "notify_options",
+            multiple=True,
+            metavar="NAME.KEY=VALUE",
+            help="A setting of notifier NAME (over its [notify.NAME] table; repeatable).",
+        ),
+        click.option(
+            "--plugins-dir",
+            type=click.Path(file_okay=False),
+            help="Load each *.py file and package folder here as a plugin.",
+        ),
         click.option("-v", "--verbose", count=True, help="More detail; -vv for debug logs."),
         click.option("-q", "--quiet", is_flag=True, help="Only the summary and errors."),
     ]
@@ -117,7 +137,40 @@ def server_options(command: Any) -> Any:
     )(command)
 
 
-@click.command()
+class PluginHelpCommand(click.Command):
+    """A command whose ``--help`` ends with the strategies and notifiers installed.
+
+    Only its own help loads the plugins: ``rerunorch --help`` does not.
+    """
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from rerunorch.errors import ConfigError
+        from rerunorch.plugins import load_plugins
+
+        try:
+            plugins = load_plugins()
+        except ConfigError as exc:  # a strict plugin failure: help still helps
+            with formatter.section("Plugins"):
+                formatter.write_text(f"not loaded: {exc}")
+            return
+        for title, items in (
+            ("Strategies", plugins.strategies()),
+            ("Notifiers", plugins.notifiers()),
+        ):
+            with formatter.section(f"{title} (installed)"):
+                formatter.write_dl(
+                    [(name, _about(item)) for name, item in sorted(items.items())]
+                    or [("(none)", "")]
+                )
+
+
+def _about(item: object) -> str:
+    description = getattr(item, "description", "")
+    return description if isinstance(description, str) else ""
+
+
+@click.command(cls=PluginHelpCommand)
 @click.argument("ids", nargs=-1)
 @click.option("--from-file", metavar="PATH|-", help="Targets file, one a line (- for stdin).")
 @server_options
@@ -149,6 +202,8 @@ def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:
     A targets file holds one id a line, or CSV/JSON lines with "id" and
     optional "testCaseResultIds"/"iterationResultIds" (for user-picked).
     The API key comes from TESTSIGMA_API_KEY or --api-key-file.
+    A strategy's settings come from [strategy.NAME] in --config and -o KEY=VALUE,
+    a notifier's from [notify.NAME] and --notify-option NAME.KEY=VALUE.
     """
     from rerunorch.cli.run import run_sweep_command
 

@@ -21,6 +21,7 @@ class PluginInfo:
         strategies: The strategies it registered.
         notifiers: The notifiers it registered.
         commands: The commands it added to ``rerunorch``.
+        path: The file or folder of a local plugin (``--plugins-dir``), else None.
     """
 
     name: str
@@ -30,6 +31,7 @@ class PluginInfo:
     strategies: tuple[str, ...] = ()
     notifiers: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
+    path: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +42,7 @@ class PluginInfo:
             "strategies": list(self.strategies),
             "notifiers": list(self.notifiers),
             "commands": list(self.commands),
+            "path": self.path,
         }
 
 

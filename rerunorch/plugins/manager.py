@@ -8,11 +8,15 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import inspect
 import logging
 import os
+import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -81,6 +85,7 @@ class PluginManager:
         self._distributions: dict[str, tuple[str | None, str | None]] = {}
         self._registry: _Registry | None = None
         self._commands: dict[str, tuple[str, ...]] | None = None
+        self._local: dict[str, str] = {}
         if builtins:
             from rerunorch._version import __version__
 
@@ -136,6 +141,34 @@ class PluginManager:
         missing = sorted((selection.only or set()) - {normalize(n) for n in seen})
         for name in missing:
             self._fail(name, "not installed (named in RERUNORCH_PLUGINS)")
+        self._collected()
+        return self
+
+    def load_dir(self, path: str | os.PathLike[str]) -> PluginManager:
+        """Load each ``*.py`` file and each package folder in ``path`` as a plugin (no packaging).
+
+        Each goes through :meth:`register` as an installed plugin does, named after
+        its file (``local:NAME``); one that fails to import is reported in
+        :attr:`failed` and skipped (or raises when strict).
+
+        Raises:
+            ConfigError: ``path`` is not a folder, or (when strict) a plugin failed.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ConfigError(f"--plugins-dir: {folder} is not a folder")
+        for item in sorted(folder.iterdir()):
+            source = _plugin_source(item)
+            if source is None:
+                continue
+            name = f"local:{item.stem}"
+            try:
+                module = _import_file(item.stem, source, package=item.is_dir())
+            except Exception as exc:
+                self._fail(name, f"cannot import {item}: {safe_error(exc)}")
+                continue
+            if self.register(module, name=name, distribution=(None, None)) is not None:
+                self._local[name] = str(item)
         self._collected()
         return self
 
@@ -364,6 +397,7 @@ class PluginManager:
                     strategies=_owned(registry.strategy_owners, name),
                     notifiers=_owned(registry.notifier_owners, name),
                     commands=commands.get(name, ()),
+                    path=self._local.get(name),
                 )
             )
         return infos
@@ -399,11 +433,47 @@ def _registrar(
     return register
 
 
+def _plugin_source(item: Path) -> Path | None:
+    """The file to import for a plugins-dir entry: ``x.py`` or ``x/__init__.py``."""
+    if item.name.startswith((".", "_")):
+        return None
+    if item.is_file() and item.suffix == ".py":
+        return item
+    if item.is_dir() and (item / "__init__.py").is_file():
+        return item / "__init__.py"
+    return None
+
+
+def _import_file(stem: str, source: Path, *, package: bool) -> types.ModuleType:
+    """Import ``source`` as ``rerunorch_local_plugins.STEM`` (a package may import its parts)."""
+    module_name = f"rerunorch_local_plugins.{stem}"
+    locations = [str(source.parent)] if package else None
+    spec = importlib.util.spec_from_file_location(
+        module_name, source, submodule_search_locations=locations
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {source}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
 @functools.cache
-def load_plugins() -> PluginManager:
+def load_plugins(plugins_dir: str | None = None) -> PluginManager:
     """This process's plugin manager, loaded from the environment once (for the CLI).
 
+    Args:
+        plugins_dir: A folder of local plugins too (``--plugins-dir``), see
+            :meth:`PluginManager.load_dir`.
+
     Raises:
-        ConfigError: ``RERUNORCH_STRICT_PLUGINS`` is set and a plugin failed.
+        ConfigError: ``RERUNORCH_STRICT_PLUGINS`` is set and a plugin failed, or
+            ``plugins_dir`` is not a folder.
     """
-    return PluginManager().load()
+    manager = PluginManager().load()
+    return manager.load_dir(plugins_dir) if plugins_dir else manager

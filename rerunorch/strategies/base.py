@@ -75,16 +75,23 @@ class DecisionContext:
 
 @runtime_checkable
 class Strategy(Protocol):
-    """Decides what to rerun. ``name`` is what ``--strategy`` takes."""
+    """Decides what to rerun. ``name`` is what ``--strategy`` takes.
+
+    Optional, where a strategy has them:
+
+    - ``description``: one line, shown by ``rerunorch plugins`` and ``sweep --help``.
+    - ``configure(options) -> Strategy``: takes the ``[strategy.NAME]`` table and
+      the ``-o KEY=VALUE`` values, and returns the configured strategy; it raises
+      :class:`~rerunorch.ConfigError` (or ``ValueError``) for a bad or missing
+      setting. It runs before the first request (see
+      :func:`rerunorch.plugins.settings.read_settings`).
+    - ``secret_settings``: keys whose values are masked in the report and the journal
+      (beyond those named like url, token, password, secret or key).
+    """
 
     @property
     def name(self) -> str:
         """The name ``--strategy`` takes, e.g. ``"failed"``."""
-        ...
-
-    @property
-    def description(self) -> str:
-        """One line for ``rerunorch plugins`` and ``--help``."""
         ...
 
     async def decide(self, ctx: DecisionContext) -> Decision:

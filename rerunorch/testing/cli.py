@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -79,7 +81,12 @@ def simulate(host: str, port: int, time_scale: float, **options: Any) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         import asyncio  # here, not at the top: `rerunorch --help` lists this command
 
-        asyncio.run(_serve(config, clock, host, port))
+        try:
+            asyncio.run(_serve(config, clock, host, port))
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            click.echo(f"error: cannot listen on {host}:{port}: {why}", err=True)
+            sys.exit(2)
 
 
 async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) -> None:

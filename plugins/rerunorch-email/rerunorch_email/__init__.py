@@ -48,6 +48,18 @@ class EmailNotifier:
     def __init__(self, *, env: Mapping[str, str] | None = None) -> None:
         self._env = env
 
+    def configure(self, options: Mapping[str, Any]) -> EmailNotifier:
+        """Check the ``[notify.email]`` settings before the sweep sends anything.
+
+        rerunorch calls this once, before the first request, so that a bad setting
+        ends the command with exit 2 instead of failing after the sweep.
+
+        Raises:
+            rerunorch.ConfigError: A bad setting (no SMTP host, no recipient, an unknown key).
+        """
+        EmailSettings.from_options(options, os.environ if self._env is None else self._env)
+        return self
+
     async def notify(self, report: SweepReport, options: Mapping[str, Any]) -> None:
         """Mail the summary of ``report``.
 

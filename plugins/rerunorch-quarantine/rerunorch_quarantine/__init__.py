@@ -2,14 +2,19 @@
 
 A rerunorch plugin (entry point ``quarantine`` in the group ``rerunorch``)
 that registers the strategy ``quarantine``. It uses only rerunorch's public API.
+The file may be named in the config file (or with ``-o file=PATH``)::
+
+    [strategy.quarantine]
+    file = "ci/quarantine.txt"
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from rerunorch import (
     Decision,
@@ -21,9 +26,17 @@ from rerunorch import (
     TestCaseResult,
     TestCaseResultRequest,
     hookimpl,
+    read_settings,
 )
 
-__all__ = ["DEFAULT_FILE", "ENV_FILE", "Quarantine", "QuarantineList", "read_quarantine"]
+__all__ = [
+    "DEFAULT_FILE",
+    "ENV_FILE",
+    "Quarantine",
+    "QuarantineList",
+    "QuarantineSettings",
+    "read_quarantine",
+]
 __version__ = "0.1.0"
 
 ENV_FILE = "RERUNORCH_QUARANTINE_FILE"
@@ -89,6 +102,17 @@ def read_quarantine(path: str | os.PathLike[str] | None = None) -> QuarantineLis
         raise ValueError(f"cannot read quarantine file {file}: {exc}") from None
 
 
+@dataclasses.dataclass(frozen=True)
+class QuarantineSettings:
+    """The ``[strategy.quarantine]`` table.
+
+    Attributes:
+        file: The quarantine file (default ``$RERUNORCH_QUARANTINE_FILE`` or ``quarantine.txt``).
+    """
+
+    file: str | None = None
+
+
 class Quarantine:
     """Rerun the failed tests not in quarantine, with ``USER_PICKED``.
 
@@ -103,6 +127,18 @@ class Quarantine:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = path
         self._list: QuarantineList | None = None
+
+    def configure(self, options: Mapping[str, Any]) -> Quarantine:
+        """A quarantine strategy with its file read now, before the sweep sends anything.
+
+        Raises:
+            rerunorch.ConfigError: An unknown key, or ``file`` not a string.
+            ValueError: The file named cannot be read.
+        """
+        settings = read_settings(QuarantineSettings, options, table="strategy.quarantine")
+        configured = Quarantine(settings.file if settings.file is not None else self._path)
+        configured.quarantined()
+        return configured
 
     def quarantined(self) -> QuarantineList:
         """The quarantine list (read on first use)."""

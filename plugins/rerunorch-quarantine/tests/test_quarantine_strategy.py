@@ -9,6 +9,7 @@ from rerunorch_quarantine import ENV_FILE, Quarantine, QuarantineList, read_quar
 
 from rerunorch import (
     Clock,
+    ConfigError,
     OutcomeKind,
     PluginManager,
     ScaledClock,
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.simulator(
 
 
 @pytest.fixture
-def simulator_clock() -> Clock:
+def rerunorch_simulator_clock() -> Clock:
     """Faster than the default: a 2-minute rerun lasts 0.12 s."""
     return ScaledClock(1000)
 
@@ -77,8 +78,9 @@ def test_a_missing_file_named_by_the_environment_is_an_error(
 
 
 async def test_reruns_the_failed_tests_except_quarantined_ones(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     target = simulator.target_ids[0]
     failed = await failed_tests(simulator, target)
     assert len(failed) >= 3  # seeded: one by id, one by name, at least one left
@@ -97,8 +99,12 @@ async def test_reruns_the_failed_tests_except_quarantined_ones(
 
 
 async def test_a_run_whose_failures_are_all_quarantined_is_skipped(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rerunorch_simulator: Simulator,
+    rerunorch_simulator_clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     quarantined, other = simulator.target_ids[:2]
     file = tmp_path / "q.txt"
     failed = await failed_tests(simulator, quarantined)
@@ -115,8 +121,9 @@ async def test_a_run_whose_failures_are_all_quarantined_is_skipped(
 
 
 async def test_a_passed_run_is_skipped(
-    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
 ) -> None:
+    simulator, simulator_clock = rerunorch_simulator, rerunorch_simulator_clock
     target = simulator.passed_ids[0]
     done = await sweep(simulator, simulator_clock, [target], Quarantine(tmp_path / "none.txt"))
     [outcome] = list(done.report.results)
@@ -128,3 +135,21 @@ def test_installed_plugin_registers_the_strategy() -> None:
     manager = PluginManager().load(env={"RERUNORCH_PLUGINS": "rerunorch-quarantine"})
     assert isinstance(manager.strategies()["quarantine"], Quarantine)
     assert not manager.failed
+
+
+def test_configure_reads_the_file_named_in_its_table_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_FILE, raising=False)
+    listed = tmp_path / "q.txt"
+    listed.write_text("Login flow\n")
+    configured = Quarantine().configure({"file": str(listed)})
+    assert len(configured.quarantined()) == 1
+    listed.unlink()  # read once, at configure: the sweep no longer needs it
+    assert len(configured.quarantined()) == 1
+    with pytest.raises(ValueError, match="not found"):
+        Quarantine().configure({"file": str(tmp_path / "missing.txt")})
+    with pytest.raises(ConfigError, match=r"strategy\.quarantine: unknown key 'path'"):
+        Quarantine().configure({"path": "q.txt"})
+    with pytest.raises(ConfigError, match=r"strategy\.quarantine\.file must be str"):
+        Quarantine().configure({"file": 3})

@@ -55,6 +55,18 @@ class SlackNotifier:
         self._env = env
         self._pacer = WebhookPacer(self._clock, interval=1.0)
 
+    def configure(self, options: Mapping[str, Any]) -> SlackNotifier:
+        """Check the ``[notify.slack]`` settings before the sweep sends anything.
+
+        rerunorch calls this once, before the first request, so that a bad setting
+        ends the command with exit 2 instead of failing after the sweep.
+
+        Raises:
+            rerunorch.ConfigError: A bad setting (no webhook URL, one not http(s), an unknown key).
+        """
+        SlackSettings.from_options(options, os.environ if self._env is None else self._env)
+        return self
+
     async def notify(self, report: SweepReport, options: Mapping[str, Any]) -> None:
         """Post the summary of ``report``.
 

@@ -59,7 +59,9 @@ class SlackSettings:
         url = url.strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError("the Slack webhook URL must be an http(s) URL")
+            raise ConfigError(
+                f"notify.slack.webhook_url (or {ENV_WEBHOOK_URL}) must be an http(s) URL"
+            )
         return cls(
             webhook_url=Secret(url),
             title=_get(options, "title", str, cls.title),

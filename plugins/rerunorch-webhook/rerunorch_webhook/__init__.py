@@ -73,6 +73,18 @@ class WebhookNotifier:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._env = env
 
+    def configure(self, options: Mapping[str, Any]) -> WebhookNotifier:
+        """Check the ``[notify.webhook]`` settings before the sweep sends anything.
+
+        rerunorch calls this once, before the first request, so that a bad setting
+        ends the command with exit 2 instead of failing after the sweep.
+
+        Raises:
+            rerunorch.ConfigError: A bad setting (no URL, one that is not http(s), an unknown key).
+        """
+        WebhookSettings.from_options(options, os.environ if self._env is None else self._env)
+        return self
+
     async def notify(self, report: SweepReport, options: Mapping[str, Any]) -> None:
         """Post ``report`` (or its card).
 

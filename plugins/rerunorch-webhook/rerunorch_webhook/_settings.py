@@ -80,7 +80,7 @@ class WebhookSettings:
             raise ConfigError(f"no webhook URL: set {ENV_URL} or notify.webhook.url")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError("the webhook URL must be an http(s) URL")
+            raise ConfigError(f"notify.webhook.url (or {ENV_URL}) must be an http(s) URL")
         secret = _text(options, "secret", env, ENV_SECRET)
         format_name = _text(options, "format", env, ENV_FORMAT) or Format.JSON.value
         try:
