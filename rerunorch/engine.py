@@ -201,9 +201,7 @@ class Sweep:
         the journal stays consistent, so a resume picks them up.
         """
         if not self._stop.is_set():
-            log.warning(
-                "stopping: no new reruns; following running ones for %gs", self.settings.grace
-            )
+            log.info("stopping: no new reruns; following running ones for %gs", self.settings.grace)
             self._grace_deadline = self.clock.monotonic() + self.settings.grace
             self._stop.set()
 

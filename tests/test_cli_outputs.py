@@ -222,3 +222,47 @@ def test_a_failed_write_leaves_a_regular_file_as_it_was(tmp_path: Path) -> None:
     with open_output(path) as fh:
         fh.write("new")
     assert path.read_text() == "new"
+
+
+def test_markdown_to_the_job_summary_file_appends(
+    run: Any, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("## Tests of the night\n\nall green", encoding="utf-8")  # no newline
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    ids = server.targets()[38:40]
+    # Named relative to the working folder: still the same file.
+    result = run(*sweep_args(*ids), "--no-wait", "--markdown", summary.name)
+    assert result.exit_code == 0, result.output
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## Tests of the night\n\nall green\n## rerunorch: ")
+    assert "| Targets | 2 |" in text
+    again = run(*sweep_args(server.targets()[44]), "--no-wait", "--markdown", str(summary))
+    assert again.exit_code == 0, again.output
+    assert summary.read_text(encoding="utf-8").count("## rerunorch: ") == 2
+
+
+def test_markdown_elsewhere_is_replaced_even_in_a_job(
+    run: Any, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step_summary.md"))
+    (tmp_path / "m.md").write_text("old", encoding="utf-8")
+    result = run(*sweep_args(server.targets()[40]), "--no-wait", "--markdown", "m.md")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m.md").read_text(encoding="utf-8").startswith("## rerunorch: ")
+    assert not (tmp_path / "step_summary.md").exists()
+
+
+def test_the_summary_ends_with_the_verdict_and_the_files_written(
+    run: Any, server: Server, tmp_path: Path
+) -> None:
+    ids = server.targets()[41:43]
+    result = run(*sweep_args(*ids), "--no-wait", "--junit", "j.xml", "--report", "-")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[-2] == (
+        "verdict: 2 reruns triggered and not followed, so not known yet; 0 of 2 runs ended "
+        "well: exit 0, nothing still fails."
+    )
+    assert lines[-1] == "reports: JUnit j.xml"  # stdout holds the JSON, named nowhere
+    assert json.loads(result.stdout)["summary"]["targets"] == 2

@@ -16,8 +16,10 @@ from rerunorch import (
     Sweep,
     SweepSettings,
     Target,
+    TestRef,
 )
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
+from rerunorch.testing import MockClock
 
 
 def render(renderable: object) -> str:
@@ -26,24 +28,90 @@ def render(renderable: object) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
-def test_the_live_panel_shows_the_counters() -> None:
+def terminal(width: int = 80) -> Console:
+    """A terminal of ``width`` columns that keeps what is printed on it."""
+    return Console(file=io.StringIO(), width=width, force_terminal=True, record=True)
+
+
+def on_terminal(live: LiveProgress, width: int = 80) -> list[str]:
+    """The lines ``live`` draws on a terminal of ``width`` columns now."""
+    console = terminal(width)
+    console.print(live.render())
+    return console.export_text().splitlines()
+
+
+def triggered(target: int, rerun: int) -> RerunTriggered:
+    return RerunTriggered(target=Target(target), rerun_id=rerun, adopted=False)
+
+
+def finished(target: int, rerun: int) -> RerunFinished:
+    return RerunFinished(outcome=Outcome(target=target, outcome=OutcomeKind.PASSED, rerun_id=rerun))
+
+
+async def test_the_live_bar_has_an_eta_and_the_reruns_running_longest() -> None:
+    clock = MockClock()
+    targets = list(range(100_000_001, 100_000_011))
+    sweep = Sweep(targets, SweepSettings(), api_key="k", clock=clock)
+    shown = terminal()
+    live = LiveProgress(len(targets), shown, longest=3)
+    live.watch(sweep)
+    for n, target in enumerate(targets[:6]):
+        await live.rerun_triggered(triggered(target, 900_000_000 + n))
+        clock.advance(60)
+    await live.rerun_finished(finished(targets[0], 900_000_000))  # the oldest ends
+    clock.advance(60)
+    await live.rerun_finished(finished(targets[1], 900_000_001))
+    lines = on_terminal(live)
+    assert "sweeping" in lines[0]
+    assert "━" in lines[0]
+    assert " 2/10 " in lines[0]
+    assert "0:07:00" in lines[0]  # elapsed, on the sweep's clock
+    assert "ETA 0:28:00" in lines[0]  # 8 left at 2 per 7 minutes
+    # The three running longest, oldest first, then how many more run.
+    assert lines[1:5] == [
+        "  100000003 → rerun 900000002: running 5m 0s",
+        "  100000004 → rerun 900000003: running 4m 0s",
+        "  100000005 → rerun 900000004: running 3m 0s",
+        "  ... and 1 more running",
+    ]
+    assert all(len(line) <= 80 for line in lines), lines
+    # Each target that ends gets a line above the bar, as in the plain progress.
+    printed = shown.export_text().splitlines()
+    assert printed == [
+        "[1/10] 100000001: passed, rerun 900000000",
+        "[2/10] 100000002: passed, rerun 900000001",
+    ]
+
+
+async def test_the_live_view_fits_80_columns_with_long_numbers() -> None:
+    sweep = Sweep([1], SweepSettings(), api_key="k", clock=MockClock())
+    live = LiveProgress(9_999_999, terminal())
+    live.watch(sweep)
+    sweep.progress.started = sweep.progress.triggered = sweep.progress.running = 9_999_999
+    sweep.progress.rate_limited_waits = 123_456
+    for n in range(5):
+        await live.rerun_triggered(
+            triggered(9_223_372_036_854_775_000 + n, 9_223_372_036_854_775_807)
+        )
+    lines = on_terminal(live)
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "0/9999999" in lines[0]
+    assert "running 9999999" in lines[-1]
+
+
+def test_the_live_view_shows_the_counters_and_stopping() -> None:
     sweep = Sweep([1, 2, 3], SweepSettings(), api_key="k")
     sweep.progress.started, sweep.progress.triggered = 2, 2
     sweep.progress.running, sweep.progress.done = 1, 1
     sweep.progress.rate_limited_waits = 4
-    panel = LiveProgress(sweep, 3, Console(file=io.StringIO(), force_terminal=True))
-    text = render(panel._render())
-    for expected in (
-        "queued 1",
-        "triggered 2",
-        "running 1",
-        "done 1/3",
-        "rate-limit waits 4",
-        "req/s 0.0",
-    ):
+    live = LiveProgress(3, terminal())
+    live.watch(sweep)
+    text = "\n".join(on_terminal(live))
+    for expected in ("queued 1", "triggered 2", "running 1", "rate-limit waits 4", "0.0 req/s"):
         assert expected in text
+    assert "stopping" not in text
     sweep.stop()
-    assert "stopping" in render(panel._render())
+    assert on_terminal(live)[0].startswith("stopping ")
 
 
 def test_the_summary_table_has_every_count() -> None:
@@ -52,6 +120,22 @@ def test_the_summary_table_has_every_count() -> None:
     text = render(summary_table(sweep.report))
     assert "Reruns still failing" in text
     assert "Reruns triggered" in text
+
+
+def test_the_summary_table_counts_runs_apart_from_tests() -> None:
+    sweep = Sweep([1], SweepSettings(), api_key="k")
+    failing = (TestRef(7, "Checkout"), TestRef(8, "Login"))
+    outcome = Outcome(target=1, outcome=OutcomeKind.FAILED, rerun_id=5, still_failing=failing)
+    sweep.report.add(outcome)
+    lines = render(summary_table(sweep.report)).splitlines()
+    rows = [line for line in lines if line.startswith(("│", "├"))]
+    separators = [n for n, row in enumerate(rows) if row.startswith("├")]
+    tests = [n for n, row in enumerate(rows) if "tests" in row]
+    # Runs, then a rule, then the tests, then a rule, then the requests.
+    assert len(separators) == 2
+    assert separators[0] < min(tests)
+    assert max(tests) < separators[1]
+    assert any("tests still failing (2)" in line for line in lines)
 
 
 async def test_plain_progress_prints_one_line_per_event(capsys: pytest.CaptureFixture[str]) -> None:

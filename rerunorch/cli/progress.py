@@ -1,23 +1,51 @@
-"""Showing a sweep as it runs: a live panel on a terminal, plain lines elsewhere."""
+"""Showing a sweep as it runs: a live bar on a terminal, plain lines elsewhere; and its summary."""
 
 from __future__ import annotations
 
 import time
-from types import TracebackType
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
+from rerunorch.cli.summary import count_groups
+from rerunorch.clock import Clock, SystemClock
 from rerunorch.engine import Sweep
 from rerunorch.events import RequestsPaused, RerunFinished, RerunTriggered, SweepListener
+from rerunorch.outcome import Outcome
 from rerunorch.report.digest import Listing, TestLine, digest
 from rerunorch.report.model import SweepReport
-from rerunorch.report.text import one_line
+from rerunorch.report.text import duration_text, one_line
 
-__all__ = ["LiveProgress", "PlainProgress", "summary_table"]
+__all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table"]
+
+_NO_ETA = "-:--:--"
+
+
+def finished_line(outcome: Outcome, done: int, total: int) -> str:
+    """``"[3/10] 467: failed, rerun 2001, 2 still failing (why)"``: one target that ended."""
+    parts = [outcome.outcome.value]
+    if outcome.rerun_id is not None:
+        parts.append(f"rerun {outcome.rerun_id}")
+    if outcome.flaky:
+        parts.append(f"{len(outcome.flaky)} flaky")
+    if outcome.still_failing:
+        parts.append(f"{len(outcome.still_failing)} still failing")
+    detail = outcome.error or outcome.reason
+    line = f"[{done}/{total}] {outcome.target}: {', '.join(parts)}"
+    return line + (f" ({detail})" if detail else "")
 
 
 class PlainProgress(SweepListener):
@@ -32,18 +60,8 @@ class PlainProgress(SweepListener):
         click.echo(f"{event.target.id}: {verb} rerun {event.rerun_id}", err=True)
 
     async def rerun_finished(self, event: RerunFinished) -> None:
-        outcome = event.outcome
         self.done += 1
-        parts = [outcome.outcome.value]
-        if outcome.rerun_id is not None:
-            parts.append(f"rerun {outcome.rerun_id}")
-        if outcome.flaky:
-            parts.append(f"{len(outcome.flaky)} flaky")
-        if outcome.still_failing:
-            parts.append(f"{len(outcome.still_failing)} still failing")
-        detail = outcome.error or outcome.reason
-        line = f"[{self.done}/{self.total}] {outcome.target}: {', '.join(parts)}"
-        click.echo(line + (f" ({detail})" if detail else ""), err=True)
+        click.echo(finished_line(event.outcome, self.done, self.total), err=True)
 
     async def rate_limited(self, event: RequestsPaused) -> None:
         click.echo(
@@ -52,29 +70,126 @@ class PlainProgress(SweepListener):
 
 
 class LiveProgress(SweepListener):
-    """A live panel (rich) of queued, triggered, running and done targets, waits and rate."""
+    """On a terminal: a bar with the elapsed time and an ETA, the reruns running longest,
+    the sweep's counters, and a line above the bar for each target that ends.
 
-    def __init__(self, sweep: Sweep, total: int, console: Console) -> None:
-        self._sweep = sweep
+    It fits 80 columns. Listen with it, and show it while the sweep runs::
+
+        live = LiveProgress(total, console)
+        sweep = Sweep(targets, settings, api_key=key, listener=[live])
+        with live.showing(sweep):
+            await sweep.run()
+
+    Args:
+        total: How many targets the sweep takes.
+        console: Where it is drawn (standard error).
+        longest: How many of the reruns running longest are listed.
+    """
+
+    def __init__(self, total: int, console: Console, *, longest: int = 3) -> None:
         self._total = total
+        self._console = console
+        self._longest = longest
+        self._done = 0
+        self._running: dict[int, tuple[int, float]] = {}  # target: (rerun, since)
         self._samples: list[tuple[float, int]] = []
-        self._live = Live(
-            console=console, refresh_per_second=4, transient=True, get_renderable=self._render
+        self._sweep: Sweep | None = None
+        self._clock: Clock = SystemClock()
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA {task.fields[eta]}"),
+            console=console,
+            auto_refresh=False,
+            get_time=lambda: self._clock.monotonic(),
         )
+        self._task: TaskID = self._bar.add_task("sweeping", total=total, start=False, eta=_NO_ETA)
+        self._started: float | None = None
 
-    def __enter__(self) -> LiveProgress:
-        self._live.__enter__()
-        return self
+    @contextmanager
+    def showing(self, sweep: Sweep) -> Iterator[LiveProgress]:
+        """Draw the progress of ``sweep`` (live, a few times a second) inside the block."""
+        self.watch(sweep)
+        with Live(
+            console=self._console,
+            refresh_per_second=4,
+            transient=True,
+            get_renderable=self.render,
+        ):
+            yield self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._live.__exit__(exc_type, exc, tb)
+    def watch(self, sweep: Sweep) -> None:
+        """Read the counters and the time of ``sweep`` from now on (its clock starts the bar)."""
+        self._sweep = sweep
+        self._clock = sweep.clock
+        self._started = sweep.clock.monotonic()
+        self._bar.start_task(self._task)
+
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        self._running[event.target.id] = (event.rerun_id, self._clock.monotonic())
+
+    async def rerun_finished(self, event: RerunFinished) -> None:
+        self._done += 1
+        self._running.pop(event.outcome.target, None)
+        self._bar.update(self._task, completed=self._done)
+        line = finished_line(event.outcome, self._done, self._total)
+        self._console.print(Text(line, no_wrap=True, overflow="ellipsis"))
+
+    def render(self) -> RenderableType:
+        """What the terminal shows now: the bar, the reruns running longest, the counters."""
+        stopping = self._sweep is not None and self._sweep.stopping
+        description = "[yellow]stopping[/]" if stopping else "sweeping"
+        self._bar.update(self._task, description=description, eta=self._eta())
+        lines: list[RenderableType] = [self._bar.get_renderable()]
+        lines += self._longest_running()
+        lines.append(self._counters())
+        return Group(*lines)
+
+    def _eta(self) -> str:
+        """The time left at the pace since the start (reruns end in bursts, minutes apart,
+        so a recent pace would swing)."""
+        if self._started is None or not self._done:
+            return _NO_ETA
+        elapsed = self._clock.monotonic() - self._started
+        left = elapsed / self._done * max(self._total - self._done, 0)
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+    def _longest_running(self) -> list[Text]:
+        now = self._clock.monotonic()
+        # A copy: the terminal is drawn from a thread of its own while events come in.
+        oldest = sorted(self._running.copy().items(), key=lambda item: item[1][1])[: self._longest]
+        rows = [
+            Text(
+                f"  {target} → rerun {rerun}: running {duration_text(now - since)}",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+            for target, (rerun, since) in oldest
+        ]
+        more = len(self._running) - len(rows)
+        if more > 0:
+            rows.append(Text(f"  ... and {more} more running"))
+        return rows
+
+    def _counters(self) -> Text:
+        if self._sweep is None:
+            return Text("")
+        p = self._sweep.progress
+        parts = [
+            f"queued {max(self._total - p.started, 0)}",
+            f"triggered {p.triggered}",
+            f"running {p.running}",
+            f"rate-limit waits {p.rate_limited_waits}",
+            f"{self._rate():.1f} req/s",
+        ]
+        return Text(" · ".join(parts), style="dim", no_wrap=True, overflow="ellipsis")
 
     def _rate(self) -> float:
+        assert self._sweep is not None
         now, sent = time.monotonic(), self._sweep.client.counters.requests
         self._samples.append((now, sent))
         while len(self._samples) > 2 and now - self._samples[0][0] > 5.0:
@@ -82,25 +197,11 @@ class LiveProgress(SweepListener):
         t0, s0 = self._samples[0]
         return (sent - s0) / (now - t0) if now > t0 else 0.0
 
-    def _render(self) -> Table:
-        p = self._sweep.progress
-        table = Table.grid(padding=(0, 2))
-        table.add_row(
-            f"[bold]queued[/] {max(self._total - p.started, 0)}",
-            f"[bold]triggered[/] {p.triggered}",
-            f"[bold]running[/] {p.running}",
-            f"[bold]done[/] {p.done}/{self._total}",
-            f"[bold]rate-limit waits[/] {p.rate_limited_waits}",
-            f"[bold]req/s[/] {self._rate():.1f}",
-        )
-        if self._sweep.stopping:
-            table.add_row("[yellow]stopping: no new reruns (Ctrl-C again to quit now)[/]")
-        return table
-
 
 def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
-    """The end-of-sweep summary: the digest's counts, then the flaky and still-failing
-    tests, at most ``max_tests`` of each (the rest are counted as "... and N more").
+    """The end-of-sweep summary: the digest's counts (runs, tests and requests apart), then
+    the still-failing and the flaky tests, at most ``max_tests`` of each (the rest are
+    counted as "... and N more").
 
     Raises:
         ValueError: ``max_tests`` is negative.
@@ -111,20 +212,26 @@ def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
     counts = Table(title="rerunorch sweep", show_header=False, title_justify="left")
     counts.add_column("what")
     counts.add_column("count", justify="right")
-    for count in story.counts:
-        counts.add_row(count.label, str(count.value))
+    for group in count_groups(story.counts):
+        for count in group.counts:
+            counts.add_row(count.label, str(count.value))
+        counts.add_section()  # runs, tests and requests apart
     parts: list[Table | Text] = [counts]
-    for title, tests in (("flaky tests", story.flaky), ("still failing", story.failing)):
+    listings = (
+        ("tests still failing", "bold red", story.failing),
+        ("flaky tests", "yellow", story.flaky),
+    )
+    for title, style, tests in listings:
         if tests.total:
-            parts += _tests_table(f"{title} ({tests.total})", tests)
+            parts += _tests_table(f"{title} ({tests.total})", style, tests)
     return Group(*parts)
 
 
-def _tests_table(title: str, tests: Listing[TestLine]) -> list[Table | Text]:
+def _tests_table(title: str, style: str, tests: Listing[TestLine]) -> list[Table | Text]:
     more = [Text(f"... and {tests.more} more")] if tests.more else []
     if not tests.items:
-        return [Text(title), *more]
-    table = Table(title=title, title_justify="left")
+        return [Text(title, style=style), *more]
+    table = Table(title=title, title_justify="left", title_style=style)
     for column in ("test", "test case", "run", "rerun"):
         table.add_column(column, justify="left" if column == "test" else "right")
     for test in tests.items:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,12 @@ import anyio
 import attrs
 import click
 from rich.console import Console
+from rich.text import Text
 
 from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
+from rerunorch.cli.reach import OutageGuard, unreachable
+from rerunorch.cli.summary import plain_counts, verdict, written_line
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
@@ -44,6 +47,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("rerunorch.cli")
+
+_VERDICT_STYLES = {0: "bold green", 1: "bold red", 3: "bold yellow"}
+
+_STOPPING = (
+    "stopping: no new reruns; following running ones for {grace:g}s (Ctrl-C again to stop at once)"
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -95,10 +104,8 @@ async def _run_with_signals(sweep: Sweep) -> Exception | None:
                     if sweep.stopping:
                         click.echo("stopping now", err=True)
                         tg.cancel_scope.cancel()
-                    else:
-                        click.echo(
-                            "stopping: no new reruns; Ctrl-C again to stop at once", err=True
-                        )
+                    else:  # the one message: the engine only logs it at INFO
+                        click.echo(_STOPPING.format(grace=sweep.settings.grace), err=True)
                         sweep.stop()
 
         tg.start_soon(watch)
@@ -127,9 +134,12 @@ async def run_sweep(
     if clock is None and invocation.time_scale != 1.0:
         clock = ScaledClock(invocation.time_scale)
     console = Console(stderr=True)
-    live = not invocation.quiet and console.is_terminal
-    listeners: list[SweepListener] = [invocation.plugins.listener()]
-    if not invocation.quiet and not live:
+    live = LiveProgress(total, console) if not invocation.quiet and console.is_terminal else None
+    guard = OutageGuard()
+    listeners: list[SweepListener] = [invocation.plugins.listener(), guard]
+    if live is not None:
+        listeners.append(live)
+    elif not invocation.quiet:
         listeners.append(PlainProgress(total))
     sweep = Sweep(
         targets,
@@ -143,8 +153,9 @@ async def run_sweep(
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
     # The plugins' settings (masked) go in the report's config as the sweep's own do.
     sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
-    if live:
-        with LiveProgress(sweep, total, console):
+    guard.watch(sweep)
+    if live is not None:
+        with live.showing(sweep):
             error = await _run_with_signals(sweep)
     else:
         error = await _run_with_signals(sweep)
@@ -191,21 +202,29 @@ def sweep_journaled(invocation: Invocation) -> Ran:
 
 def write_outputs(report: SweepReport, outputs: Outputs) -> list[str]:
     """Write each report asked for; returns a warning line for each that failed."""
+    return [warning for _, _, warning in _write_each(report, outputs) if warning]
+
+
+def _write_each(report: SweepReport, outputs: Outputs) -> list[tuple[str, str, str | None]]:
+    """Write each report asked for: ``(flag, path, warning or None)`` for each."""
     from rerunorch.report.junit import write_junit
     from rerunorch.report.markdown import write_markdown
 
     writers: dict[str, Callable[[str], None]] = {
         "--report": report.write_json,
         "--junit": partial(write_junit, report),
-        "--markdown": partial(write_markdown, report),
+        "--markdown": partial(write_markdown, report),  # appends to $GITHUB_STEP_SUMMARY
     }
-    warnings: list[str] = []
+    written: list[tuple[str, str, str | None]] = []
     for flag, path in outputs.items():
         try:
             writers[flag](path)
         except OSError as exc:
-            warnings.append(f"{flag}: could not write {path}: {exc.strerror or exc}")
-    return warnings
+            warning = f"{flag}: could not write {path}: {exc.strerror or exc}"
+            written.append((flag, path, warning))
+        else:
+            written.append((flag, path, None))
+    return written
 
 
 def _print_plan(report: SweepReport, *, err: bool) -> None:
@@ -214,11 +233,18 @@ def _print_plan(report: SweepReport, *, err: bool) -> None:
         click.echo(f"{outcome.target}: {outcome.outcome.value}: {what}", err=err)
 
 
-def print_summary(report: SweepReport, *, err: bool = False, max_tests: int = 20) -> None:
-    """The summary (a table on a terminal), the tests named, the first problems and the notes.
+def print_summary(
+    report: SweepReport,
+    *,
+    err: bool = False,
+    max_tests: int = 20,
+    written: Sequence[tuple[str, str]] = (),
+) -> None:
+    """The summary: the counts (runs apart from tests; a table on a terminal), the tests
+    named, the first problems, the notes, the verdict and the report files ``written``.
 
     ``err`` sends the summary to stderr (when a report goes to stdout); at most
-    ``max_tests`` flaky and as many still-failing tests are named.
+    ``max_tests`` still-failing and as many flaky tests are named.
     """
     console = Console(stderr=err)
     if console.is_terminal:
@@ -233,14 +259,23 @@ def print_summary(report: SweepReport, *, err: bool = False, max_tests: int = 20
         click.echo(f"  {outcome.target}: {outcome.outcome.value}: {outcome.error}", err=True)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
+    dry_run = bool(report.config.get("dry_run"))
+    line = f"verdict: {verdict(report.summary, dry_run=dry_run)}"
+    if console.is_terminal:  # in colour (unless NO_COLOR is set)
+        console.print(Text(line, style=_VERDICT_STYLES.get(report.exit_code, "bold")))
+    else:
+        click.echo(line, err=err)
+    files = written_line(written)
+    if files:
+        click.echo(files, err=err)
 
 
 def _print_plain_summary(report: SweepReport, *, err: bool, max_tests: int) -> None:
-    """The digest's counts on one line, then one line per test named (for logs and CI)."""
+    """The counts on one line (runs, then tests), then one line per test named
+    (still failing first, then flaky), for logs and CI."""
     story = digest(report, max_items=max_tests)
-    counts = ", ".join(f"{count.value} {count.label.lower()}" for count in story.counts)
-    click.echo(f"summary: {counts}; {story.headline}", err=err)
-    for title, tests in (("flaky", story.flaky), ("still failing", story.failing)):
+    click.echo(f"summary: {plain_counts(story.counts)}", err=err)
+    for title, tests in (("still failing", story.failing), ("flaky", story.flaky)):
         for test in tests.items:
             name = test.name or "(tests not known)"
             click.echo(f"  {title}: {name} ({test.where})", err=err)
@@ -277,12 +312,13 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
         from rerunorch.notify import notify_all
 
         anyio.run(notify_all, invocation.notifiers, report, invocation.notify_options)
-    warnings = write_outputs(report, invocation.outputs)
+    each = _write_each(report, invocation.outputs)
     err = invocation.outputs.to_stdout
     if invocation.settings.dry_run:
         _print_plan(report, err=err)
-    print_summary(report, err=err)
-    for line in warnings:
+    written = [(flag, path) for flag, path, warning in each if warning is None]
+    print_summary(report, err=err, written=written)
+    for line in (warning for _, _, warning in each if warning):
         click.echo(f"warning: {line}", err=True)
     if ran.error is not None:
         error_exit(ran.error, invocation.verbose)
@@ -327,6 +363,10 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
         return error_exit(exc, options["verbose"])
     assert invocation.targets is not None
     try:
+        problem = anyio.run(unreachable, invocation.settings.base_url)
+        if problem is not None:  # said at once, not once per target after retries
+            click.echo(f"error: {problem}", err=True)
+            return 2
         ran = sweep_journaled(invocation)
     except Exception as exc:
         return error_exit(exc, invocation.verbose)

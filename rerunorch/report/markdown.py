@@ -26,7 +26,7 @@ import re
 
 from rerunorch.report.digest import Count, Listing, Problem, TestLine, digest
 from rerunorch.report.model import SweepReport
-from rerunorch.report.output import open_output
+from rerunorch.report.output import STDOUT, is_job_summary, open_output
 from rerunorch.report.text import one_line
 
 __all__ = ["markdown_summary", "write_markdown"]
@@ -73,7 +73,7 @@ def write_markdown(
     path: str | os.PathLike[str],
     *,
     max_items: int = 50,
-    append: bool = False,
+    append: bool | None = None,
 ) -> None:
     """Write :func:`markdown_summary` of *report* to *path* (UTF-8).
 
@@ -81,16 +81,36 @@ def write_markdown(
     file is replaced atomically, ``-`` is stdout, anything else is written in place.
 
     Args:
-        append: Add to the end of the file instead of replacing it (a CI job
-            summary file may already hold what earlier commands wrote).
+        append: Add to the end of the file (on a line of its own) instead of
+            replacing it. None, the default, appends only to the CI job's summary
+            file, ``$GITHUB_STEP_SUMMARY``, which earlier commands of the step may
+            have written to (:func:`~rerunorch.report.output.is_job_summary`).
 
     Raises:
         OSError: The file could not be written.
         ValueError: *max_items* is negative.
     """
     text = markdown_summary(report, max_items=max_items)
+    if append is None:
+        append = is_job_summary(path)
+    if append and not _ends_a_line(path):
+        text = "\n" + text  # the heading must start a line of its own
     with open_output(path, append=append) as fh:
         fh.write(text)
+
+
+def _ends_a_line(path: str | os.PathLike[str]) -> bool:
+    """True unless ``path`` is a regular file whose last character is not a newline."""
+    if os.fspath(path) == STDOUT or not os.path.isfile(path):
+        return True  # never opened for reading: a FIFO would wait for a writer
+    try:
+        with open(path, "rb") as fh:
+            if fh.seek(0, os.SEEK_END) == 0:
+                return True
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+    except OSError:
+        return True
 
 
 def _counts_table(counts: tuple[Count, ...]) -> list[str]:

@@ -9,6 +9,10 @@ CLI calls :func:`check_output` for each one before the sweep sends anything:
   half a report and a failed write leaves the old one;
 - anything else (a symlink, a FIFO, ``/dev/stdout``, a device) is opened for
   writing and written in place, never replaced.
+
+A CI job's summary file is added to, not replaced: GitHub Actions gives each step
+a file in ``$GITHUB_STEP_SUMMARY`` that every command of the step may append to,
+so a path naming that file (:func:`is_job_summary`) is appended to in place.
 """
 
 from __future__ import annotations
@@ -23,10 +27,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["STDOUT", "check_output", "open_output"]
+__all__ = ["JOB_SUMMARY_VARIABLE", "STDOUT", "check_output", "is_job_summary", "open_output"]
 
 STDOUT = "-"
 """The path that means standard output."""
+
+JOB_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
+"""The environment variable that names the CI job's summary file (GitHub Actions)."""
+
+
+def is_job_summary(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is the file named by ``$GITHUB_STEP_SUMMARY`` (appended to, not replaced).
+
+    >>> is_job_summary("-")
+    False
+    """
+    summary = os.environ.get(JOB_SUMMARY_VARIABLE, "")
+    if not summary or os.fspath(path) == STDOUT:
+        return False
+    if os.path.abspath(path) == os.path.abspath(summary):
+        return True
+    try:
+        return os.path.samefile(path, summary)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def _replaceable(path: Path) -> bool:
@@ -81,7 +105,8 @@ def check_output(path: str | os.PathLike[str]) -> None:
 def open_output(path: str | os.PathLike[str], *, append: bool = False) -> Iterator[TextIO]:
     """A text stream (UTF-8) for a report at ``path``; see the module for what each path means.
 
-    With ``append``, an existing file is added to in place (a CI job's summary file).
+    With ``append``, an existing file is added to in place (a CI job's summary file);
+    see :func:`is_job_summary` for when a writer asks for it.
 
     Raises:
         OSError: The destination could not be opened or written; a regular file is

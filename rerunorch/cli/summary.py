@@ -1,0 +1,158 @@
+"""What the console says when a sweep has ended: counts of runs apart from counts of
+tests, a verdict in one sentence with what the exit code means, and the files written.
+
+A *run* is one execution result swept (a target, with its rerun); a *test* is one
+test case of a run. One still-failing run may hold many still-failing tests, so
+the two are never counted in one list.
+
+Testsigma's pages for a run are not linked: no URL pattern for them is
+documented (see the project's notes on the API), so none is guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from rerunorch.report.digest import Count
+from rerunorch.report.model import Summary, exit_code_for
+from rerunorch.report.text import plural
+
+__all__ = ["EXIT_MEANINGS", "CountGroup", "count_groups", "plain_counts", "verdict", "written_line"]
+
+EXIT_MEANINGS = {
+    0: "nothing still fails",
+    1: "some rerun still fails",
+    2: "nothing was sent",
+    3: "some run could not be rerun to its end",
+}
+"""What each exit code of ``sweep`` means, as the verdict says it."""
+
+_TESTS = {"flaky_tests": "flaky", "failing_tests": "still failing"}
+_TRAFFIC = frozenset({"requests", "rate_limited"})
+_KINDS = {"--report": "JSON", "--junit": "JUnit", "--markdown": "Markdown"}
+
+
+@attrs.frozen
+class CountGroup:
+    """Some rows of the counts table that count one kind of thing.
+
+    Attributes:
+        title: ``"runs"``, ``"tests"`` or ``"requests"``.
+        counts: Its rows, in the digest's order.
+    """
+
+    title: str
+    counts: tuple[Count, ...]
+
+
+def count_groups(counts: Iterable[Count]) -> tuple[CountGroup, ...]:
+    """The digest's counts in three groups: runs, tests and requests (empty ones left out)."""
+    rows = tuple(counts)
+    groups = (
+        CountGroup("runs", tuple(c for c in rows if c.key not in _TESTS and c.key not in _TRAFFIC)),
+        CountGroup("tests", tuple(c for c in rows if c.key in _TESTS)),
+        CountGroup("requests", tuple(c for c in rows if c.key in _TRAFFIC)),
+    )
+    return tuple(group for group in groups if group.counts)
+
+
+def plain_counts(counts: Iterable[Count]) -> str:
+    """The counts on one line, runs apart from tests.
+
+    >>> from rerunorch.report.digest import summary_counts
+    >>> plain_counts(summary_counts(Summary(targets=2, triggered=2, failed=2, failing_tests=5)))
+    '2 targets, 2 reruns triggered, 0 reruns passed, 2 reruns still failing, 0 skipped by the \
+strategy; tests: 0 flaky, 5 still failing; 0 requests, 0 rate-limited answers'
+    """
+    parts = []
+    for group in count_groups(counts):
+        if group.title == "tests":
+            tests = ", ".join(f"{c.value} {_TESTS[c.key]}" for c in group.counts)
+            parts.append(f"tests: {tests}")
+        else:
+            parts.append(", ".join(f"{c.value} {c.label.lower()}" for c in group.counts))
+    return "; ".join(parts)
+
+
+def verdict(summary: Summary, *, dry_run: bool = False) -> str:
+    """The sweep's verdict in one sentence, ending with its exit code and what it means.
+
+    >>> verdict(Summary(targets=3, passed=3, flaky_tests=2))
+    'All 3 runs passed on rerun (2 flaky tests): exit 0, nothing still fails.'
+    """
+    code = exit_code_for(summary)
+    if code == 3:
+        sentence = _unfinished(summary)
+    elif code == 1:
+        sentence = _still_failing(summary)
+    else:
+        sentence = _passed(summary, dry_run=dry_run)
+    return f"{sentence}: exit {code}, {EXIT_MEANINGS[code]}."
+
+
+def written_line(written: Sequence[tuple[str, str]]) -> str | None:
+    """``"reports: JSON r.json, JUnit j.xml"`` for the reports written to files, or None."""
+    files = [f"{_KINDS.get(flag, flag)} {path}" for flag, path in written if path != "-"]
+    return f"reports: {', '.join(files)}" if files else None
+
+
+def _unfinished(summary: Summary) -> str:
+    broken = summary.errors + summary.timed_out + summary.interrupted
+    kinds = [
+        plural(count, word) if word == "error" else f"{count} {word}"
+        for count, word in (
+            (summary.errors, "error"),
+            (summary.timed_out, "timed out"),
+            (summary.interrupted, "interrupted"),
+        )
+        if count
+    ]
+    sentence = (
+        f"{broken} of {plural(summary.targets, 'run')} could not be rerun to the end "
+        f"({', '.join(kinds)})"
+    )
+    if summary.failed:
+        sentence += f", and {_failing_part(summary)}"
+    return sentence
+
+
+def _still_failing(summary: Summary) -> str:
+    sentence = _failing_part(summary)
+    return sentence[0].upper() + sentence[1:] + _flaky_part(summary)
+
+
+def _failing_part(summary: Summary) -> str:
+    runs = f"{summary.failed} of {plural(summary.targets, 'run')}"
+    if summary.failing_tests:
+        tests = plural(summary.failing_tests, "test")
+        return f"{tests} still {'fails' if summary.failing_tests == 1 else 'fail'} in {runs}"
+    return f"{runs} still {'fails' if summary.failed == 1 else 'fail'} on rerun"
+
+
+def _flaky_part(summary: Summary) -> str:
+    if not summary.flaky_tests:
+        return ""
+    return f" ({plural(summary.flaky_tests, 'flaky test')})"
+
+
+def _passed(summary: Summary, *, dry_run: bool) -> str:
+    ended = summary.passed + summary.skipped + summary.failed
+    not_followed = summary.targets - ended - summary.errors - summary.timed_out
+    not_followed -= summary.interrupted
+    if not summary.targets:
+        return "No targets were swept"
+    if dry_run:
+        return f"Dry run: {plural(not_followed, 'run')} would be rerun, nothing was triggered"
+    if not_followed:
+        return (
+            f"{plural(not_followed, 'rerun')} triggered and not followed, so not known yet; "
+            f"{summary.passed + summary.skipped} of {plural(summary.targets, 'run')} ended well"
+        )
+    runs, flaky = plural(summary.targets, "run"), _flaky_part(summary)
+    if not summary.passed:
+        return f"All {runs} were skipped by the strategy"
+    if summary.skipped:
+        return f"All {runs} ended well: {summary.passed} passed on rerun{flaky}, the rest skipped"
+    return f"All {runs} passed on rerun{flaky}"

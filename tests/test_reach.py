@@ -1,0 +1,133 @@
+"""A server that cannot be reached is said at once, before the sweep sends anything."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from click.testing import CliRunner
+
+from rerunorch.api.transport import ConnectError, MockTransport, ReadError, Request, Response
+from rerunorch.cli import cli
+from rerunorch.cli.reach import OutageGuard, unreachable
+from rerunorch.engine import Sweep
+from rerunorch.events import RerunFinished
+from rerunorch.outcome import Outcome, OutcomeKind
+from rerunorch.settings import SweepSettings
+from rerunorch.testing import MockClock
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_any_answer_means_reachable_and_the_key_is_not_sent() -> None:
+    transport = MockTransport(lambda request: Response(404, body=b"<html>not here</html>"))
+    assert await unreachable("https://tenant.example:8443/base", transport=transport) is None
+    (probe,) = transport.requests
+    assert probe.method == "GET"
+    assert str(probe.url) == "https://tenant.example:8443/base"
+    assert "Authorization" not in probe.headers
+    assert probe.max_body == 1
+
+
+async def test_a_connection_taken_but_not_answered_counts_as_reachable() -> None:
+    def silent(request: Request) -> Response:
+        raise ReadError("no answer before the timeout")
+
+    assert await unreachable("http://127.0.0.1:8", transport=MockTransport(silent)) is None
+
+
+async def test_a_refused_connection_is_said_with_the_url_masked() -> None:
+    def refused(request: Request) -> Response:
+        raise ConnectError("cannot connect: refused by hunter2's host")
+
+    problem = await unreachable("http://bot:hunter2@ts.local", transport=MockTransport(refused))
+    assert problem is not None
+    assert problem.startswith("cannot reach http://bot:***@ts.local (cannot connect: refused")
+    assert "hunter2" not in problem
+    assert "nothing was sent" in problem
+
+
+async def test_a_closed_port_on_loopback_is_unreachable() -> None:
+    port = closed_port()
+    problem = await unreachable(f"http://127.0.0.1:{port}")
+    assert problem is not None
+    assert f"cannot reach http://127.0.0.1:{port} (cannot connect:" in problem
+
+
+def test_a_sweep_against_a_closed_port_ends_at_once_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TESTSIGMA_API_KEY", "sim-api-key")
+    port = closed_port()
+    ids = [str(2000 + n) for n in range(10)]
+    url = f"http://bot:hunter2@127.0.0.1:{port}"
+    began = time.monotonic()
+    result = CliRunner().invoke(
+        cli, ["sweep", *ids, "--base-url", url, "--report", "r.json"], catch_exceptions=False
+    )
+    took = time.monotonic() - began
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: cannot reach http://bot:***@127.0.0.1:{port} (cannot connect: "
+        + errors[0].split("(cannot connect: ", 1)[1]
+    ]
+    assert "check --base-url or TESTSIGMA_BASE_URL" in errors[0]
+    assert "hunter2" not in result.output
+    assert not any(target in result.output for target in ids), "no line per target"
+    assert not (tmp_path / ".rerunorch").exists(), "no journal is begun"
+    assert not (tmp_path / "r.json").exists()
+    assert took < 10, f"took {took:.1f}s (it took 39s for 10 targets before)"
+
+
+def lost(target: int, port: int = 9) -> RerunFinished:
+    error = f"GET /api/v1/execution_results/{target}: 127.0.0.1:{port} is unreachable: refused"
+    return RerunFinished(outcome=Outcome(target=target, outcome=OutcomeKind.ERROR, error=error))
+
+
+async def test_the_guard_stops_after_three_targets_in_a_row_could_not_reach_the_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sweep = Sweep([1], SweepSettings(base_url="http://bot:hunter2@127.0.0.1:9"), api_key="k")
+    guard = OutageGuard()
+    guard.watch(sweep)
+    passed = RerunFinished(outcome=Outcome(target=3, outcome=OutcomeKind.PASSED, rerun_id=30))
+    other = RerunFinished(outcome=Outcome(target=4, outcome=OutcomeKind.ERROR, error="GET: 404"))
+    for event in (lost(1), lost(2), passed, lost(5), other, lost(6), lost(7)):
+        await guard.rerun_finished(event)
+    assert not sweep.stopping, "a pass or another error starts the count again"
+    await guard.rerun_finished(lost(8))
+    assert sweep.stopping
+    (note,) = sweep.report.notes
+    assert note.startswith(
+        "stopped: 3 targets in a row could not reach http://bot:***@127.0.0.1:9;"
+    )
+    assert capsys.readouterr().err == f"error: {note}\n"
+    await guard.rerun_finished(lost(9))
+    assert len(sweep.report.notes) == 1, "said once"
+
+
+async def test_a_server_gone_during_a_sweep_ends_it_without_trying_every_target() -> None:
+    targets = list(range(3000, 3040))
+    # A window of 4 targets at once (1000 by default): the guard stops what comes after it.
+    settings = SweepSettings(base_url=f"http://127.0.0.1:{closed_port()}", window=4)
+    guard = OutageGuard()
+    sweep = Sweep(targets, settings, api_key="k", listener=[guard], clock=MockClock(autojump=True))
+    guard.watch(sweep)
+    with anyio.fail_after(60):
+        report = await sweep.run()
+    summary = report.summary
+    assert summary.targets == 40
+    assert 3 <= summary.errors <= 3 + 4, "only those begun were tried"
+    assert summary.interrupted == 40 - summary.errors
+    assert report.exit_code == 3
+    assert any("3 targets in a row could not reach" in note for note in report.notes)
