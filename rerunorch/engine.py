@@ -71,7 +71,8 @@ class SweepProgress:
         triggered: Reruns triggered or adopted.
         running: Targets taken up and not yet ended.
         done: Targets ended.
-        rate_limited_waits: Pauses the server asked for.
+        rate_limited_waits: Pauses the server asked for (with shared limits, every pause
+            of the shared pacer while the sweep ran).
     """
 
     __slots__ = ("done", "rate_limited_waits", "running", "started", "triggered")
