@@ -46,6 +46,7 @@ if _typing.TYPE_CHECKING:
     from rerunorch.errors import AuthError as AuthError
     from rerunorch.errors import BadRequest as BadRequest
     from rerunorch.errors import ConfigError as ConfigError
+    from rerunorch.errors import JournalError as JournalError
     from rerunorch.errors import NotFound as NotFound
     from rerunorch.errors import OutcomeUnknown as OutcomeUnknown
     from rerunorch.errors import PlanBusy as PlanBusy
@@ -73,6 +74,7 @@ if _typing.TYPE_CHECKING:
     from rerunorch.pacing import RerunSlots as RerunSlots
     from rerunorch.pacing.headers import RateLimitInfo as RateLimitInfo
     from rerunorch.pacing.headers import parse_retry_after as parse_retry_after
+    from rerunorch.pacing.limits import SharedLimits as SharedLimits
     from rerunorch.pacing.local import ActiveReruns as ActiveReruns
     from rerunorch.pacing.local import Pacer as Pacer
     from rerunorch.plugins import FailedPlugin as FailedPlugin
@@ -133,6 +135,7 @@ _HOMES: dict[str, str] = {
     "AuthError": "rerunorch.errors",
     "BadRequest": "rerunorch.errors",
     "ConfigError": "rerunorch.errors",
+    "JournalError": "rerunorch.errors",
     "NotFound": "rerunorch.errors",
     "OutcomeUnknown": "rerunorch.errors",
     "PlanBusy": "rerunorch.errors",
@@ -160,6 +163,7 @@ _HOMES: dict[str, str] = {
     "RerunSlots": "rerunorch.pacing",
     "RateLimitInfo": "rerunorch.pacing.headers",
     "parse_retry_after": "rerunorch.pacing.headers",
+    "SharedLimits": "rerunorch.pacing.limits",
     "ActiveReruns": "rerunorch.pacing.local",
     "Pacer": "rerunorch.pacing.local",
     "FailedPlugin": "rerunorch.plugins",

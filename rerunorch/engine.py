@@ -24,13 +24,13 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from rerunorch.api.client import TestsigmaClient
+from rerunorch.api.client import ClientCounters, TestsigmaClient, require_asyncio
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError, JournalError, RerunorchError
 from rerunorch.events import (
@@ -46,6 +46,7 @@ from rerunorch.journal import Journal, JournalEntry, State
 from rerunorch.lifecycle import TargetRun
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.pacing import RequestPacer, RerunSlots
+from rerunorch.pacing.limits import SharedLimits
 from rerunorch.pacing.local import ActiveReruns, Pacer
 from rerunorch.report.model import SweepReport
 from rerunorch.secret import Secret
@@ -70,7 +71,8 @@ class SweepProgress:
         triggered: Reruns triggered or adopted.
         running: Targets taken up and not yet ended.
         done: Targets ended.
-        rate_limited_waits: Pauses the server asked for.
+        rate_limited_waits: Pauses the server asked for (with shared limits, every pause
+            of the shared pacer while the sweep ran).
     """
 
     __slots__ = ("done", "rate_limited_waits", "running", "started", "triggered")
@@ -87,6 +89,12 @@ class Sweep:
         settings: How to run.
         api_key: The API key, unless ``client`` is given.
         client: A client to use (its pacer then paces the sweep); otherwise one is made.
+            The sweep closes only a client it made: whoever makes one closes it, so
+            several sweeps may share it (each reports its own requests).
+        limits: Limits shared with other sweeps of this process (the rate, the pauses
+            and the active-rerun cap); they replace the settings' ``rate``, ``burst``,
+            ``concurrency`` and ``max_active``. A ``client`` given with them must pace
+            with ``limits.pacer``.
         strategy: The selection strategy; otherwise ``settings.strategy`` among ``strategies``.
         strategies: The strategies by name (default: the built-in ones).
         listener: Told of each event; one or several, each isolated (an error in one is
@@ -94,7 +102,12 @@ class Sweep:
         clock: The time source (tests and benchmarks share a scaled one with the simulator).
 
     Raises:
-        ConfigError: Unknown strategy, or neither ``api_key`` nor ``client``.
+        ConfigError: Unknown strategy, neither ``api_key`` nor ``client``, or ``limits``
+            with settings that set limits of their own or a client with another pacer.
+
+    A sweep runs on asyncio only (aiohttp does): under another event loop (e.g.
+    ``anyio.run(..., backend="trio")``) :meth:`run` and :meth:`outcomes` raise
+    :class:`ConfigError` before anything is sent.
     """
 
     def __init__(
@@ -110,9 +123,13 @@ class Sweep:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         journal: Journal | None = None,
+        limits: SharedLimits | None = None,
     ) -> None:
         self.settings = settings or SweepSettings()
-        self.clock = clock or (client.clock if client else SystemClock())
+        self.limits = limits
+        self.clock = clock or (
+            client.clock if client else limits.clock if limits else SystemClock()
+        )
         self._rng = rng or random.Random()
         self._targets = targets
         self.journal = journal
@@ -122,6 +139,10 @@ class Sweep:
         self.strategy = strategy or _pick_strategy(self.settings.strategy, strategies)
         self._shard = Shard.parse(self.settings.shard) if self.settings.shard else None
         self._active: RerunSlots = ActiveReruns(self.settings.max_active)
+        if limits is not None:
+            self._check_limits(limits, client)
+            self._active = limits.active
+        self._owns_client = client is None
         if client is None:
             if api_key is None:
                 raise ConfigError("a sweep needs an API key (or a client)")
@@ -136,6 +157,7 @@ class Sweep:
                 max_response_bytes=self.settings.max_response_bytes,
             )
         self.client = client
+        self._counted = ClientCounters()  # this sweep's own requests (the client may be shared)
         self.progress = SweepProgress()
         self.report = SweepReport(started_at=self.clock.time(), config=self._config())
         self._stop = anyio.Event()
@@ -150,9 +172,25 @@ class Sweep:
         self._repeated: set[int] = set()  # ids given again, swept once
         self._repeated_count = 0
 
-    def _pacer(self, key: Secret) -> RequestPacer:
-        """The sweep's limiter: in-process, or shared through Redis."""
+    def _check_limits(self, limits: SharedLimits, client: TestsigmaClient | None) -> None:
         settings = self.settings
+        given = [name for name in ("rate", "max_active", "shared_limit") if getattr(settings, name)]
+        if given:
+            raise ConfigError(
+                f"a sweep given limits= takes its limits from them, but its settings set "
+                f"{', '.join(given)}: set them on the SharedLimits (or drop limits=)"
+            )
+        if client is not None and client.pacer is not limits.pacer:
+            raise ConfigError(
+                "the client paces with a pacer of its own, so the limits would not hold: "
+                "make it with TestsigmaClient(..., pacer=limits.pacer)"
+            )
+
+    def _pacer(self, key: Secret) -> RequestPacer:
+        """The sweep's limiter: shared in-process, its own, or shared through Redis."""
+        settings = self.settings
+        if self.limits is not None:
+            return self.limits.pacer
         if not settings.shared_limit:
             return Pacer(
                 rate=settings.rate,
@@ -189,7 +227,8 @@ class Sweep:
         )
 
     def _config(self) -> dict[str, Any]:
-        return {**self.settings.to_json(), "strategy": self.strategy.name}
+        limits = self.limits.to_json() if self.limits is not None else {}
+        return {**self.settings.to_json(), **limits, "strategy": self.strategy.name}
 
     # -- control -----------------------------------------------------------------------------
 
@@ -217,8 +256,10 @@ class Sweep:
                 (``self.report`` still holds what was known).
             JournalError: The journal could not be written; the sweep stopped at once
                 (``self.report`` still holds what was known; the journal is resumable).
+            ConfigError: The event loop is not asyncio's (nothing was sent).
             RuntimeError: The sweep was already run (by :meth:`run` or :meth:`outcomes`).
         """
+        require_asyncio("a sweep")
         self._claim("run()")
         return await self._run()
 
@@ -231,7 +272,7 @@ class Sweep:
         self._ran_by = how
 
     async def _run(self) -> SweepReport:
-        async with self.client, self._journal_running(), self._slots_running():
+        async with self._client_open(), self._journal_running(), self._slots_running():
             try:
                 async with self._listeners.relaying():  # pauses are told as they happen
                     await self._listeners.tell(SweepStarted(settings=self.settings))
@@ -245,6 +286,17 @@ class Sweep:
         if self._auth_failure is not None:
             raise self._auth_failure
         return self.report
+
+    @asynccontextmanager
+    async def _client_open(self) -> AsyncIterator[None]:
+        """Count this sweep's requests and hear the shared pauses; close the client if made."""
+        async with AsyncExitStack() as stack:
+            if self._owns_client:
+                await stack.enter_async_context(self.client)
+            self._counted = stack.enter_context(self.client.counting())
+            if self.limits is not None:
+                stack.enter_context(self.limits.watch(self._on_wait))
+            yield
 
     @asynccontextmanager
     async def _journal_running(self) -> AsyncIterator[None]:
@@ -268,8 +320,10 @@ class Sweep:
         """Run the sweep in the background, giving each outcome as it ends.
 
         Leaving the block early cancels the sweep (targets begun end ``interrupted``).
-        Raises what :meth:`run` raises, on leaving the block.
+        Raises what :meth:`run` raises, on leaving the block (``ConfigError`` and
+        ``RuntimeError`` on entering it).
         """
+        require_asyncio("a sweep")
         self._claim("outcomes()")
         send, receive = anyio.create_memory_object_stream[Outcome](max_buffer_size=1000)
         self._send = send
@@ -450,8 +504,8 @@ class Sweep:
             self.progress.running -= 1
             self.progress.done += 1
         self._running.clear()
-        self.report.summary.requests = self.client.counters.requests
-        self.report.summary.rate_limited = self.client.counters.rate_limited
+        self.report.summary.requests = self._counted.requests
+        self.report.summary.rate_limited = self._counted.rate_limited
 
     # -- events ------------------------------------------------------------------------------
 
@@ -487,7 +541,35 @@ def _pick_strategy(name: str, strategies: Mapping[str, Strategy] | None) -> Stra
 
 
 async def run_sweep(
-    targets: TargetSource, settings: SweepSettings | None = None, **kwargs: Any
+    targets: TargetSource,
+    settings: SweepSettings | None = None,
+    *,
+    api_key: str | Secret | None = None,
+    client: TestsigmaClient | None = None,
+    strategy: Strategy | None = None,
+    strategies: Mapping[str, Strategy] | None = None,
+    listener: SweepListener | Sequence[SweepListener] | None = None,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    journal: Journal | None = None,
+    limits: SharedLimits | None = None,
 ) -> SweepReport:
-    """Run a sweep and return its report: ``Sweep(targets, settings, **kwargs).run()``."""
-    return await Sweep(targets, settings, **kwargs).run()
+    """Run a sweep and return its report: ``Sweep(targets, settings, ...).run()``.
+
+    The arguments are :class:`Sweep`'s; it raises what :class:`Sweep` and :meth:`Sweep.run`
+    raise.
+    """
+    sweep = Sweep(
+        targets,
+        settings,
+        api_key=api_key,
+        client=client,
+        strategy=strategy,
+        strategies=strategies,
+        listener=listener,
+        clock=clock,
+        rng=rng,
+        journal=journal,
+        limits=limits,
+    )
+    return await sweep.run()

@@ -23,10 +23,14 @@ Any text quoted from an answer is decoded, then stripped of the key, then cut.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import random
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -67,7 +71,7 @@ from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers
 from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret, mask_url, validate_api_key
 
-__all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url"]
+__all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url", "require_asyncio"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,31 @@ class ClientCounters:
 
     def __repr__(self) -> str:
         return f"ClientCounters(requests={self.requests}, rate_limited={self.rate_limited})"
+
+
+def require_asyncio(what: str) -> None:
+    """Raise unless it runs on an asyncio event loop (aiohttp runs on nothing else).
+
+    Raises:
+        ConfigError: No asyncio loop runs (e.g. under ``anyio.run(..., backend="trio")``).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise ConfigError(
+            f"{what} needs asyncio (its HTTP client, aiohttp, runs only on asyncio), but this "
+            f"runs under {_running_library()}: use asyncio.run(...) or anyio.run(...) with "
+            "the default backend"
+        ) from None
+
+
+def _running_library() -> str:
+    # sniffio is optional (anyio no longer needs it), but trio imports and sets it.
+    sniffio = sys.modules.get("sniffio")
+    try:
+        return str(sniffio.current_async_library()) if sniffio else "another event loop"
+    except Exception:  # sniffio's AsyncLibraryNotFoundError: no loop it knows of
+        return "another event loop"
 
 
 def normalize_base_url(base_url: str) -> yarl.URL:
@@ -126,6 +155,11 @@ class _Headers:
 
 class TestsigmaClient:
     """The Testsigma API, one method per endpoint.
+
+    Whoever makes a client closes it (``async with client:`` or :meth:`close`); several
+    sweeps and tasks may use one client at once, and a sweep closes only a client it
+    made. It runs on asyncio only (aiohttp does): under another loop each request raises
+    :class:`~rerunorch.errors.ConfigError` before anything is sent.
 
     Args:
         api_key: The API key (sent as a Bearer token; never logged or shown).
@@ -177,6 +211,10 @@ class TestsigmaClient:
         self._headers = _Headers(self._key)
         self._max_attempts = max(1, max_attempts)
         self._rng = rng or random.Random()
+        # The counters of the `counting()` blocks the current task runs in (innermost last).
+        self._counting: contextvars.ContextVar[tuple[ClientCounters, ...]] = contextvars.ContextVar(
+            f"rerunorch_client_counting_{id(self)}", default=()
+        )
 
     def __repr__(self) -> str:
         return f"TestsigmaClient(base_url={str(self.base_url)!r})"
@@ -193,8 +231,31 @@ class TestsigmaClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the transport's connections (the ``async with`` block does this)."""
+        """Close the transport's connections (the ``async with`` block does this).
+
+        Close a shared client once every user is done: a request still out when it closes
+        fails. The client may be used again afterwards (new connections are made).
+        """
         await self.transport.aclose()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[ClientCounters]:
+        """Count, apart, the requests sent from inside the block (tasks it starts included).
+
+        :attr:`counters` counts every request of the client; each sweep sharing a client
+        counts its own this way. Blocks may nest: a request counts in each.
+
+        >>> with client.counting() as mine:                      # doctest: +SKIP
+        ...     await client.get_run(467)
+        >>> mine.requests                                         # doctest: +SKIP
+        1
+        """
+        counters = ClientCounters()
+        token = self._counting.set((*self._counting.get(), counters))
+        try:
+            yield counters
+        finally:
+            self._counting.reset(token)
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -297,6 +358,7 @@ class TestsigmaClient:
         idempotent: bool = True,
     ) -> bytes:
         """One logical request: paced, retried where that is safe, mapped to errors."""
+        require_asyncio("the Testsigma client")
         request = self._request(method, path, body, xml)
         attempt = 0
         while True:
@@ -354,7 +416,8 @@ class TestsigmaClient:
             retry_after=retry_after,
         )
         if isinstance(error, RateLimited):
-            self.counters.rate_limited += 1
+            for counters in (self.counters, *self._counting.get()):
+                counters.rate_limited += 1
             self.pacer.rate_limited(retry_after, cut=status == 429)
         raise error
 
@@ -375,7 +438,8 @@ class TestsigmaClient:
         raise self._unexpected(message, request.method, path, response.status)
 
     async def _transmit(self, request: Request, path: str) -> Response:
-        self.counters.requests += 1
+        for counters in (self.counters, *self._counting.get()):
+            counters.requests += 1
         try:
             return await self.transport.send(request)
         except ConnectError as exc:

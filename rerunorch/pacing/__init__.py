@@ -2,7 +2,8 @@
 
 The room holds :mod:`~rerunorch.pacing.local` (one process),
 :mod:`~rerunorch.pacing.adaptive` (learning an unknown limit),
-:mod:`~rerunorch.pacing.headers` (what a server says of its limits) and
+:mod:`~rerunorch.pacing.headers` (what a server says of its limits),
+:mod:`~rerunorch.pacing.limits` (limits shared by the sweeps of one process) and
 :mod:`~rerunorch.pacing.shared` (limits shared through Redis).
 
 The in-process back end is :class:`~rerunorch.pacing.local.Pacer` with

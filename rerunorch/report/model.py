@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
@@ -81,7 +81,11 @@ _COUNTED_AS = {
 
 
 class ResultLog:
-    """Outcomes in arrival order, spooled to a temporary file (JSON lines)."""
+    """Outcomes in arrival order, spooled to a temporary file (JSON lines).
+
+    It streams: iterate it (as often as needed) and take its ``len()``; it cannot be
+    indexed (``list(report.results)`` first, which holds every outcome in memory).
+    """
 
     def __init__(self) -> None:
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
@@ -97,6 +101,14 @@ class ResultLog:
 
     def __len__(self) -> int:
         return self._count
+
+    if not TYPE_CHECKING:  # hidden from type checkers, which then flag `results[0]` at once
+
+        def __getitem__(self, index: object) -> NoReturn:
+            raise TypeError(
+                "a report's results stream from a spool file and cannot be indexed: iterate "
+                "them (for outcome in report.results) or make a list (list(report.results))"
+            )
 
     def raw(self) -> Iterator[dict[str, Any]]:
         """Each result as the report's JSON object.

@@ -23,6 +23,7 @@ from rerunorch import (
     Digest,
     FailedPlugin,
     Journal,
+    JournalError,
     Notifier,
     OutcomeKind,
     Pacer,
@@ -39,6 +40,7 @@ from rerunorch import (
     ResultLog,
     Secret,
     Selection,
+    SharedLimits,
     Skip,
     Strategy,
     Summary,
@@ -143,8 +145,28 @@ def plugins() -> PluginManager:
 
 
 async def sweep_once(key: str) -> int:
-    report: SweepReport = await run_sweep(targets, settings, api_key=key)
+    report: SweepReport = await run_sweep(targets, settings, api_key=key, rng=random.Random(1))
+    # run_sweep's arguments are typed (an unused ignore would be an error under --strict).
+    await run_sweep(targets, api_key=467)  # type: ignore[arg-type]
     return report.exit_code
+
+
+async def sweeps_sharing(key: str) -> tuple[int, int]:
+    """Two sweeps sharing one client and one set of limits."""
+    limits = SharedLimits(rate=5.0, burst=2, concurrency=8, max_active=10)
+    async with TestsigmaClient(key, pacer=limits.pacer) as client:
+        one = Sweep([467], client=client, limits=limits)
+        two = Sweep(ids(), api_key=key, limits=limits)
+        try:
+            first, second = await one.run(), await two.run()
+        except (AuthError, JournalError):
+            return 0, 0
+    with limits.watch(lambda wait, reason: print(wait, reason)):
+        pass
+    pacer: Pacer = limits.pacer
+    slots: RerunSlots = limits.active
+    print(pacer.stats, slots.active, limits.to_json())
+    return first.summary.requests, second.summary.requests
 
 
 async def sweep(key: Secret, manager: PluginManager) -> list[str]:
@@ -183,8 +205,11 @@ async def with_simulator() -> PacingStats:
     config = SimulatorConfig(seed=1, targets=3)
     async with Simulator(config, clock=clock) as sim:
         client = TestsigmaClient(Secret(sim.api_key), sim.base_url, pacer=pacer, clock=clock)
-        report = await Sweep(sim.target_ids, client=client, clock=clock).run()
+        async with client:  # whoever makes a client closes it; the sweep does not
+            with client.counting() as counted:
+                report = await Sweep(sim.target_ids, client=client, clock=clock).run()
         assert report.exit_code in (0, 1)
+        assert counted.requests == report.summary.requests <= client.counters.requests
     print(slots, clock.sleeps, sample_report().summary.targets)
     clock.advance(1.0)
     assert isinstance(pacer, Pacer)
