@@ -24,6 +24,8 @@ from rerunorch.targets import Target
 
 __all__ = ["DEFAULT_MAX_PAGES", "DEFAULT_PAGE_SIZE", "Finding", "RunDiscovery", "decide"]
 
+_ANY_TIME = Window()
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
@@ -95,7 +97,7 @@ class RunDiscovery:
     """
 
     query: Query
-    window: Window = Window()
+    window: Window = _ANY_TIME
     plans: frozenset[int] | None = None
     index_path: str = INDEX_PATH
     page_size: int = DEFAULT_PAGE_SIZE
@@ -116,7 +118,7 @@ class RunDiscovery:
         cls,
         *,
         plans: frozenset[int] = frozenset(),
-        window: Window = Window(),
+        window: Window = _ANY_TIME,
         query: Query | None = None,
         **options: object,
     ) -> RunDiscovery:

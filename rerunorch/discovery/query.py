@@ -124,7 +124,9 @@ class Query:
         if not text.strip():
             raise ConfigError("--query: the query is empty")
         if any(not part for part in parts):
-            raise ConfigError(f"--query: an empty criterion (two commas in a row?) in {_shown(text)}")
+            raise ConfigError(
+                f"--query: an empty criterion (two commas in a row?) in {_shown(text)}"
+            )
         return cls(tuple(Criterion.parse(part) for part in parts))
 
     def and_(self, *criteria: Criterion) -> Query:
