@@ -20,7 +20,7 @@ from rerunorch.api.models import RunSummary
 from rerunorch.discovery.query import Criterion, Query
 from rerunorch.discovery.window import Window, epoch_seconds, iso
 from rerunorch.errors import ConfigError
-from rerunorch.targets import Target
+from rerunorch.targets import MAX_ID, Target
 
 __all__ = ["DEFAULT_MAX_PAGES", "DEFAULT_PAGE_SIZE", "Finding", "RunDiscovery", "decide"]
 
@@ -55,6 +55,8 @@ def decide(
     """Whether ``run`` is swept: an original run, of a plan asked for, started in the
     window, finished and not passed."""
     start, end = window
+    if not 1 <= run.id <= MAX_ID:
+        return Finding(run, False, "its id is not a valid execution-result id")
     if run.re_run_parent_id is not None:
         return Finding(run, False, f"a rerun (of {run.re_run_parent_id}), not an original run")
     if plans is not None and run.plan_id not in plans:
