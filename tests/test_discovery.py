@@ -71,9 +71,11 @@ def test_the_window_is_exact_though_the_server_takes_whole_days() -> None:
     assert decide(inside, None, window).taken
     assert decide(epoch_ms, None, window).taken  # v1's epoch milliseconds
     left = decide(same_day_before, None, window)
-    assert not left.taken and "before the window" in left.why
+    assert not left.taken
+    assert "before the window" in left.why
     unknown = decide(_run(result=Result.FAILURE, start_time="yesterday"), None, window)
-    assert not unknown.taken and "start time is not known" in unknown.why
+    assert not unknown.taken
+    assert "start time is not known" in unknown.why
 
 
 def test_an_id_out_of_range_is_left_out() -> None:
@@ -86,7 +88,8 @@ def test_a_plan_not_asked_for_is_left_out() -> None:
     from rerunorch.api.enums import Result
 
     finding = decide(_run(result=Result.FAILURE, test_plan_id=9), frozenset({420}), (None, None))
-    assert not finding.taken and "plan 9 was not asked for" in finding.why
+    assert not finding.taken
+    assert "plan 9 was not asked for" in finding.why
     v1 = RunSummary(id=5, execution_id=420, result=Result.FAILURE)
     assert decide(v1, frozenset({420}), (None, None)).taken  # v1 names the plan executionId
 
@@ -132,25 +135,40 @@ async def test_pages_end_on_the_last_flag(shape: Callable[[int, int, bool], Any]
     assert [r.url.query["page"] for r in requests] == ["0", "1", "2"]  # from 0
 
 
+def _endless(page: int, size: int) -> dict[str, Any]:
+    return {"content": _items(page * size, size)}
+
+
+def _five_in_all(page: int, size: int) -> dict[str, Any]:
+    return {"content": _items(page * size, size), "totalElements": 5}
+
+
+def _empty_third(page: int, size: int) -> dict[str, Any]:
+    return {"content": _items(page * size, size if page < 2 else 0)}
+
+
+def _last_and_empty(page: int, size: int) -> dict[str, Any]:
+    return {"content": [], "last": True}
+
+
 async def test_pages_end_on_the_total_or_an_empty_page() -> None:
-    by_total = lambda page, size: {"content": _items(page * size, size), "totalElements": 5}
-    ids, requests, _ = await _discover(by_total, page_size=3)
-    assert len(requests) == 2 and ids == list(range(1, 7))  # the server's page is taken whole
-    empty_third = lambda page, size: {"content": _items(page * size, size if page < 2 else 0)}
-    ids, requests, _ = await _discover(empty_third, page_size=3)
+    ids, requests, _ = await _discover(_five_in_all, page_size=3)
+    assert len(requests) == 2
+    assert ids == list(range(1, 7))  # the server's page is taken whole
+    ids, requests, _ = await _discover(_empty_third, page_size=3)
     assert (len(requests), len(ids)) == (3, 6)
 
 
 async def test_a_hard_cap_on_pages_is_noted() -> None:
-    endless = lambda page, size: {"content": _items(page * size, size)}
-    ids, requests, discovery = await _discover(endless, page_size=2, max_pages=4)
+    ids, requests, discovery = await _discover(_endless, page_size=2, max_pages=4)
     assert (len(requests), len(ids)) == (4, 8)
     assert any("stopped after 4 pages" in note for note in discovery.notes())
 
 
 async def test_the_query_is_sent_encoded_with_the_page_size_in_both_names() -> None:
-    last = lambda page, size: {"content": [], "last": True}
-    _, requests, _ = await _discover(last, page_size=7, index_path="/api/v1/test_plan_results")
+    _, requests, _ = await _discover(
+        _last_and_empty, page_size=7, index_path="/api/v1/test_plan_results"
+    )
     url = requests[0].url
     assert url.path == "/api/v1/test_plan_results"
     assert url.query["query"] == "testPlanId@420"
@@ -201,7 +219,8 @@ async def test_a_sweep_of_two_plans_since_24h_takes_exactly_their_failed_runs(
     )
     since = simulator.clock.time() - DAY
     truth = simulator.failed_runs([plan_a, plan_b], since=since)
-    assert truth and len(truth) < NIGHTLY["targets"]  # other plans and older nights exist
+    assert truth
+    assert len(truth) < NIGHTLY["targets"]  # other plans and older nights exist
     sweep = Sweep(discovery, SweepSettings(dry_run=True), client=client)
     report = await sweep.run()
     assert sorted(o.target for o in report.results) == truth

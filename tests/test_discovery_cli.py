@@ -1,4 +1,4 @@
-"""``rerunorch sweep --plan ... --since ...``, run URLs, comma lists and --from-report, end to end."""
+"""``sweep --plan ... --since ...``, run URLs, comma lists and --from-report, end to end."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ async def test_plan_a_and_b_since_24h_sweeps_exactly_their_failed_runs(
     sim = rerunorch_simulator
     a, b, _ = sim.plan_ids
     truth = sim.failed_runs([a, b], since=sim.clock.time() - DAY)
-    assert truth and len(truth) < NIGHTLY["targets"]
+    assert truth
+    assert len(truth) < NIGHTLY["targets"]
     report = tmp_path / "r.json"
     code, output = await _cli(
         sim, "--plan", str(a), "--plan", str(b), "--since", "24h", "--no-wait",
@@ -79,7 +80,8 @@ async def test_a_run_url_is_taken_as_its_id(rerunorch_simulator: Simulator) -> N
         "--dry-run",
     )
     assert code == 0, output
-    assert f"{first}: triggered" in output and f"{second}: triggered" in output
+    assert f"{first}: triggered" in output
+    assert f"{second}: triggered" in output
 
 
 @pytest.mark.simulator(targets=3, passed_targets=1)
