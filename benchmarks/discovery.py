@@ -31,24 +31,26 @@ import sys, anyio
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.discovery import RunDiscovery, Window
 
-async def main(base_url: str, first_plan: int) -> None:
-    plans = frozenset(range(first_plan, first_plan + %(plans)d))
-    found = RunDiscovery.of(plans=plans, window=Window.parse("24h", None), page_size=%(page)d)
-    async with TestsigmaClient("%(key)s", base_url) as client:
+async def main(base_url: str, key: str, first_plan: int, count: int, page: int) -> None:
+    plans = frozenset(range(first_plan, first_plan + count))
+    found = RunDiscovery.of(plans=plans, window=Window.parse("24h", None), page_size=page)
+    async with TestsigmaClient(key, base_url) as client:
         taken = 0
         async for _ in found(client):
             taken += 1
         print(taken, client.counters.requests, client.pacer.stats.requests)
 
-anyio.run(main, sys.argv[1], int(sys.argv[2]))
-""" % {"plans": _PLANS, "page": _PAGE, "key": API_KEY}
+base_url, key, *numbers = sys.argv[1:]
+anyio.run(main, base_url, key, *map(int, numbers))
+"""
 
 
 def _discover(base_url: str, first_plan: int) -> tuple[float, float, list[int]]:
     """Run the child; (peak RSS in MB, wall seconds, [taken, client requests, paced])."""
     read, write = os.pipe()
     actions = [(os.POSIX_SPAWN_DUP2, write, 1), (os.POSIX_SPAWN_CLOSE, read)]
-    command = [sys.executable, "-c", _CHILD, base_url, str(first_plan)]
+    numbers = (first_plan, _PLANS, _PAGE)
+    command = [sys.executable, "-c", _CHILD, base_url, API_KEY, *map(str, numbers)]
     start = time.perf_counter()
     pid = os.posix_spawn(sys.executable, command, dict(os.environ), file_actions=actions)
     os.close(write)
