@@ -183,4 +183,4 @@ class Simulator:
         return run
 
     def _lists(self) -> dict[str, list[int]]:
-        return {"targets": self.target_ids, "passed": self.passed_ids, "plans": self.plan_ids}
+        return {"targets": self.target_ids, "passed": self.passed_ids}
