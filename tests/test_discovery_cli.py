@@ -183,3 +183,23 @@ async def test_a_bad_report_exits_2_before_any_request(
     assert code == 2, output
     assert message.format(path=path) in output
     assert rerunorch_simulator.stats.requests == 0
+
+
+@pytest.mark.simulator(**NIGHTLY)
+async def test_plans_and_since_may_come_from_the_config_file(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    a, b, c = sim.plan_ids
+    config = tmp_path / "rerunorch.toml"
+    config.write_text(f'[sweep]\nplans = [{a}, "{b}"]\nsince = "24h"\npage_size = 2\n')
+    plans_file = tmp_path / "plans.txt"
+    plans_file.write_text(f"# the third\n{c}\n")
+    report = tmp_path / "r.json"
+    code, output = await _cli(sim, "--config", str(config), "--dry-run", "--report", str(report))
+    assert code == 0, output
+    assert _report(report) == sim.failed_runs([a, b], since=sim.clock.time() - DAY)
+    args = ("--config", str(config), "--plans-file", str(plans_file), "--dry-run")
+    code, output = await _cli(sim, *args, "--report", str(report))
+    assert code == 0, output
+    assert _report(report) == sim.failed_runs([a, b, c], since=sim.clock.time() - DAY)

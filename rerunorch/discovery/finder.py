@@ -46,7 +46,8 @@ class Finding:
         started = epoch_seconds(self.run.start_time)
         when = f", started {iso(started)}" if started is not None else ""
         verdict = "taken" if self.taken else "left out"
-        return f"run {self.run.id} (plan {self.run.plan_id}{when}): {verdict}: {self.why}"
+        plan = "?" if self.run.plan_id is None else self.run.plan_id
+        return f"run {self.run.id} (plan {plan}{when}): {verdict}: {self.why}"
 
 
 def decide(
@@ -122,23 +123,32 @@ class RunDiscovery:
         plans: frozenset[int] = frozenset(),
         window: Window = _ANY_TIME,
         query: Query | None = None,
-        **options: object,
+        index_path: str = INDEX_PATH,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> RunDiscovery:
         """A discovery of ``plans`` (``testPlanId@...``) in ``window`` (``startTime>`` its day).
 
         Raises:
-            ConfigError: Neither plans, a window nor a query is given.
+            ConfigError: Neither plans, a window nor a query is given, or a bad
+                ``index_path`` or page size.
         """
         if not plans and query is None and window.since is None:
             raise ConfigError("discovery needs --plan, --since or --query")
+        base = query or Query(())
+        chosen = base.plans()
         criteria: list[Criterion] = []
         if plans:
             criteria.append(Criterion("testPlanId", "@", tuple(map(str, sorted(plans)))))
-        base = query or Query(())
-        chosen = base.plans()
-        if plans:
             chosen = plans if chosen is None else chosen & plans
-        return cls(query=base.and_(*criteria), window=window, plans=chosen, **options)  # type: ignore[arg-type]
+        return cls(
+            query=base.and_(*criteria),
+            window=window,
+            plans=chosen,
+            index_path=index_path,
+            page_size=page_size,
+            max_pages=max_pages,
+        )
 
     def fingerprint(self) -> str:
         """What a journal records of this discovery (to resume the same command)."""
