@@ -42,8 +42,7 @@ class PlainProgress(SweepListener):
         if outcome.still_failing:
             parts.append(f"{len(outcome.still_failing)} still failing")
         detail = outcome.error or outcome.reason
-        of = f"/{self.total}" if self.total else ""  # 0: found as the sweep runs (--plan)
-        line = f"[{self.done}{of}] {outcome.target}: {', '.join(parts)}"
+        line = f"[{self.done}/{self.total}] {outcome.target}: {', '.join(parts)}"
         click.echo(line + (f" ({detail})" if detail else ""), err=True)
 
     async def rate_limited(self, event: RequestsPaused) -> None:
