@@ -2,8 +2,8 @@
 
 Each measurement is printed as one JSON object on one line (with the machine's
 cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
-pacing-unknown, memory, polling, faults, shared-pacing (or ``all``). ``--quick`` runs small
-sizes, for a smoke test; the figures are then meaningless.
+pacing-unknown, memory, polling, faults, shared-pacing, discovery (or ``all``).
+``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
 
 The goals are in ``design.md`` ("Measured goals"); the latest figures are in
 ``docs/performance.md``.
@@ -20,6 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from discovery import discovery
 from faults import faults
 from memory import memory
 from overhead import overhead
@@ -37,6 +38,7 @@ SCENARIOS: dict[str, Scenario] = {
     "polling": polling,
     "faults": faults,
     "shared-pacing": shared_pacing,
+    "discovery": discovery,
 }
 
 

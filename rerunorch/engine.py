@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -60,7 +60,10 @@ __all__ = ["Sweep", "SweepProgress", "run_sweep"]
 
 log = logging.getLogger(__name__)
 
-TargetSource = Iterable[Target | int] | AsyncIterable[Target | int]
+TargetStream = Iterable[Target | int] | AsyncIterable[Target | int]
+# Handed the sweep's client, so that finding the targets goes through its pacer (discovery).
+TargetFinder = Callable[[TestsigmaClient], AsyncIterable[Target | int]]
+TargetSource = TargetStream | TargetFinder
 
 
 class SweepProgress:
@@ -85,7 +88,8 @@ class Sweep:
     """One sweep over many targets.
 
     Args:
-        targets: Ids or :class:`Target` objects, from any iterable or async iterable.
+        targets: Ids or :class:`Target` objects, from any iterable or async iterable, or
+            a callable handed the sweep's client that gives them (e.g. a ``RunDiscovery``).
         settings: How to run.
         api_key: The API key, unless ``client`` is given.
         client: A client to use (its pacer then paces the sweep); otherwise one is made.
@@ -376,7 +380,7 @@ class Sweep:
         window = anyio.Semaphore(self.settings.effective_window, fast_acquire=True)
         seen: set[int] = set()
         async with anyio.create_task_group() as tg:
-            async for item in _aiter(self._targets):
+            async for item in _aiter(self._stream()):
                 target = await self._take(item)
                 if target is None or (self._shard is not None and target.id not in self._shard):
                     continue
@@ -403,6 +407,10 @@ class Sweep:
                     await self._record(not_begun)
                     continue
                 tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
+
+    def _stream(self) -> TargetStream:
+        targets = self._targets
+        return targets if isinstance(targets, Iterable | AsyncIterable) else targets(self.client)
 
     async def _take(self, item: object) -> Target | None:
         """``item`` as a target; a bad one ends as an ``error`` outcome of its own (None)."""
@@ -519,7 +527,7 @@ class Sweep:
         self._listeners.tell_soon(RequestsPaused(wait=wait, reason=reason))
 
 
-async def _aiter(source: TargetSource) -> AsyncIterator[Target | int]:
+async def _aiter(source: TargetStream) -> AsyncIterator[Target | int]:
     if isinstance(source, AsyncIterable):
         async for item in source:
             yield item

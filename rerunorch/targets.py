@@ -1,15 +1,21 @@
 """Targets: the execution-result ids a sweep reruns, and how they are read.
 
-A targets file holds one target a line, in any of three forms (they may mix)::
+A targets file holds one target a line, in any of four forms (they may mix)::
 
+    id,testCaseResultIds,iterationResultIds
     467
+    https://app.testsigma.com/ui/td/runs/470
     468,2880 2874,
     {"id": 469, "testCaseResultIds": [2880], "iterationResultIds": [9001]}
 
-Plain ids; CSV ``id,testCaseResultIds,iterationResultIds`` (a header line is
-allowed; ids inside a cell are separated by spaces or ``;``); or JSON lines.
-Blank lines and ``#`` comments are ignored. Reading is lazy: a file of a
-million lines is never held in memory.
+Plain ids; a Testsigma run URL (``.../ui/td/runs/<id>``, the link the app and
+its CI scripts give, or an API URL ``.../execution_results/<id>`` or
+``.../test_runs/<id>``): its run id; CSV ``id,testCaseResultIds,iterationResultIds``
+after that header line (ids inside a cell are separated by spaces or ``;``); or
+JSON lines. Without the header a comma is refused: ``2016,2017`` is a list of
+ids pasted on one line, not run 2016 with test-case result 2017. Blank lines
+and ``#`` comments are ignored. Reading is lazy: a file of a million lines is
+never held in memory.
 
 An id is ASCII digits (``١٠٠٠٤``, ``１００``, ``10_006``, ``+5`` and ``-5`` are
 refused) from 1 to 2^63-1, the API's signed 64-bit range. A file is UTF-8 and
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +39,15 @@ from rerunorch.errors import ConfigError
 __all__ = [
     "MAX_ID",
     "MAX_LINE",
+    "CommaList",
     "Target",
+    "is_csv_header",
     "parse_id",
     "parse_target_line",
+    "read_report_targets",
     "read_target_file",
     "read_targets",
+    "run_id_from_url",
     "unique",
 ]
 
@@ -45,6 +56,14 @@ MAX_LINE = 64 * 1024  # bytes (and characters) in one line of targets
 _QUOTED = 80  # characters of a bad line quoted in an error
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() and int() take any script
 _BLANKS = " \t\r\n\f\v"  # only ASCII blanks are layout; U+00A0 or U+3000 are not
+# A run's page in the app (/ui/td/runs/<id>, what Testsigma's CI scripts print as app_url)
+# or the API's own URL of a run.
+_RUN_PATH = re.compile(r"/(?:runs|test_runs|execution_results)/([^/]+)(?:/|$)")
+CSV_HEADER = "id,testCaseResultIds,iterationResultIds"
+
+
+class CommaList(ValueError):
+    """A line (or argument) of several ids separated by commas."""
 
 
 def _shown(value: object, limit: int = 40) -> str:
@@ -175,6 +194,29 @@ def _from_json(text: str) -> Target:
     )
 
 
+def run_id_from_url(url: str) -> int:
+    """The run id of a Testsigma run URL.
+
+    >>> run_id_from_url("https://app.testsigma.com/ui/td/runs/247783")
+    247783
+
+    Raises:
+        ValueError: The URL names no run (``/runs/<id>``, ``/test_runs/<id>`` or
+            ``/execution_results/<id>``), or its id is not valid.
+    """
+    try:
+        path = urllib.parse.urlsplit(url).path
+    except ValueError:
+        raise ValueError("not a valid URL") from None
+    match = _RUN_PATH.search(path)
+    if match is None:
+        raise ValueError(
+            "a URL that names no run (a run's page looks like "
+            "https://app.testsigma.com/ui/td/runs/<id>)"
+        )
+    return parse_id(match.group(1), "the run id in the URL")
+
+
 def _from_csv(text: str) -> Target:
     cells = [c.strip(_BLANKS) for c in text.split(",")]
     if len(cells) > 3:
@@ -187,20 +229,41 @@ def _from_csv(text: str) -> Target:
     )
 
 
-def parse_target_line(line: str) -> Target | None:
+def is_csv_header(line: str) -> bool:
+    """Whether ``line`` is the CSV header (``id,testCaseResultIds,...``)."""
+    text = line.strip(_BLANKS)
+    return text.replace(" ", "").lower().startswith("id,") or text.lower() == "id"
+
+
+def parse_target_line(line: str, *, csv: bool = True) -> Target | None:
     """One line of a targets file; None for blanks, comments and a CSV header.
 
+    Args:
+        line: The line.
+        csv: Whether a CSV line is allowed (after a header); otherwise a comma is refused.
+
     Raises:
-        ValueError: The line is not a target (the message says why).
+        ValueError: The line is not a target (the message says why); a
+            :class:`CommaList` for a comma without ``csv``.
     """
     text = line.strip(_BLANKS)
     if not text or text.startswith("#"):
         return None
     if text.startswith("{"):
         return _from_json(text)
-    if text.replace(" ", "").lower().startswith("id,") or text.lower() == "id":
+    if text.lower().startswith(("http://", "https://")):
+        return Target(run_id_from_url(text))
+    if is_csv_header(text):
         return None
+    if "," in text and not csv:
+        raise CommaList("ids separated by commas")
     return _from_csv(text)
+
+
+def _comma_hint(item: str) -> str:
+    if item == "argument":
+        return "give each id as its own argument (2016 2017, not 2016,2017)"
+    return f"give one id a line, or start the file with the CSV header {CSV_HEADER}"
 
 
 def read_targets(
@@ -217,14 +280,17 @@ def read_targets(
         ConfigError: A line is not a target or is longer than 64 KiB; the message
             names ``source`` and the line number and quotes at most 80 characters.
     """
+    csv = False  # CSV lines come after their header: a bare comma list is refused
     for number, line in enumerate(lines, start=1):
         if len(line) > MAX_LINE:
             raise ConfigError(f"{source}, {item} {number}: longer than {MAX_LINE // 1024} KiB")
         try:
-            target = parse_target_line(line)
+            target = parse_target_line(line, csv=csv)
         except ValueError as exc:
             quoted = _shown(line.strip(_BLANKS), _QUOTED)
-            raise ConfigError(f"{source}, {item} {number}: {exc}: {quoted}") from None
+            why = f"{exc}; {_comma_hint(item)}" if isinstance(exc, CommaList) else str(exc)
+            raise ConfigError(f"{source}, {item} {number}: {why}: {quoted}") from None
+        csv = csv or (target is None and item == "line" and is_csv_header(line))
         if target is not None:
             yield target
 
@@ -262,3 +328,44 @@ def read_target_file(path: str | Path, *, source: str | None = None) -> Iterator
     """
     name = str(path) if source is None else source
     return read_targets(_file_lines(Path(path), name), source=name)
+
+
+_STILL_FAILING = frozenset({"failed"})
+
+
+def read_report_targets(path: str | Path, *, still_failing: bool = False) -> Iterator[Target]:
+    """The targets of a JSON report written by rerunorch (``--report``).
+
+    Args:
+        path: The report.
+        still_failing: Only the targets whose rerun still failed (outcome ``failed``
+            or any still-failing test); otherwise every result's target.
+
+    Raises:
+        ConfigError: The file cannot be read, is not JSON, or is not a rerunorch report
+            (naming the file, and the result at fault).
+    """
+    source = f"--from-report: {path}"
+    try:
+        with Path(path).open("rb") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read it: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError):
+        raise ConfigError(f"{source}: not a JSON file") from None
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise ConfigError(f'{source}: not a rerunorch report (no "results" list)')
+    for number, item in enumerate(results, start=1):
+        if not isinstance(item, dict) or "target" not in item:
+            raise ConfigError(f'{source}: result {number} is not an object with a "target"')
+        if item["target"] == 0 and item.get("outcome") == "error":
+            continue  # an item that was not a target at all: nothing to sweep
+        if still_failing and not (
+            item.get("outcome") in _STILL_FAILING or item.get("still_failing")
+        ):
+            continue
+        try:
+            yield Target(parse_id(item["target"], "target"))
+        except ValueError as exc:
+            raise ConfigError(f"{source}: result {number}: {exc}") from None

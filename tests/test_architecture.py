@@ -25,7 +25,7 @@ import pytest
 import rerunorch
 
 PACKAGE = Path(rerunorch.__file__).parent
-SUBPACKAGES = {"api", "pacing", "report", "strategies", "plugins", "cli", "testing"}
+SUBPACKAGES = {"api", "pacing", "report", "strategies", "plugins", "cli", "testing", "discovery"}
 
 # The engine's side: what runs a sweep or drives it. Nothing below it may reach up.
 ENGINE_SIDE = frozenset({"engine", "lifecycle", "cli", "plugins"})
@@ -36,6 +36,7 @@ FORBIDDEN: Mapping[str, Set[str]] = {
     "pacing": ENGINE_SIDE | {"api", "report", "journal", "strategies", "testing"},
     "report": ENGINE_SIDE | {"journal", "testing"},
     "strategies": ENGINE_SIDE | {"report", "journal", "testing"},
+    "discovery": ENGINE_SIDE | {"report", "journal", "strategies", "testing"},
     "plugins": ENGINE_SIDE | {"testing"},
     # The simulator is an oracle: it shares nothing with the side it tests.
     "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal"},

@@ -54,3 +54,13 @@ def test_an_unknown_scenario_is_refused() -> None:
     )
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
+
+
+def test_discovery_runs_and_takes_every_run_through_the_pacer() -> None:
+    (row,) = run_quick("discovery")
+    assert {"peak_rss_mb_1k", "peak_rss_mb_100k", "growth_ratio"} <= row.keys()
+    for size in (row["small"], row["large"]):
+        assert isinstance(size, dict)
+        assert size["taken"] == size["runs"]
+        assert size["requests_outside_pacer"] == 0
+        assert size["requests_served"] == size["pages"]

@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ def test_every_flag_of_the_sweep_exists() -> None:
     words = sweep_words()
     assert words[:2] == ["rerunorch", "sweep"]
     flags = {word.split("=")[0] for word in words if word.startswith("--")}
-    assert {"--from-file", "--config", "--junit", "--markdown", "--notify"} <= flags
+    assert {"--plan", "--since", "--config", "--junit", "--markdown", "--notify"} <= flags
     help_text = CliRunner().invoke(cli, ["sweep", "--help"], terminal_width=200).output
     for flag in flags:
         assert re.search(rf"(^|[ ,/]){re.escape(flag)}\b", help_text, flags=re.M), flag
@@ -148,7 +149,10 @@ def test_the_jobs_sweep_runs_against_the_simulator(
     monkeypatch.chdir(tmp_path)
     # The README's config file, with its base URL overridden by the environment.
     (tmp_path / "rerunorch.toml").write_text(readme_block("toml", "## Config file"))
-    (tmp_path / "failed.txt").write_text("\n".join(map(str, server.targets()[50:52])) + "\n")
+    # The job's two plans become the plans of two of the simulator's failed runs (in its
+    # default night every run has a plan of its own, started within the last day).
+    runs = server.targets()[50:52]
+    plans = [str(_plan_of(server, run)) for run in runs]
     summary = tmp_path / "step_summary.md"
     summary.write_text("## Earlier in this step\n", encoding="utf-8")
     with Endpoint(SLACK_PATH) as slack:
@@ -161,6 +165,8 @@ def test_the_jobs_sweep_runs_against_the_simulator(
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         args = [os.path.expandvars(word) for word in sweep_words()[1:]]
+        for at, plan in zip([n for n, w in enumerate(args) if w == "--plan"], plans, strict=True):
+            args[at + 1] = plan
         result = CliRunner().invoke(
             cli, [*args, "--time-scale", SCALE, "--poll-interval", "1"], catch_exceptions=False
         )
@@ -171,3 +177,13 @@ def test_the_jobs_sweep_runs_against_the_simulator(
     assert text.startswith("## Earlier in this step\n## rerunorch: ")
     assert (tmp_path / "rerunorch.xml").is_file()
     assert "reports: JUnit rerunorch.xml, Markdown " in result.output
+    assert "summary: 2 targets," in result.output  # the two plans' failed runs, no more
+
+
+def _plan_of(server: Server, run: int) -> int:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/execution_results/{run}",
+        headers={"Authorization": "Bearer sim-api-key", "Accept": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        return int(json.load(answer)["executionId"])

@@ -104,7 +104,7 @@ def test_a_bad_line_is_refused_with_its_number(line: str) -> None:
 
 
 def test_blanks_around_a_line_and_its_cells_are_layout() -> None:
-    lines = ["  467\t", " 468 , 2880 2874 ; 1 , ", "\r", "# comment", "id,testCaseResultIds"]
+    lines = ["id,testCaseResultIds", "  467\t", " 468 , 2880 2874 ; 1 , ", "\r", "# comment"]
     targets = list(read_targets(lines))
     assert targets == [Target(467), Target(468, (2880, 2874, 1))]
 
@@ -181,7 +181,8 @@ def _as_line(target: Target, form: int) -> str:
 
 @given(st.lists(st.tuples(targets, st.integers(0, 2)), max_size=30))
 def test_any_targets_written_in_any_form_read_back(written: list[tuple[Target, int]]) -> None:
-    text = "\n".join(_as_line(target, form) for target, form in written) + "\n"
+    header = "id,testCaseResultIds,iterationResultIds\n"  # CSV lines come after it
+    text = header + "\n".join(_as_line(target, form) for target, form in written) + "\n"
     assert list(read_targets(text.splitlines())) == [target for target, _ in written]
 
 
@@ -207,7 +208,7 @@ def test_unique_keeps_the_first_of_each_id() -> None:
 
 
 def test_repeated_ids_are_swept_once_and_noted(tmp_path: Path) -> None:
-    path = _write(tmp_path, b"2000\n2001\n2000,5\n2002\n")
+    path = _write(tmp_path, b"id,testCaseResultIds\n2000\n2001\n2000,5\n2002\n")
     targets = TargetInput(("2000", "2000", "2003"), str(path))
     try:
         assert [t.id for t in targets] == [2000, 2003, 2001, 2002]

@@ -30,6 +30,7 @@ import json
 import logging
 import random
 import sys
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -45,6 +46,8 @@ from rerunorch.api.models import (
     ExecutionResult,
     PlanRunRequest,
     RerunRequest,
+    RunPage,
+    RunSummary,
     StopRequest,
     TestCaseResults,
 )
@@ -71,12 +74,20 @@ from rerunorch.pacing.headers import RateLimitInfo, parse_rate_limit_headers
 from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret, mask_url, validate_api_key
 
-__all__ = ["ClientCounters", "TestsigmaClient", "normalize_base_url", "require_asyncio"]
+__all__ = [
+    "INDEX_PATH",
+    "ClientCounters",
+    "TestsigmaClient",
+    "normalize_base_url",
+    "require_asyncio",
+]
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"rerunorch/{__version__}"
 _RESULTS = "/api/v1/execution_results"
+INDEX_PATH = "/api/v2/test_runs"
+"""The run index (the open-source server's is ``/api/v1/test_plan_results``)."""
 _RATE_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "x-ratelimit-limit")
 _MAX_REDIRECTS = 5
 _KEEPS_METHOD = frozenset({307, 308})
@@ -307,6 +318,42 @@ class TestsigmaClient:
             raise self._unexpected(server_message(text, self._key.redact), "GET", path)
         # Before completion the server answers 200 with a plain-text refusal instead of XML.
         return text if text.lstrip().startswith("<") else None
+
+    async def list_runs(
+        self, query: str, *, page: int = 0, page_size: int = 100, path: str = INDEX_PATH
+    ) -> RunPage:
+        """One page of the run index: ``GET {path}?query=...&page=N&pageSize=M``.
+
+        The page size goes as ``pageSize`` (Testsigma) and ``size`` (a Spring page): each
+        server ignores the other's name. The runs may come under ``content`` or ``data``;
+        the page's end under ``pagination`` (``isLast``, ``totalElements``) or as
+        Spring's ``last`` and ``totalElements``.
+
+        Raises:
+            UnexpectedResponse: The answer is not such a page.
+        """
+        params = {"query": query, "page": page, "pageSize": page_size, "size": page_size}
+        target = f"{path}?{urllib.parse.urlencode(params)}"
+        data = await self._json("GET", target)
+        return self._run_page(data, page, target)
+
+    def _run_page(self, data: Any, number: int, path: str) -> RunPage:
+        if not isinstance(data, Mapping):
+            raise self._unexpected("the answer is not a page of runs (not an object)", "GET", path)
+        items = data.get("content", data.get("data"))
+        if not isinstance(items, list):
+            why = "the answer is not a page of runs (no list under content or data)"
+            raise self._unexpected(why, "GET", path)
+        pagination = data.get("pagination")
+        about: Mapping[str, Any] = pagination if isinstance(pagination, Mapping) else data
+        last = about.get("isLast", data.get("last"))
+        total = about.get("totalElements", data.get("totalElements"))
+        return RunPage(
+            number=number,
+            runs=tuple(self._model(item, RunSummary, "GET", path) for item in items),
+            last=last is True,
+            total=total if type(total) is int and total >= 0 else None,
+        )
 
     # -- answers -----------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ __all__ = [
     "IterationResult",
     "PlanRunRequest",
     "RerunRequest",
+    "RunPage",
+    "RunSummary",
     "StopRequest",
     "TestCaseResult",
     "TestCaseResultRequest",
@@ -217,6 +219,60 @@ class StopRequest:
     result: Result = Result.STOPPED
 
 
+@attrs.frozen(kw_only=True)
+class RunSummary:
+    """One run as the run index lists it (``GET /api/v2/test_runs``).
+
+    Attributes:
+        id: The execution-result id (what a sweep reruns).
+        test_plan_id: The test plan (v2's name; v1's index says ``executionId``).
+        result: The run's result (SUCCESS/PASSED, FAILURE/FAILED, ABORTED, ...).
+        start_time, end_time: ISO text (v2) or epoch milliseconds (v1), as sent.
+        duration: Milliseconds.
+        re_run_parent_id: Set when the run is a rerun, not an original run.
+        metrics: The counts (``totalCount``, ``failedCount``, ``latestResult``, ...).
+        extra: Fields this version of rerunorch does not know, kept as sent.
+    """
+
+    id: int
+    test_plan_id: int | None = None
+    execution_id: int | None = None
+    build_no: str | None = None
+    result: Result | None = None
+    status: Status | None = None
+    start_time: Any = None
+    end_time: Any = None
+    duration: int | None = None
+    executor: Any = None
+    triggered_type: TriggeredType | None = None
+    re_run_parent_id: int | None = None
+    result_type: ResultType | None = None
+    metrics: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = _extra()
+
+    @property
+    def plan_id(self) -> int | None:
+        """The test plan, by whichever name the index gave it."""
+        return self.test_plan_id if self.test_plan_id is not None else self.execution_id
+
+
+@attrs.frozen(kw_only=True)
+class RunPage:
+    """One page of the run index.
+
+    Attributes:
+        number: The page's number (from 0).
+        runs: Its runs, in the server's order.
+        last: The server says no page follows (``isLast`` or Spring's ``last``).
+        total: How many runs the whole index holds, if the server says.
+    """
+
+    number: int
+    runs: tuple[RunSummary, ...]
+    last: bool = False
+    total: int | None = None
+
+
 _MODELS: tuple[type, ...] = (
     ExecutionResult,
     IterationResult,
@@ -226,6 +282,7 @@ _MODELS: tuple[type, ...] = (
     RerunRequest,
     PlanRunRequest,
     StopRequest,
+    RunSummary,
 )
 for _model in _MODELS:
     attrs.resolve_types(_model)

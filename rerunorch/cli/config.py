@@ -65,6 +65,16 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "shared_limit": (str,),
     "shard": (str,),
     "plugins_dir": (str,),
+    # where the targets come from (discovery and reports)
+    "plans": (list,),
+    "plans_file": (str,),
+    "since": (str,),
+    "until": (str,),
+    "query": (str,),
+    "index_path": (str,),
+    "page_size": (int,),
+    "from_report": (str,),
+    "still_failing": (bool,),
 }
 
 PLUGIN_TABLES = ("strategy", "notify")  # [strategy.NAME] and [notify.NAME]: a plugin's settings
@@ -100,7 +110,10 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             want = " or ".join(t.__name__ for t in types)
             raise ConfigError(f"{source}: sweep.{key} must be {want}, not {value!r}")
-        if isinstance(value, list) and not all(isinstance(n, str) for n in value):
+        if isinstance(value, list) and key == "plans":
+            if not all(type(n) is int or isinstance(n, str) for n in value):
+                raise ConfigError(f"{source}: sweep.plans must be a list of test plan ids")
+        elif isinstance(value, list) and not all(isinstance(n, str) for n in value):
             raise ConfigError(f"{source}: sweep.notify must be a list of notifier names")
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{source}: sweep.{key} must be a finite number, not {value!r}")

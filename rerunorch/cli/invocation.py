@@ -18,7 +18,8 @@ import click
 from rerunorch.api import DEFAULT_BASE_URL
 from rerunorch.api.client import normalize_base_url
 from rerunorch.cli.config import PLUGIN_TABLES, load_config
-from rerunorch.cli.targetfile import TargetInput
+from rerunorch.cli.targetfile import FoundTargets, TargetInput, read_plans_file
+from rerunorch.discovery import Query, RunDiscovery, Window
 from rerunorch.errors import ConfigError
 from rerunorch.journal import default_journal_path
 from rerunorch.notify import Notifier, choose_notifiers
@@ -30,8 +31,18 @@ from rerunorch.secret import Secret, validate_api_key
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
 from rerunorch.strategies.base import Strategy
+from rerunorch.targets import parse_id
 
-__all__ = ["Invocation", "Outputs", "PluginChoice", "api_key", "choose_plugins", "read_invocation"]
+__all__ = [
+    "Invocation",
+    "Outputs",
+    "PluginChoice",
+    "api_key",
+    "choose_plugins",
+    "read_discovery",
+    "read_invocation",
+    "read_targets",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -90,7 +101,8 @@ class Invocation:
     Attributes:
         settings: The sweep's settings (the shard normalized, e.g. ``"2/4"``).
         key: The API key.
-        targets: The targets given, checked; None for the demo (its simulator's).
+        targets: The targets given, checked, or found by the sweep (``--plan``,
+            ``--since``, ``--query``); None for the demo (its simulator's).
         shard: The shard swept, or None.
         journal: The journal's path, or None for none (``--dry-run``, the demo).
         resume, force: ``--resume`` and ``--force``.
@@ -106,7 +118,7 @@ class Invocation:
 
     settings: SweepSettings
     key: Secret
-    targets: TargetInput | None
+    targets: TargetInput | FoundTargets | None
     shard: Shard | None = None
     journal: str | None = None
     resume: bool = False
@@ -164,7 +176,7 @@ def read_invocation(
         settings=settings,
         key=key,
         # Last: it reads the targets (and stdin) through.
-        targets=None if demo else TargetInput(ids, merged.get("from_file"), shard),
+        targets=None if demo else read_targets(merged, ids, shard, dry_run=settings.dry_run),
         shard=shard,
         journal=journal,
         resume=merged.get("resume", False),
@@ -178,6 +190,67 @@ def read_invocation(
         verbose=merged["verbose"],
         quiet=merged["quiet"],
         time_scale=merged.get("time_scale", 1.0),
+    )
+
+
+# -- where the targets come from ------------------------------------------------------------
+
+
+def read_targets(
+    options: Mapping[str, Any], ids: tuple[str, ...], shard: Shard | None, *, dry_run: bool
+) -> TargetInput | FoundTargets:
+    """The targets given (ids, ``--from-file``, ``--from-report``), or a discovery.
+
+    Raises:
+        ConfigError: A bad target, plan, window or query, or both kinds at once.
+    """
+    discovery = read_discovery(options)
+    from_file, from_report = options.get("from_file"), options.get("from_report")
+    if discovery is None:
+        still_failing = bool(options.get("still_failing"))
+        return TargetInput(
+            ids, from_file, shard, from_report=from_report, still_failing=still_failing
+        )
+    if ids or from_file or from_report:
+        raise ConfigError(
+            "give ids (or --from-file, --from-report) or find them with --plan, --since "
+            "or --query, not both"
+        )
+    return FoundTargets(discovery, explain=dry_run)
+
+
+def read_discovery(options: Mapping[str, Any]) -> RunDiscovery | None:
+    """The discovery of ``--plan``/``--plans-file``/``--since``/``--until``/``--query``, if any.
+
+    Raises:
+        ConfigError: A plan id, a time or the query is malformed, or ``--plan`` has no window.
+    """
+    plans: set[int] = set()
+    for plan in options.get("plans") or ():
+        try:
+            plans.add(parse_id(str(plan), "--plan"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if options.get("plans_file"):
+        plans |= read_plans_file(options["plans_file"])
+    since, until, text = options.get("since"), options.get("until"), options.get("query")
+    if not (plans or since or text):
+        if until:
+            raise ConfigError("--until needs --since, --plan or --query")
+        return None
+    window = Window.parse(since, until)
+    query = Query.parse(text) if text else None
+    if plans and since is None and query is None:
+        raise ConfigError(
+            "--plan needs --since (e.g. --since 24h): without a window every run the plan "
+            "ever had would be swept"
+        )
+    return RunDiscovery.of(
+        plans=frozenset(plans),
+        window=window,
+        query=query,
+        index_path=options.get("index_path") or "/api/v2/test_runs",
+        page_size=options.get("page_size") or 100,
     )
 
 

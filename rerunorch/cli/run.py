@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
 from rerunorch.cli.reach import OutageGuard, unreachable
 from rerunorch.cli.summary import plain_counts, verdict, written_line
 from rerunorch.clock import Clock, ScaledClock
-from rerunorch.engine import Sweep
+from rerunorch.engine import Sweep, TargetSource
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
 from rerunorch.events import SweepListener
 from rerunorch.journal import Journal
@@ -120,7 +120,7 @@ async def _run_with_signals(sweep: Sweep) -> Exception | None:
 
 async def run_sweep(
     invocation: Invocation,
-    targets: Iterable[Any],
+    targets: TargetSource,
     *,
     total: int,
     journal: Journal | None = None,
@@ -159,6 +159,9 @@ async def run_sweep(
             error = await _run_with_signals(sweep)
     else:
         error = await _run_with_signals(sweep)
+    found_notes = getattr(targets, "found_notes", None)  # what a discovery found, and why
+    if found_notes is not None:
+        sweep.report.notes.extend(found_notes())
     return Ran(report=sweep.report, error=error)
 
 

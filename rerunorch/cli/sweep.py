@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-__all__ = ["FiniteFloat", "PluginHelpCommand", "server_options", "sweep", "sweep_options"]
+__all__ = [
+    "FiniteFloat",
+    "PluginHelpCommand",
+    "server_options",
+    "sweep",
+    "sweep_options",
+    "target_options",
+]
 
 _CONFIG_HELP = "TOML config ([sweep] keys are these options; flags override it)."
 
@@ -137,6 +144,60 @@ def server_options(command: Any) -> Any:
     )(command)
 
 
+# -- where the targets come from (besides IDS and --from-file) ---------------------------------
+
+
+def target_options(command: Any) -> Any:
+    """``--plan``/``--since``/``--query`` (discovery) and ``--from-report``."""
+    options = [
+        click.option(
+            "--plan",
+            "plans",
+            multiple=True,
+            metavar="ID",
+            help="Sweep the failed runs of this test plan (repeatable; needs --since).",
+        ),
+        click.option("--plans-file", metavar="PATH", help="Test plan ids, one a line."),
+        click.option(
+            "--since",
+            metavar="WHEN",
+            help="Runs started since: 12h, 30m, 2d, 1w ago, or an ISO time (UTC if no zone).",
+        ),
+        click.option("--until", metavar="WHEN", help="Runs started before (as --since)."),
+        click.option(
+            "--query",
+            metavar="QUERY",
+            help="Testsigma's run query, e.g. 'testPlanId@274#275,triggeredType:SCHEDULED'.",
+        ),
+        click.option(
+            "--index-path",
+            default="/api/v2/test_runs",
+            show_default=True,
+            help="The run index (the open-source server: /api/v1/test_plan_results).",
+        ),
+        click.option(
+            "--page-size",
+            type=click.IntRange(1, 1000),
+            default=100,
+            show_default=True,
+            help="Runs per page of the index.",
+        ),
+        click.option(
+            "--from-report",
+            metavar="REPORT.json",
+            help="Sweep the targets of a JSON report rerunorch wrote (--report).",
+        ),
+        click.option(
+            "--still-failing",
+            is_flag=True,
+            help="With --from-report: only the targets whose rerun still failed.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 class PluginHelpCommand(click.Command):
     """A command whose ``--help`` ends with the strategies and notifiers installed.
 
@@ -173,6 +234,7 @@ def _about(item: object) -> str:
 @click.command(cls=PluginHelpCommand)
 @click.argument("ids", nargs=-1)
 @click.option("--from-file", metavar="PATH|-", help="Targets file, one a line (- for stdin).")
+@target_options
 @server_options
 @click.option(
     "--journal",
@@ -196,11 +258,13 @@ def _about(item: object) -> str:
 @sweep_options
 @click.pass_context
 def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:
-    """Rerun the execution results IDS (and/or those in --from-file).
+    """Rerun the execution results IDS (and/or those in --from-file), or find them.
 
     \b
-    A targets file holds one id a line, or CSV/JSON lines with "id" and
-    optional "testCaseResultIds"/"iterationResultIds" (for user-picked).
+    An id may be pasted as a run's URL (https://app.testsigma.com/ui/td/runs/ID).
+    A targets file holds one id a line, or CSV (after its header line) or JSON
+    lines with "id" and optional "testCaseResultIds"/"iterationResultIds".
+    --plan ID --since 24h finds the failed runs of the last day itself.
     The API key comes from TESTSIGMA_API_KEY or --api-key-file.
     A strategy's settings come from [strategy.NAME] in --config and -o KEY=VALUE,
     a notifier's from [notify.NAME] and --notify-option NAME.KEY=VALUE.

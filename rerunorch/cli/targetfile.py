@@ -1,10 +1,14 @@
-"""Targets from the command line: arguments, a file, or stdin.
+"""Targets from the command line: arguments, a file, stdin, a report, or found by the sweep.
 
 The whole input is checked before the sweep sends anything, so that a bad line
 is reported with its line number while nothing has happened yet; then it is
 read again, lazily, by the sweep. Standard input is spooled to a temporary
 file for that second reading. An id given more than once is swept once (the
 first line with it counts) and :attr:`TargetInput.notes` says so.
+
+With ``--plan``/``--since``/``--query`` there is nothing to read up front:
+:class:`FoundTargets` hands the sweep a discovery, which lists the runs through
+the sweep's client while the sweep runs.
 """
 
 from __future__ import annotations
@@ -14,15 +18,26 @@ import shutil
 import sys
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from itertools import groupby
 from pathlib import Path
 
+import attrs
+
+from rerunorch.api.client import TestsigmaClient
+from rerunorch.discovery import Finding, RunDiscovery
 from rerunorch.errors import ConfigError
 from rerunorch.sharding import Shard
-from rerunorch.targets import Target, read_target_file, read_targets, unique
+from rerunorch.targets import (
+    Target,
+    parse_id,
+    read_report_targets,
+    read_target_file,
+    read_targets,
+    unique,
+)
 
-__all__ = ["TargetInput"]
+__all__ = ["FoundTargets", "TargetInput", "read_plans_file"]
 
 
 class TargetInput:
@@ -42,9 +57,19 @@ class TargetInput:
     """
 
     def __init__(
-        self, ids: tuple[str, ...], from_file: str | None, shard: Shard | None = None
+        self,
+        ids: tuple[str, ...],
+        from_file: str | None,
+        shard: Shard | None = None,
+        *,
+        from_report: str | None = None,
+        still_failing: bool = False,
     ) -> None:
         self._ids = ids
+        self._report = from_report
+        self._still_failing = still_failing
+        if still_failing and from_report is None:
+            raise ConfigError("--still-failing needs --from-report REPORT.json")
         self._spool: tempfile._TemporaryFileWrapper[bytes] | None = None
         self._path: Path | None = None
         self._source = from_file or ""
@@ -83,6 +108,9 @@ class TargetInput:
         except OSError as exc:
             raise ConfigError(f"--from-file: cannot read {self._source}: {exc.strerror}") from None
         self.fingerprint = digest.hexdigest()
+        if not ids and self._report is not None:
+            which = "still-failing results" if self._still_failing else "results"
+            raise ConfigError(f"--from-report: {self._report} has no {which}: nothing to sweep")
         if not ids:
             raise ConfigError("no targets: give execution-result ids or --from-file")
         counts: dict[int, int] = {}
@@ -108,6 +136,8 @@ class TargetInput:
         yield from read_targets(self._ids, source="command line", item="argument")
         if self._path is not None:
             yield from read_target_file(self._path, source=self._source)
+        if self._report is not None:
+            yield from read_report_targets(self._report, still_failing=self._still_failing)
 
     def __iter__(self) -> Iterator[Target]:
         return unique(self._all(), self._repeats)
@@ -115,3 +145,62 @@ class TargetInput:
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
+
+
+def read_plans_file(path: str) -> frozenset[int]:
+    """The test plan ids of ``--plans-file``: one a line, ``#`` comments and blank lines skipped.
+
+    Raises:
+        ConfigError: The file cannot be read, or a line is not a plan id (naming the line).
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not UTF-8"
+        raise ConfigError(f"--plans-file: cannot read {path}: {why}") from None
+    plans: set[int] = set()
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            try:
+                plans.add(parse_id(text, "a plan id"))
+            except ValueError as exc:
+                raise ConfigError(f"--plans-file: {path}, line {number}: {exc}") from None
+    if not plans:
+        raise ConfigError(f"--plans-file: {path} names no plan")
+    return frozenset(plans)
+
+
+class FoundTargets:
+    """The targets a sweep finds itself (``--plan``, ``--since``, ``--query``).
+
+    The sweep calls it with its client (so every page goes through its pacer); a
+    dry run keeps the line of every run found, to say why each was taken or left out.
+
+    Attributes:
+        count, in_shard: 0: not known before the sweep.
+        fingerprint: A digest of the discovery (a journal must match it to resume).
+        notes: Nothing up front; see :meth:`found_notes`.
+    """
+
+    count = in_shard = repeated = 0
+
+    def __init__(self, discovery: RunDiscovery, *, explain: bool = False) -> None:
+        self._lines: list[str] = []
+        on_finding = self._explain if explain else None
+        self.discovery = attrs.evolve(discovery, on_finding=on_finding)
+        self.fingerprint = hashlib.sha256(discovery.fingerprint().encode()).hexdigest()
+        self.notes: list[str] = []
+
+    def _explain(self, finding: Finding) -> None:
+        self._lines.append(finding.line())
+
+    def __call__(self, client: TestsigmaClient) -> AsyncIterator[Target]:
+        return self.discovery(client)
+
+    def found_notes(self) -> list[str]:
+        """What the report says after the sweep: each run found (a dry run), then the counts."""
+        return [*self._lines, *self.discovery.notes()]
+
+    def close(self) -> None:
+        """Nothing to close (the same surface as :class:`TargetInput`)."""

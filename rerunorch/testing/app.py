@@ -14,6 +14,7 @@ from rerunorch.clock import Clock
 from .config import AmbiguousMode, SimulatorConfig
 from .errors import ApiError
 from .faults import FaultDice, TokenBucket, retry_after_header
+from .index import RunIndex
 from .render import junit_xml, run_json, test_case_results_json
 from .state import PLAN_BUSY, SimState
 from .stats import StatsRecorder
@@ -24,6 +25,8 @@ __all__ = ["API_PREFIX", "SimulatorApp"]
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+INDEX_V2 = "/api/v2/test_runs"
+INDEX_V1 = f"{API_PREFIX}/test_plan_results"  # the open-source server's, a Spring page
 _TRIGGER_PATH = f"{API_PREFIX}/execution_results"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,12 +45,14 @@ class SimulatorApp:
         state: SimState,
         stats: StatsRecorder,
         targets: Callable[[], dict[str, list[int]]],
+        index: RunIndex | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
         self._state = state
         self._stats = stats
         self._targets = targets
+        self._index = index
         self._dice = FaultDice(config)
         self._bucket = (
             TokenBucket(config.rate_limit, config.burst, clock.monotonic())
@@ -69,6 +74,9 @@ class SimulatorApp:
             f"{api}/execution_results/{{id:\\d+}}/test_case_results", self._test_case_results
         )
         app.router.add_get(f"{api}/reports/junit/{{id:\\d+}}", self._junit)
+        if self._index is not None:
+            app.router.add_get(INDEX_V2, self._list_runs)
+            app.router.add_get(INDEX_V1, self._list_runs)
         app.router.add_get("/_simulator/stats", self._stats_json)
         app.router.add_get("/_simulator/targets", self._targets_json)
         app.router.add_get("/_simulator/runs/{id:\\d+}/truth", self._truth)
@@ -76,7 +84,7 @@ class SimulatorApp:
 
     @web.middleware
     async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith("/api/"):  # v1, and v2's run index
             return await handler(request)
         resource = request.match_info.route.resource
         endpoint = resource.canonical if resource is not None else "(unknown)"
@@ -222,6 +230,21 @@ class SimulatorApp:
             text = f"Report not available yet: execution result {run.id} is {current.status}"
             return web.Response(text=text, content_type="text/plain")
         return web.Response(text=junit_xml(run, current), content_type="application/xml")
+
+    async def _list_runs(self, request: web.Request) -> web.StreamResponse:
+        assert self._index is not None  # routed only with one
+        query = request.query
+        spring = request.path == INDEX_V1
+        try:
+            number = int(query.get("page", "0"))
+            size = int(query.get("size" if spring else "pageSize", "20"))
+        except ValueError:
+            raise ApiError(400, "page and page size must be numbers") from None
+        if number < 0 or size < 1:
+            raise ApiError(400, "page must be at least 0 and the page size at least 1")
+        now = self._clock.time()
+        body = self._index.page(query.get("query", ""), number, size, now, spring=spring)
+        return web.json_response(body)
 
     async def _stats_json(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._stats.snapshot().to_json())

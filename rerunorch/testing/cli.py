@@ -69,6 +69,8 @@ def build_config(**options: Any) -> SimulatorConfig:
     type=(float, float),
     help="Min and max seconds of an original run.  [default: 10 120]",
 )
+@click.option("--plans", type=int, help="Spread the runs over N plans and past nights.")
+@click.option("--nights", type=int, help="With --plans: over this many nights.  [default: 1]")
 def simulate(host: str, port: int, time_scale: float, **options: Any) -> None:
     """Serve a simulated Testsigma API on HOST:PORT until Ctrl-C."""
     try:
@@ -104,6 +106,11 @@ async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) ->
         click.echo(
             f"  TESTSIGMA_BASE_URL={sim.base_url} TESTSIGMA_API_KEY={sim.api_key} "
             f"rerunorch sweep {first}"
+        )
+        plans = " ".join(f"--plan {plan}" for plan in sim.plan_ids[:2])
+        click.echo(
+            f"  TESTSIGMA_BASE_URL={sim.base_url} TESTSIGMA_API_KEY={sim.api_key} "
+            f"rerunorch sweep {plans} --since 24h --dry-run"
         )
         click.echo(
             f"  curl -H 'Authorization: Bearer {sim.api_key}' "

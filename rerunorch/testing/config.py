@@ -93,6 +93,11 @@ class SimulatorConfig:
         max_reruns_per_run: Most reruns in one chain.
         revoke_key_after: The key is revoked once this many requests were let through with it:
             every later one gets 401 (a key revoked mid-sweep). None: never.
+        plans: Spread the seeded runs over this many test plans (run ``i`` is of plan
+            ``i % plans``), started on past nights, as scheduled runs. None: one plan per
+            run, started just before the simulator (as before).
+        nights: With ``plans``: over how many nights (run ``i`` started ``(i // plans) %
+            nights`` days ago, between 1 and 7 hours before that day's same time).
     """
 
     seed: int = 0
@@ -128,6 +133,10 @@ class SimulatorConfig:
     revoke_key_after: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
     )
+    plans: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+    nights: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     @property
     def burst(self) -> int:

@@ -79,9 +79,14 @@ class Dataset:
         duration = rng.uniform(*config.run_duration)
         # Recent enough that auto-reruns of the seeded failures race with a sweep.
         age = rng.random() * 2 * config.auto_rerun_delay if config.auto_rerun else 60 + index
+        plan, triggered = index, "MANUAL"
+        if config.plans is not None:  # nightly runs of a few plans (drawn apart from `rng`)
+            plan, triggered = index % config.plans, "SCHEDULED"
+            night = (index // config.plans) % config.nights
+            age = night * 86400 + 3600 + unit(config.seed, "night", index) * 6 * 3600
         return Run(
             id=layout.run + index,
-            execution_id=layout.plan + index,
+            execution_id=layout.plan + plan,
             created_at=self._epoch - age - duration,
             duration=duration,
             cases=cases,
@@ -90,7 +95,7 @@ class Dataset:
             machine_title=rng.choice(_MACHINES),
             machine_result_id=layout.machine_result + index,
             root_id=layout.run + index,
-            triggered_type="MANUAL",
+            triggered_type=triggered,
         )
 
     def _case(

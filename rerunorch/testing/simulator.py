@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -14,7 +15,8 @@ from .app import SimulatorApp
 from .config import SimulatorConfig
 from .dataset import Dataset
 from .ids import IdLayout
-from .model import Run
+from .index import RunIndex
+from .model import SUCCESS, Run
 from .render import run_json
 from .state import SimState
 from .stats import SimulatorStats, StatsRecorder
@@ -56,7 +58,10 @@ class Simulator:
         self._dataset = Dataset(self.config, self._layout, self.clock.time())
         self._stats = StatsRecorder()
         self._state = SimState(self.config, self._layout, self._dataset, self._stats)
-        self._app = SimulatorApp(self.config, self.clock, self._state, self._stats, self._lists)
+        index = RunIndex(self._layout, self._dataset, self._state)
+        self._app = SimulatorApp(
+            self.config, self.clock, self._state, self._stats, self._lists, index
+        )
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -114,6 +119,30 @@ class Simulator:
         """Seeded original runs that fully passed."""
         first = self._layout.run + self.config.targets
         return list(range(first, first + self.config.passed_targets))
+
+    @property
+    def plan_ids(self) -> list[int]:
+        """The test plans of the seeded runs (``executionId``, v2's ``testPlanId``)."""
+        count = self.config.plans if self.config.plans is not None else self._layout.count
+        return list(range(self._layout.plan, self._layout.plan + min(count, self._layout.count)))
+
+    def failed_runs(
+        self, plans: Iterable[int], since: float | None = None, until: float | None = None
+    ) -> list[int]:
+        """The truth discovery must find: the seeded original runs of ``plans`` started in
+        ``[since, until)`` (epoch seconds) that did not pass, in id order."""
+        wanted, now = set(plans), self.clock.time()
+        found = []
+        for index in range(self._layout.count):
+            run = self._dataset.original(index)
+            started = run.created_at
+            if run.execution_id not in wanted or (since is not None and started < since):
+                continue
+            if until is not None and started >= until:
+                continue
+            if self._state.view(run, now).result != SUCCESS:
+                found.append(run.id)
+        return found
 
     @property
     def stats(self) -> SimulatorStats:
