@@ -5,8 +5,9 @@ handler plays the server from a script. The aiohttp transport's own mapping of
 aiohttp's failures is checked with aioresponses (raising is all it must do); its
 reading of real answers is in test_client_hostile.py, over loopback sockets.
 
-No test sleeps: the client and its pacer run on :class:`FakeClock`, whose ``sleep``
-moves time forward at once and records how long it was asked to wait.
+No test sleeps: the client and its pacer run on the shared :class:`MockClock` with
+autojump (time jumps to the next deadline once every task waits), which records how
+long each sleep was asked to be.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from rerunorch.errors import (
 from rerunorch.pacing.local import Pacer
 from rerunorch.secret import Secret
 from rerunorch.settings import SweepSettings
+from rerunorch.testing import MockClock
 
 KEY = "tsk_live_7f3a9c1e5b2d4a6f8e0c"
 HOST = "testsigma.example"
@@ -105,30 +107,10 @@ HTML_PAGE = (
 )
 
 
-class FakeClock:
-    """A clock whose ``sleep`` returns at once after moving time forward."""
-
-    def __init__(self, wall: float = 1_700_000_000.0) -> None:
-        self.now = 0.0
-        self.wall = wall
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.wall + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-
 class RecordingPacer(Pacer):
     """A real pacer that also remembers what it was told."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: MockClock) -> None:
         super().__init__(clock=clock, rng=random.Random(1))
         self.throttles: list[float | None] = []
         self.cuts: list[bool] = []
@@ -187,18 +169,18 @@ def transport(script: Script) -> MockTransport:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> MockClock:
+    return MockClock(wall_origin=1_700_000_000.0, autojump=True)
 
 
 @pytest.fixture
-def pacer(clock: FakeClock) -> RecordingPacer:
+def pacer(clock: MockClock) -> RecordingPacer:
     return RecordingPacer(clock)
 
 
 @pytest.fixture
 async def client(
-    clock: FakeClock, pacer: RecordingPacer, transport: MockTransport
+    clock: MockClock, pacer: RecordingPacer, transport: MockTransport
 ) -> AsyncIterator[TestsigmaClient]:
     async with TestsigmaClient(
         KEY,
@@ -288,7 +270,7 @@ async def test_every_request_carries_the_key_user_agent_and_limits(
 
 
 async def test_the_timeout_and_size_cap_are_the_clients(
-    script: Script, transport: MockTransport, clock: FakeClock
+    script: Script, transport: MockTransport, clock: MockClock
 ) -> None:
     script.on("GET", f"{RESULTS}/1", payload({"id": 1}))
     client = TestsigmaClient(
@@ -597,7 +579,7 @@ async def test_a_5xx_on_a_read_gives_up_after_max_attempts(
 
 
 async def test_an_answer_over_the_cap_is_refused_clearly(
-    script: Script, transport: MockTransport, clock: FakeClock
+    script: Script, transport: MockTransport, clock: MockClock
 ) -> None:
     script.on("GET", f"{RESULTS}/1", payload({"id": 1, "message": "x" * 5000}))
     client = TestsigmaClient(KEY, BASE, transport=transport, clock=clock, max_response_bytes=1000)
@@ -611,7 +593,7 @@ async def test_an_answer_over_the_cap_is_refused_clearly(
 
 
 async def test_an_error_answer_over_the_cap_keeps_its_meaning(
-    script: Script, transport: MockTransport, clock: FakeClock
+    script: Script, transport: MockTransport, clock: MockClock
 ) -> None:
     script.on("GET", f"{RESULTS}/1", text("Incorrect API Key " + "!" * 5000, 401))
     client = TestsigmaClient(KEY, BASE, transport=transport, clock=clock, max_response_bytes=100)
@@ -723,7 +705,7 @@ async def test_429_with_retry_after_seconds_pauses_and_retries(
     script: Script,
     transport: MockTransport,
     client: TestsigmaClient,
-    clock: FakeClock,
+    clock: MockClock,
     pacer: RecordingPacer,
 ) -> None:
     script.on("GET", f"{RESULTS}/1", text("", 429, **{"Retry-After": "7"}), payload({"id": 1}))
@@ -738,7 +720,7 @@ async def test_429_with_retry_after_seconds_pauses_and_retries(
 
 
 async def test_503_with_retry_after_date_pauses_and_retries(
-    script: Script, client: TestsigmaClient, clock: FakeClock, pacer: RecordingPacer
+    script: Script, client: TestsigmaClient, clock: MockClock, pacer: RecordingPacer
 ) -> None:
     when = email.utils.formatdate(clock.time() + 30, usegmt=True)
     script.on("GET", f"{RESULTS}/1", text("busy", 503, **{"retry-after": when}), payload({"id": 1}))
@@ -777,7 +759,7 @@ async def test_a_throttled_post_is_sent_again(
 
 
 async def test_throttling_gives_up_after_max_attempts(
-    script: Script, client: TestsigmaClient, clock: FakeClock
+    script: Script, client: TestsigmaClient, clock: MockClock
 ) -> None:
     script.on("GET", f"{RESULTS}/1", text("", 429, **{"Retry-After": "5"}), repeat=True)
 
@@ -831,7 +813,7 @@ async def test_a_pause_or_a_retry_ends_at_once_when_cancelled(
 
 
 async def test_connection_refused_is_retried(
-    script: Script, transport: MockTransport, client: TestsigmaClient, clock: FakeClock
+    script: Script, transport: MockTransport, client: TestsigmaClient, clock: MockClock
 ) -> None:
     script.on("POST", RESULTS, ConnectError("cannot connect: refused"), payload({"id": 488}))
 
@@ -1027,7 +1009,7 @@ async def test_the_key_echoed_by_the_server_never_reaches_an_error(
 async def test_the_key_never_reaches_a_log_record(
     script: Script,
     transport: MockTransport,
-    clock: FakeClock,
+    clock: MockClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
