@@ -129,6 +129,14 @@ class Simulator:
         """
         return self._state.truth(self._get(result_id))
 
+    def fail_rates(self, result_id: int) -> dict[int, float]:
+        """``testCaseId`` -> its true chance of failing a rerun (1 broken, 0 passed).
+
+        Raises:
+            KeyError: If there is no such run.
+        """
+        return self._state.fail_rates(self._get(result_id))
+
     def reruns_of(self, result_id: int) -> list[int]:
         """Ids of the chain's runs after ``result_id``, oldest first.
 
