@@ -120,7 +120,8 @@ class SweepSettings:
         shard: ``"I/N"``: take only the targets of shard I of N.
         request_timeout: Seconds for one HTTP request, the answer's last byte included.
         max_response_bytes: The longest answer read; a longer one is an error.
-        max_rounds: Rerun rounds per target at most (1: a single rerun; docs/verdicts.md).
+        max_rounds: Rerun rounds per target at most (1, the library default: a single
+            rerun; the CLI defaults to 8, docs/verdicts.md).
         budget: Rerun time for the whole sweep, in seconds (None: no budget).
         deadline: Epoch seconds (the clock's ``time()``) after which no new round starts.
         round_delay: Seconds between a rerun's end and the next round.
@@ -158,7 +159,7 @@ class SweepSettings:
         default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive_whole
     )
     # Rounds and verdicts (docs/verdicts.md).
-    max_rounds: int = attrs.field(default=8, validator=_positive_whole)
+    max_rounds: int = attrs.field(default=1, validator=_positive_whole)
     budget: float | None = attrs.field(default=None, validator=_positive)
     deadline: float | None = attrs.field(default=None, validator=_positive)
     round_delay: float = attrs.field(default=0.0, validator=_not_negative)

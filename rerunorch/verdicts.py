@@ -248,7 +248,8 @@ def judge(
     rerun it, or (the rounds over) report it so with the bound that ended them.
     """
     failures, passes = evidence.failures, evidence.passes
-    if failures and passes:
+    if passes and (failures or evidence.passes < len(evidence.seen)):
+        # A failure, or a run that did not run it, next to a pass: non-deterministic.
         return Verdict.FLAKY, 0.0
     if passes:
         return Verdict.PASSED, None

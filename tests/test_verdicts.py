@@ -65,6 +65,7 @@ def seen(*marks: str) -> Evidence:
         ("PF", Verdict.FLAKY),
         ("P", Verdict.PASSED),
         ("N", Verdict.NOT_RUN),
+        ("NP", Verdict.FLAKY),
         ("NN", Verdict.NOT_RUN),
         ("F", Verdict.UNDECIDED),
         ("FFFFFFFF", Verdict.UNDECIDED),
