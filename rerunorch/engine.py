@@ -137,7 +137,9 @@ class Sweep:
             )
         self.client = client
         self.progress = SweepProgress()
-        self.report = SweepReport(started_at=self.clock.time(), config=self._config())
+        self.report = SweepReport(
+            started_at=self.clock.time(), config=self._config(), fail_on=self.settings.fail_on
+        )
         self._stop = anyio.Event()
         self._grace_deadline: float | None = None
         self._running: dict[int, TargetRun] = {}
