@@ -15,7 +15,7 @@ from .config import SimulatorConfig
 from .dataset import Dataset
 from .ids import IdLayout
 from .model import Run
-from .render import run_json
+from .render import run_json, test_case_results_json
 from .state import SimState
 from .stats import SimulatorStats, StatsRecorder
 
@@ -154,6 +154,16 @@ class Simulator:
         """
         run = self._get(result_id)
         return run_json(self._state, self.config, run, self.clock.time())
+
+    def cases(self, result_id: int) -> list[dict[str, Any]]:
+        """The run's ``testCases``, as the API would answer now.
+
+        Raises:
+            KeyError: If there is no such run.
+        """
+        run = self._get(result_id)
+        answer = test_case_results_json(self._state, run, self.clock.time())
+        return list(answer["testCases"])
 
     def _get(self, result_id: int) -> Run:
         run = self._state.get(result_id)

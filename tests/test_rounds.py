@@ -1,0 +1,187 @@
+"""Rerun rounds against the simulator over real sockets: verdicts, bounds, exactly-once."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import signal
+from pathlib import Path
+
+import anyio
+import pytest
+from test_cli_resume import environment, read_lines, sweep_command
+
+from rerunorch import OutcomeKind, Sweep, SweepSettings
+from rerunorch.clock import Clock
+from rerunorch.outcome import Outcome
+from rerunorch.report.model import SweepReport
+from rerunorch.testing import Simulator
+from rerunorch.verdicts import BetaPrior, Bound, Verdict
+
+# Every flaky test has its own failure rate, drawn from the size-biased Beta(2, 4).
+ROUNDS = {"flaky_rate": (2.0, 4.0), "data_driven_fraction": 0.0, "passed_targets": 0}
+
+
+async def sweep(sim: Simulator, clock: Clock, **settings: object) -> SweepReport:
+    return await Sweep(
+        sim.target_ids,
+        SweepSettings(base_url=sim.base_url, **settings),  # type: ignore[arg-type]
+        api_key=sim.api_key,
+        clock=clock,
+    ).run()
+
+
+def verdicts_of(outcome: Outcome) -> dict[int, Verdict]:
+    return {t.test_case_id: t.verdict for t in outcome.tests if t.test_case_id is not None}
+
+
+def assert_exactly_once(sim: Simulator, report: SweepReport, max_rounds: int) -> None:
+    assert sim.stats.duplicate_rerun_attempts == 0
+    for outcome in report.results:
+        chain = sim.reruns_of(outcome.target)
+        assert len(chain) == outcome.rounds <= min(max_rounds, 10)
+
+
+@pytest.mark.simulator(targets=30, **ROUNDS)
+async def test_flaky_tests_are_proven_flaky_and_broken_ones_broken(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    report = await sweep(simulator, simulator_clock, max_rounds=10)
+    assert_exactly_once(simulator, report, 10)
+    seen = {verdict: 0 for verdict in Verdict}
+    for outcome in report.results:
+        rates = simulator.fail_rates(outcome.target)
+        for test in outcome.tests:
+            rate = rates[test.test_case_id]  # type: ignore[index]
+            seen[test.verdict] += 1
+            if test.verdict is Verdict.FLAKY:
+                assert 0 < rate < 1, test  # a pass next to a failure: truly flaky
+                assert test.failures >= 1 or test.runs < len(test.run_ids)  # failed or not run
+            elif test.verdict is Verdict.BROKEN:
+                assert rate == 1, test
+                assert test.failures == test.runs >= 9
+                assert test.p_broken is not None
+                assert test.p_broken >= 0.95
+            elif test.verdict is Verdict.PASSED:
+                assert rate == 0
+            if rate == 1 and test.verdict is not Verdict.NOT_RUN:
+                assert test.verdict is Verdict.BROKEN, test  # 8 failed reruns decide it
+        assert outcome.flaky == tuple(
+            t
+            for t in outcome.flaky
+            if verdicts_of(outcome)[t.test_case_id] is Verdict.FLAKY  # type: ignore[index]
+        )
+    assert seen[Verdict.FLAKY] > 0
+    assert seen[Verdict.BROKEN] > 0
+    assert seen[Verdict.UNDECIDED] == 0  # nothing hit a bound
+    assert report.summary.broken_tests == seen[Verdict.BROKEN]
+    assert report.summary.rounds == sum(o.rounds for o in report.results)
+    assert report.summary.rounds > len(report.results)  # rounds went beyond the first
+
+
+@pytest.mark.simulator(targets=30, **ROUNDS)
+async def test_later_rounds_rerun_exactly_the_undecided_tests_of_the_newest_run(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    report = await sweep(simulator, simulator_clock, max_rounds=4)
+    checked = 0
+    for outcome in report.results:
+        runs = [outcome.target, *simulator.reruns_of(outcome.target)]
+        for parent, child in itertools.pairwise(runs[1:]):
+            before = simulator.cases(parent)
+            after = {c["testCaseId"] for c in simulator.cases(child)}
+            undecided = {c["testCaseId"] for c in before if c["result"] != "SUCCESS"}
+            assert after == undecided, (parent, child)
+            checked += 1
+    assert checked > 0
+
+
+@pytest.mark.simulator(targets=20, **ROUNDS)
+async def test_max_rounds_leaves_broken_tests_undecided_with_the_posterior(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    report = await sweep(simulator, simulator_clock, max_rounds=3)
+    assert_exactly_once(simulator, report, 3)
+    undecided = [t for o in report.results for t in o.tests if t.verdict is Verdict.UNDECIDED]
+    assert undecided
+    for test in undecided:
+        assert test.bound is Bound.MAX_ROUNDS
+        assert test.failures == test.runs
+        assert test.p_broken == pytest.approx(BetaPrior().p_broken(test.failures - 1), abs=1e-4)
+    assert not any(t.verdict is Verdict.BROKEN for o in report.results for t in o.tests)
+    assert report.exit_code == 1  # undecided fails by default
+    report.fail_on = ("flaky",)
+    assert report.exit_code == (1 if report.summary.flaky_tests else 0)
+
+
+@pytest.mark.simulator(targets=10, **ROUNDS)
+async def test_the_ten_rerun_cap_ends_the_rounds(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    # A threshold no failing streak within 10 reruns reaches: only the cap stops them.
+    report = await sweep(simulator, simulator_clock, max_rounds=50, threshold=0.999)
+    assert simulator.stats.duplicate_rerun_attempts == 0
+    assert report.summary.errors == 0
+    capped = [t for o in report.results for t in o.tests if t.bound is Bound.RERUN_CAP]
+    assert capped
+    for outcome in report.results:
+        assert len(simulator.reruns_of(outcome.target)) <= 10
+        assert outcome.outcome in (OutcomeKind.PASSED, OutcomeKind.FAILED)
+
+
+@pytest.mark.simulator(targets=20, **ROUNDS)
+async def test_a_budget_ends_the_rounds(simulator: Simulator, simulator_clock: Clock) -> None:
+    report = await sweep(simulator, simulator_clock, max_rounds=10, budget=1.0)
+    assert_exactly_once(simulator, report, 10)
+    bounds = {t.bound for o in report.results for t in o.tests}
+    assert Bound.BUDGET in bounds
+    assert all(o.rounds <= 2 for o in report.results)  # round 1 always; round 2 fits 1 s once
+
+
+@pytest.mark.simulator(targets=10, **ROUNDS)
+async def test_a_deadline_passed_starts_no_new_round(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    report = await sweep(
+        simulator, simulator_clock, max_rounds=10, deadline=simulator_clock.time() + 1
+    )
+    assert_exactly_once(simulator, report, 1)
+    assert Bound.DEADLINE in {t.bound for o in report.results for t in o.tests}
+
+
+@pytest.mark.simulator(targets=120, run_duration=(200.0, 400.0), **ROUNDS)
+async def test_killed_mid_rounds_and_resumed_triggers_nothing_twice(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    targets = tmp_path / "targets.txt"
+    targets.write_text("\n".join(map(str, simulator.target_ids)) + "\n")
+    journal = tmp_path / "journal.sqlite"
+    report = tmp_path / "report.json"
+    rng = random.Random(16)
+    env = environment(simulator)
+    for kill in range(4):
+        extra = ["--resume"] if kill else []
+        command = sweep_command(simulator, targets, journal, "--max-rounds", "5", *extra)
+        async with await anyio.open_process(command, env=env) as process:
+            await read_lines(process, rng.randint(60, 200))
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+    final = await anyio.run_process(
+        sweep_command(
+            simulator, targets, journal, "--max-rounds", "5", "--resume", "--report", str(report)
+        ),
+        env=env,
+        check=False,
+    )
+    assert final.returncode in (0, 1), final.stderr.decode()[-2000:]
+    assert simulator.stats.duplicate_rerun_attempts == 0
+    data = json.loads(report.read_text())
+    assert data["schema"] == 2
+    assert data["summary"]["interrupted"] == data["summary"]["errors"] == 0
+    assert max(r["rounds"] for r in data["results"]) >= 2
+    for result in data["results"]:
+        assert len(simulator.reruns_of(result["target"])) <= 5
+        for test in result["tests"]:
+            if test["verdict"] == "undecided":
+                assert test["bound"] == "max_rounds"
