@@ -185,3 +185,63 @@ async def test_killed_mid_rounds_and_resumed_triggers_nothing_twice(
         for test in result["tests"]:
             if test["verdict"] == "undecided":
                 assert test["bound"] == "max_rounds"
+
+
+async def test_the_journal_records_each_rounds_number_and_upgrades_schema_2(
+    tmp_path: Path,
+) -> None:
+    from test_journal import SETTINGS, _old_journal
+
+    from rerunorch.journal import Journal, JournalEntry, State
+
+    path = tmp_path / "j.sqlite"
+    _old_journal(path, version=2)
+    journal = Journal.open(path, settings=SETTINGS, fingerprint="abc", resume=True)
+    assert journal.entry(1) == JournalEntry(State.TRIGGERING, 10, None, False, 1)
+    async with journal.running():
+        await journal.triggered(1, 10, 11, adopted=False, round=1)
+        await journal.triggering(1, 11, round=2)
+    journal.close(finished=False)
+    again = Journal.open(path, settings=SETTINGS, fingerprint="abc", resume=True)
+    # Round 2 is about to rerun 11: the rerun of round 1 is no longer the one to follow.
+    assert again.entry(1) == JournalEntry(State.TRIGGERING, 11, None, False, 2)
+    again.close(finished=False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_rounds", 0),
+        ("max_rounds", 2.5),
+        ("budget", float("nan")),
+        ("deadline", float("inf")),
+        ("round_delay", -1.0),
+        ("round_delay", float("nan")),
+        ("threshold", 1.0),
+        ("threshold", float("nan")),
+        ("broken_share", 0.0),
+        ("flaky_alpha", float("nan")),
+        ("fail_on", ("broken", "sometimes")),
+        ("fail_on", "broken"),
+    ],
+)
+def test_rounds_settings_are_checked(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        SweepSettings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_the_cli_reads_rounds_options() -> None:
+    from click.testing import CliRunner
+
+    from rerunorch.cli.rounds import Duration, FailOn, TimeOfDay
+
+    assert Duration().convert("90m", None, None) == 5400
+    assert FailOn().convert("broken, flaky", None, None) == ("broken", "flaky")
+    at = TimeOfDay(now=lambda: 1_000_000.0).convert("07:00", None, None)
+    assert 1_000_000.0 < at <= 1_000_000.0 + 86400
+    assert TimeOfDay().convert("2026-12-04T07:00:00+00:00", None, None) == 1796367600.0
+    from rerunorch.cli import cli
+
+    result = CliRunner().invoke(cli, ["sweep", "1", "--fail-on", "maybe"])
+    assert result.exit_code == 2
+    assert "maybe: choose from broken, undecided, flaky" in result.output
