@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
+import attrs
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.api.enums import ReRunType
@@ -206,11 +207,27 @@ class TargetRun:
                     return step
                 ended = await self._round(head, step)
             if isinstance(ended, Outcome):
-                return ended
+                return await self._so_far(chain, ended)
             if ended.id == head.id:
                 chain[-1] = ended  # the running head, now finished
             else:
                 chain.append(ended)
+
+    async def _so_far(self, chain: list[ExecutionResult], ended: Outcome) -> Outcome:
+        """A round that did not finish (timed out, stopped): the verdicts of the rounds before."""
+        done = [run for run in chain if run.completed]
+        if len(done) < 2 or ended.outcome is OutcomeKind.TRIGGERED:
+            return ended
+        tests = gather([(run.id, await self.test_cases(run.id)) for run in done])
+        found = verdicts(
+            tests, self._prior, threshold=self._settings.threshold, bound=Bound.STOPPED
+        )
+        return attrs.evolve(
+            ended,
+            flaky=tuple(_ref(t) for t in found if t.verdict is Verdict.FLAKY),
+            still_failing=tuple(_ref(t) for t in found if t.verdict in _STILL_FAILING),
+            tests=found,
+        )
 
     async def _resumed(self, chain: list[ExecutionResult]) -> None:
         """Pick up where a killed sweep left this target, if the journal says where."""
@@ -250,6 +267,9 @@ class TargetRun:
         if self.rounds == 0:
             if self._stop.is_set():
                 return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
+            if len(chain) - 1 >= RERUN_CAP:  # Testsigma would refuse: report what is known
+                tests = gather([(run.id, await self.test_cases(run.id)) for run in chain])
+                return self._verdict(chain, tests, Bound.RERUN_CAP)
             ctx = DecisionContext(
                 target=self.target, original=chain[0], run=head, test_cases=self.test_cases
             )

@@ -71,8 +71,7 @@ class Bound(str, enum.Enum):
     RERUN_CAP = "rerun_cap"  # Testsigma's 10 reruns per run, counted over the chain
     BUDGET = "budget"  # --budget (rerun time)
     DEADLINE = "deadline"  # --deadline: no new round after it
-    STOPPED = "stopped"  # the sweep stopped, the rerun timed out or failed
-    STRATEGY = "strategy"  # the strategy did not rerun it
+    STOPPED = "stopped"  # the sweep stopped, or a later round timed out or was interrupted
 
 
 class Seen(str, enum.Enum):

@@ -130,6 +130,25 @@ async def test_the_ten_rerun_cap_ends_the_rounds(
         assert outcome.outcome in (OutcomeKind.PASSED, OutcomeKind.FAILED)
 
 
+@pytest.mark.simulator(targets=10, **ROUNDS)
+async def test_a_chain_at_the_cap_is_not_rerun_again(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    await sweep(simulator, simulator_clock, max_rounds=50, threshold=0.999)
+    created = simulator.stats.reruns_created
+    again = await sweep(simulator, simulator_clock, max_rounds=3, threshold=0.999)
+    assert simulator.stats.reruns_created == created
+    assert again.summary.errors == 0
+    capped = [o for o in again.results if o.outcome is not OutcomeKind.SKIPPED]
+    assert capped
+    bounds = set()
+    for outcome in capped:
+        assert outcome.rounds == 0
+        assert len(simulator.reruns_of(outcome.target)) == 10
+        bounds |= {t.bound for t in outcome.tests if t.verdict is Verdict.UNDECIDED}
+    assert bounds == {Bound.RERUN_CAP}
+
+
 @pytest.mark.simulator(targets=20, **ROUNDS)
 async def test_a_budget_ends_the_rounds(simulator: Simulator, simulator_clock: Clock) -> None:
     report = await sweep(simulator, simulator_clock, max_rounds=10, budget=1.0)
