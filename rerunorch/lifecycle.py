@@ -9,6 +9,7 @@ again only when the parent has none.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,7 +19,12 @@ import attrs
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.api.enums import ReRunType
-from rerunorch.api.models import ExecutionResult, RerunRequest, TestCaseResults
+from rerunorch.api.models import (
+    ExecutionResult,
+    RerunRequest,
+    TestCaseResultRequest,
+    TestCaseResults,
+)
 from rerunorch.clock import Clock
 from rerunorch.errors import (
     ApiError,
@@ -41,6 +47,7 @@ from rerunorch.strategies.base import DecisionContext, Selection, Skip, Strategy
 from rerunorch.targets import Target
 from rerunorch.verdicts import (
     Bound,
+    RoundContext,
     TestEvidence,
     TestVerdict,
     Verdict,
@@ -129,6 +136,7 @@ class TargetRun:
         self._budget = budget if budget is not None else RerunBudget(settings.budget)
         self._estimate = 0.0  # the running round's reservation of the budget
         self._prior = settings.prior()
+        self._left_out: dict[object, Bound] = {}  # tests the strategy took out of the rounds
 
     def outcome(
         self,
@@ -290,20 +298,61 @@ class TargetRun:
         if bound is None and settings.round_delay:
             await self._sleep_until(self._clock.monotonic() + settings.round_delay)
             bound = self._bound(chain)
-        if bound is None and self._stop.is_set():
+        if bound is not None:
+            return self._verdict(chain, tests, bound)
+        if self._stop.is_set():
             return self._verdict(chain, tests, Bound.STOPPED, OutcomeKind.INTERRUPTED)
+        picks = await self._strategy_picks(head, tests, picks)
+        if not picks:
+            return self._verdict(chain, tests, Bound.STRATEGY)
         selection = Selection(
             re_run_type=ReRunType.USER_PICKED,
             test_case_result_requests=picks,
             reason=f"round {self.rounds + 1}: {len(picks)} undecided test(s)",
         )
         estimate = expected_duration(head, _share(head, selection)) or 0.0
-        if bound is None and not self._budget.take(estimate):
-            bound = Bound.BUDGET
-        if bound is not None:
-            return self._verdict(chain, tests, bound)
+        if not self._budget.take(estimate):
+            return self._verdict(chain, tests, Bound.BUDGET)
         self._estimate = estimate
         return selection
+
+    async def _strategy_picks(
+        self,
+        head: ExecutionResult,
+        tests: Mapping[object, TestEvidence],
+        picks: tuple[TestCaseResultRequest, ...],
+    ) -> tuple[TestCaseResultRequest, ...]:
+        """The picks narrowed by the strategy's optional ``next_round`` (see RoundContext;
+        it may be ``async``)."""
+        decide = getattr(self._strategy, "next_round", None)
+        if decide is None:
+            return picks
+        found = verdicts(tests, self._prior, threshold=self._settings.threshold)
+        by_result = {
+            test.head_result_id: verdict
+            for test, verdict in zip(tests.values(), found, strict=True)
+            if test.head_run_id == head.id and test.head_result_id is not None
+        }
+        ctx = RoundContext(
+            target=self.target.id,
+            round=self.rounds + 1,
+            head_id=head.id,
+            tests=found,
+            picks=picks,
+            picked={pick.id: by_result[pick.id] for pick in picks if pick.id in by_result},
+        )
+        chosen = decide(ctx)
+        if inspect.isawaitable(chosen):
+            chosen = await chosen
+        if chosen is None:
+            return picks
+        allowed = {pick.id for pick in picks}
+        narrowed = tuple(pick for pick in chosen if pick.id in allowed)
+        kept = {pick.id for pick in narrowed}
+        for key, test in tests.items():
+            if test.head_run_id == head.id and test.head_result_id in allowed - kept:
+                self._left_out[key] = Bound.STRATEGY
+        return narrowed
 
     def _bound(self, chain: list[ExecutionResult]) -> Bound | None:
         """The first bound that forbids another round, if any."""
@@ -354,7 +403,9 @@ class TargetRun:
     ) -> Outcome:
         """The target's end: each test's verdict over the chain."""
         settings = self._settings
-        found = verdicts(tests, self._prior, threshold=settings.threshold, bound=bound)
+        found = verdicts(
+            tests, self._prior, threshold=settings.threshold, bound=bound, bounds=self._left_out
+        )
         flaky = tuple(_ref(t) for t in found if t.verdict is Verdict.FLAKY)
         failing = tuple(_ref(t) for t in found if t.verdict in _STILL_FAILING)
         head = chain[-1]

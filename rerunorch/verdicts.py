@@ -32,6 +32,7 @@ __all__ = [
     "Evidence",
     "IterationVerdict",
     "Prior",
+    "RoundContext",
     "Seen",
     "TestEvidence",
     "TestVerdict",
@@ -72,6 +73,7 @@ class Bound(str, enum.Enum):
     BUDGET = "budget"  # --budget (rerun time)
     DEADLINE = "deadline"  # --deadline: no new round after it
     STOPPED = "stopped"  # the sweep stopped, or a later round timed out or was interrupted
+    STRATEGY = "strategy"  # the strategy's ``next_round`` left it out
 
 
 class Seen(str, enum.Enum):
@@ -362,16 +364,44 @@ def _list(value: object) -> Sequence[object]:
 PriorFor = Callable[[TestEvidence], Prior]
 
 
+@attrs.frozen(kw_only=True)
+class RoundContext:
+    """What a strategy's optional ``async next_round(ctx)`` sees before a later round.
+
+    It answers the picks to rerun (a subset of ``picks``: a strategy may narrow a
+    round, e.g. leave out a quarantined test, never widen it), an empty tuple to end
+    the rounds (the undecided tests get the bound ``strategy``), or None to keep
+    ``picks``.
+
+    Attributes:
+        target: The target's execution-result id.
+        round: The number of the round about to start (2 or more).
+        head_id: The newest run of the chain, the one to be rerun.
+        tests: Each test's verdict so far.
+        picks: What the built-in rule would rerun (undecided tests of the newest run).
+        picked: Each pick's test, by the pick's test-case result id.
+    """
+
+    target: int
+    round: int
+    head_id: int
+    tests: tuple[TestVerdict, ...]
+    picks: tuple[TestCaseResultRequest, ...]
+    picked: Mapping[int, TestVerdict] = attrs.field(factory=dict)
+
+
 def verdicts(
     tests: Mapping[object, TestEvidence],
     prior: Prior | PriorFor,
     *,
     threshold: float = DEFAULT_THRESHOLD,
     bound: Bound | None = None,
+    bounds: Mapping[object, Bound] | None = None,
 ) -> tuple[TestVerdict, ...]:
-    """Every test's verdict; ``bound`` (why rounds ended) goes to the undecided ones."""
+    """Every test's verdict; ``bound`` (why rounds ended) goes to the undecided ones,
+    or ``bounds[key]`` for a test that left the rounds earlier (e.g. by the strategy)."""
     out = []
-    for test in tests.values():
+    for key, test in tests.items():
         test_prior = prior(test) if callable(prior) else prior
         verdict, p = judge(test.evidence, test_prior, threshold=threshold)
         iterations = tuple(
@@ -391,7 +421,7 @@ def verdicts(
                 runs=test.evidence.runs,
                 failures=test.evidence.failures,
                 p_broken=p,
-                bound=bound if not verdict.decided else None,
+                bound=None if verdict.decided else (bounds or {}).get(key, bound),
                 run_ids=test.evidence.run_ids,
                 iterations=iterations,
             )

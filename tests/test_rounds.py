@@ -13,11 +13,14 @@ import pytest
 from test_cli_resume import environment, read_lines, sweep_command
 
 from rerunorch import OutcomeKind, Sweep, SweepSettings
+from rerunorch.api.models import TestCaseResultRequest
 from rerunorch.clock import Clock
 from rerunorch.outcome import Outcome
 from rerunorch.report.model import SweepReport
+from rerunorch.strategies.base import Decision, DecisionContext
+from rerunorch.strategies.builtin import FailedTests
 from rerunorch.testing import Simulator
-from rerunorch.verdicts import BetaPrior, Bound, Verdict
+from rerunorch.verdicts import BetaPrior, Bound, RoundContext, Verdict
 
 # Every flaky test has its own failure rate, drawn from the size-biased Beta(2, 4).
 ROUNDS = {"flaky_rate": (2.0, 4.0), "data_driven_fraction": 0.0, "passed_targets": 0}
@@ -147,6 +150,71 @@ async def test_a_chain_at_the_cap_is_not_rerun_again(
         assert len(simulator.reruns_of(outcome.target)) == 10
         bounds |= {t.bound for t in outcome.tests if t.verdict is Verdict.UNDECIDED}
     assert bounds == {Bound.RERUN_CAP}
+
+
+class Quarantine:
+    """``failed``, but never reruns the ``held`` tests after round 1; ``stop``: no later round."""
+
+    name = "quarantine"
+
+    def __init__(self, held: set[int | None], *, stop: bool = False) -> None:
+        self.held, self.stop = held, stop
+        self.rounds_seen: set[int] = set()
+
+    async def decide(self, ctx: DecisionContext) -> Decision:
+        return await FailedTests().decide(ctx)
+
+    async def next_round(self, ctx: RoundContext) -> tuple[TestCaseResultRequest, ...]:
+        self.rounds_seen.add(ctx.round)
+        assert set(ctx.picked) == {p.id for p in ctx.picks}
+        if self.stop:
+            return ()
+        return tuple(p for p in ctx.picks if ctx.picked[p.id].test_case_id not in self.held)
+
+
+@pytest.mark.simulator(targets=20, **ROUNDS)
+async def test_a_strategy_narrows_or_ends_later_rounds(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    first = await sweep(simulator, simulator_clock, max_rounds=1)
+    broken = {
+        t.test_case_id for o in first.results for t in o.tests if t.verdict is Verdict.UNDECIDED
+    }
+    assert broken
+    held = set(sorted(broken)[: len(broken) // 2])  # type: ignore[type-var]
+    strategy = Quarantine(held)
+    report = await Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url, max_rounds=4),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        strategy=strategy,
+    ).run()
+    assert strategy.rounds_seen == {2, 3, 4}
+    for outcome in report.results:
+        for test in outcome.tests:
+            if test.test_case_id in held:
+                # The original, the first sweep's rerun and round 1 of this one: no more.
+                assert len(test.run_ids) <= 3
+                assert test.verdict is not Verdict.UNDECIDED or test.bound is Bound.STRATEGY
+
+
+@pytest.mark.simulator(targets=10, **ROUNDS)
+async def test_a_strategy_that_answers_nothing_ends_the_rounds(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    strategy = Quarantine(set(), stop=True)
+    report = await Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url, max_rounds=5),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        strategy=strategy,
+    ).run()
+    assert strategy.rounds_seen == {2}
+    assert all(o.rounds == 1 for o in report.results)
+    bounds = {t.bound for o in report.results for t in o.tests if t.verdict is Verdict.UNDECIDED}
+    assert bounds == {Bound.STRATEGY}
 
 
 @pytest.mark.simulator(targets=20, **ROUNDS)
