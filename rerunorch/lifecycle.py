@@ -227,8 +227,9 @@ class TargetRun:
         if len(done) < 2 or ended.outcome is OutcomeKind.TRIGGERED:
             return ended
         tests = gather([(run.id, await self.test_cases(run.id)) for run in done])
+        threshold = self._settings.threshold
         found = verdicts(
-            tests, self._prior, threshold=self._settings.threshold, bound=Bound.STOPPED
+            tests, self._prior, threshold=threshold, bound=Bound.STOPPED, bounds=self._left_out
         )
         return attrs.evolve(
             ended,
