@@ -1,4 +1,5 @@
-"""One target's way through a sweep: read, decide, trigger exactly once, follow, classify.
+"""One target's way through a sweep: read, decide, trigger exactly once, follow, judge,
+and again in rounds until each test has a verdict (docs/verdicts.md).
 
 The exactly-once rule rests on Testsigma's "one child per run": a run can be
 rerun once, and its rerun is its ``childResult``. So whenever a POST's fate is
@@ -56,7 +57,7 @@ from rerunorch.verdicts import (
     verdicts,
 )
 
-__all__ = ["RERUN_CAP", "RerunBudget", "TargetRun", "classify"]
+__all__ = ["RERUN_CAP", "RerunBudget", "TargetRun"]
 
 log = logging.getLogger(__name__)
 
@@ -568,29 +569,3 @@ def _share(parent: ExecutionResult, selection: Selection | None) -> float:
         return len(selection.test_case_result_requests) / total
     failed = total - (parent.passed_count or 0)
     return max(failed, 1) / total
-
-
-def classify(
-    before: TestCaseResults, after: TestCaseResults
-) -> tuple[tuple[TestRef, ...], tuple[TestRef, ...]]:
-    """(flaky, still failing): tests that failed before and passed in the rerun, and
-    tests that failed in the rerun. A test is its ``testCaseId`` (names as fallback)."""
-    failed_before = {
-        _key(tc.test_case_id, tc.test_case_name) for tc in before.test_cases if not tc.passed
-    }
-    flaky: dict[object, TestRef] = {}
-    failing: dict[object, TestRef] = {}
-    for tc in after.test_cases:
-        key = _key(tc.test_case_id, tc.test_case_name)
-        ref = TestRef(tc.test_case_id, tc.test_case_name)
-        if not tc.passed:
-            failing[key] = ref
-        elif key in failed_before:
-            flaky[key] = ref
-    for key in failing:
-        flaky.pop(key, None)  # failed on one machine, passed on another: not flaky
-    return tuple(flaky.values()), tuple(failing.values())
-
-
-def _key(test_case_id: int | None, name: str | None) -> object:
-    return test_case_id if test_case_id is not None else ("name", name)
