@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 import signal
+import sqlite3
 from pathlib import Path
 
 import anyio
@@ -247,6 +248,7 @@ async def test_killed_mid_rounds_and_resumed_triggers_nothing_twice(
     report = tmp_path / "report.json"
     rng = random.Random(16)
     env = environment(simulator)
+    mid_round: dict[int, int] = {}
     for kill in range(4):
         extra = ["--resume"] if kill else []
         command = sweep_command(simulator, targets, journal, "--max-rounds", "5", *extra)
@@ -254,6 +256,10 @@ async def test_killed_mid_rounds_and_resumed_triggers_nothing_twice(
             await read_lines(process, rng.randint(60, 200))
             process.send_signal(signal.SIGKILL)
             await process.wait()
+        with sqlite3.connect(journal) as conn:
+            rows = conn.execute("SELECT round FROM targets WHERE state != 'done'").fetchall()
+        mid_round[kill] = max((r for (r,) in rows), default=0)
+    assert max(mid_round.values()) >= 2, mid_round  # some kill came in round 2 or later
     final = await anyio.run_process(
         sweep_command(
             simulator, targets, journal, "--max-rounds", "5", "--resume", "--report", str(report)
@@ -332,3 +338,16 @@ def test_the_cli_reads_rounds_options() -> None:
     result = CliRunner().invoke(cli, ["sweep", "1", "--fail-on", "maybe"])
     assert result.exit_code == 2
     assert "maybe: choose from broken, undecided, flaky" in result.output
+
+
+@pytest.mark.simulator(
+    targets=40, ambiguous_fault_rate=0.2, ambiguous_mode="mixed", fault_503_rate=0.05, **ROUNDS
+)
+async def test_ambiguous_answers_in_later_rounds_are_adopted_not_repeated(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    report = await sweep(simulator, simulator_clock, max_rounds=6)
+    assert simulator.stats.ambiguous_faults > 0
+    assert report.summary.errors == 0
+    assert_exactly_once(simulator, report, 6)
+    assert any(o.rounds >= 3 for o in report.results)
