@@ -351,3 +351,31 @@ async def test_ambiguous_answers_in_later_rounds_are_adopted_not_repeated(
     assert report.summary.errors == 0
     assert_exactly_once(simulator, report, 6)
     assert any(o.rounds >= 3 for o in report.results)
+
+
+@pytest.mark.simulator(
+    targets=20, flaky_rate=(2.0, 4.0), data_driven_fraction=1.0, passed_targets=0
+)
+async def test_data_driven_rounds_rerun_exactly_the_undecided_iterations(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    report = await sweep(simulator, simulator_clock, max_rounds=5)
+    assert_exactly_once(simulator, report, 5)
+    checked = 0
+    for outcome in report.results:
+        runs = [outcome.target, *simulator.reruns_of(outcome.target)]
+        for parent, child in itertools.pairwise(runs[1:]):
+            before = {c["testCaseId"]: c for c in simulator.cases(parent)}
+            for case in simulator.cases(child):
+                old = before[case["testCaseId"]]
+                failed = {i["setName"] for i in old["iterationResults"] if i["result"] != "SUCCESS"}
+                assert {i["setName"] for i in case["iterationResults"]} == failed
+                checked += 1
+        for test in outcome.tests:
+            assert test.iterations
+            for iteration in test.iterations:
+                assert iteration.verdict is not Verdict.BROKEN or iteration.failures >= 9
+    assert checked > 0
+    assert any(
+        it.verdict is Verdict.FLAKY for o in report.results for t in o.tests for it in t.iterations
+    )
