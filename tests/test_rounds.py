@@ -379,3 +379,14 @@ async def test_data_driven_rounds_rerun_exactly_the_undecided_iterations(
     assert any(
         it.verdict is Verdict.FLAKY for o in report.results for t in o.tests for it in t.iterations
     )
+
+
+def test_the_verdicts_benchmark_runs_its_three_policies() -> None:
+    from test_benchmarks_smoke import run_quick
+
+    rows = {row["policy"]: row for row in run_quick("verdicts")}
+    assert set(rows) == {"one-rerun", "until-pass-3", "adaptive"}
+    for row in rows.values():
+        assert row["duplicates"] == 0
+        assert row["broken_labeled_flaky"] == 0  # a broken test never passes
+    assert rows["adaptive"]["flaky_proven"] >= rows["until-pass-3"]["flaky_proven"]  # type: ignore[operator]
