@@ -2,8 +2,8 @@
 
 Each measurement is printed as one JSON object on one line (with the machine's
 cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
-pacing-unknown, memory, polling, faults, shared-pacing, discovery (or ``all``).
-``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
+pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts (or
+``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
 
 The goals are in ``design.md`` ("Measured goals"); the latest figures are in
 ``docs/performance.md``.
@@ -27,6 +27,7 @@ from overhead import overhead
 from pacing import pacing_known, pacing_unknown
 from polling import polling
 from shared import shared_pacing
+from verdicts import verdicts
 
 Scenario = Callable[..., Awaitable[list[dict[str, Any]]]]
 
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Scenario] = {
     "faults": faults,
     "shared-pacing": shared_pacing,
     "discovery": discovery,
+    "verdicts": verdicts,
 }
 
 

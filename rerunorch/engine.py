@@ -43,7 +43,7 @@ from rerunorch.events import (
     SweepStarted,
 )
 from rerunorch.journal import Journal, JournalEntry, State
-from rerunorch.lifecycle import TargetRun
+from rerunorch.lifecycle import RerunBudget, TargetRun
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.pacing import RequestPacer, RerunSlots
 from rerunorch.pacing.limits import SharedLimits
@@ -163,10 +163,13 @@ class Sweep:
         self.client = client
         self._counted = ClientCounters()  # this sweep's own requests (the client may be shared)
         self.progress = SweepProgress()
-        self.report = SweepReport(started_at=self.clock.time(), config=self._config())
+        self.report = SweepReport(
+            started_at=self.clock.time(), config=self._config(), fail_on=self.settings.fail_on
+        )
         self._stop = anyio.Event()
         self._grace_deadline: float | None = None
         self._running: dict[int, TargetRun] = {}
+        self._budget = RerunBudget(self.settings.budget)  # rerun time shared by all targets
         self._send: MemoryObjectSendStream[Outcome] | None = None
         self._listeners = Listeners(listeners, self.report.notes.append)
         self._auth_failure: AuthError | None = None
@@ -448,6 +451,7 @@ class Sweep:
             on_triggered=self._on_triggered,
             journal=self.journal,
             resume=entry,
+            budget=self._budget,
         )
         self._running[id(job)] = job
         cut = anyio.CancelScope()

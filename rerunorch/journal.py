@@ -51,9 +51,10 @@ log = logging.getLogger(__name__)
 DEFAULT_JOURNAL = ".rerunorch/journal.sqlite"
 """Where a sweep keeps its journal unless told otherwise (``--journal``)."""
 APPLICATION_ID = 0x52524E4F  # "RRNO": marks the file as a rerunorch journal
-SCHEMA_VERSION = 2  # 2 dropped the unused ``attempts`` column
-# Schemas this version reads and resumes (1 only had an extra column, never read, with a default).
-READABLE_SCHEMAS = (1, 2)
+SCHEMA_VERSION = 3  # 2 dropped the unused ``attempts`` column; 3 added ``round``
+# Schemas this version reads and resumes (1 only had an extra column, never read, with a
+# default; 1 and 2 lack ``round``, added on opening with its meaning then: round 1).
+READABLE_SCHEMAS = (1, 2, 3)
 # Settings that must match to resume (pacing and reporting may change freely).
 RESUME_KEYS = ("base_url", "strategy", "wait", "dry_run", "shard", "strategy_settings")
 
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS targets (
     head_id INTEGER,
     rerun_id INTEGER,
     adopted INTEGER NOT NULL DEFAULT 0,
+    round INTEGER NOT NULL DEFAULT 1,
     outcome TEXT,
     error TEXT,
     result TEXT,
@@ -98,15 +100,17 @@ class JournalEntry:
 
     Attributes:
         state: One of :class:`State`'s values.
-        head_id: The run being (or that was) rerun.
+        head_id: The run being (or that was) rerun: the newest run of the chain then.
         rerun_id: The rerun, once known.
         adopted: The rerun was found rather than triggered by this sweep.
+        round: Which round of reruns of the target this is (1 the first).
     """
 
     state: str
     head_id: int | None = None
     rerun_id: int | None = None
     adopted: bool = False
+    round: int = 1
 
 
 class Journal:
@@ -194,6 +198,7 @@ class Journal:
         try:
             if existed:
                 journal._check_resumable(settings, fingerprint, force)
+                journal._upgrade()
                 journal._load()
                 journal.resumed = True
             else:
@@ -285,10 +290,25 @@ class Journal:
                 "resume with the same ones, or add --force"
             )
 
+    def _upgrade(self) -> None:
+        """Bring a schema 1 or 2 journal to schema 3 (their reruns were all round 1)."""
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        try:
+            with self._conn as conn:
+                conn.execute("ALTER TABLE targets ADD COLUMN round INTEGER NOT NULL DEFAULT 1")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path}: could not upgrade the journal ({exc})") from None
+
     def _load(self) -> None:
-        rows = self._conn.execute("SELECT id, state, head_id, rerun_id, adopted FROM targets")
-        for target, state, head_id, rerun_id, adopted in rows:
-            self._entries[target] = JournalEntry(state, head_id, rerun_id, bool(adopted))
+        rows = self._conn.execute(
+            "SELECT id, state, head_id, rerun_id, adopted, round FROM targets"
+        )
+        for target, state, head_id, rerun_id, adopted, round_ in rows:
+            self._entries[target] = JournalEntry(
+                state, head_id, rerun_id, bool(adopted), int(round_)
+            )
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -339,26 +359,29 @@ class Journal:
     async def _write(self, sql: str, params: tuple[Any, ...], *, durable: bool) -> None:
         await self._writes.write(sql, params, durable=durable)
 
-    async def triggering(self, target: int, head_id: int) -> None:
-        """Record, durably, that a rerun of ``head_id`` is about to be POSTed."""
+    async def triggering(self, target: int, head_id: int, round: int = 1) -> None:
+        """Record, durably, that round ``round``'s rerun of ``head_id`` is about to be POSTed."""
         now = time.time()
         await self._write(
-            "INSERT INTO targets (id, state, head_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
-            "head_id = excluded.head_id, updated_at = excluded.updated_at",
-            (target, State.TRIGGERING, head_id, now, now),
+            "INSERT INTO targets (id, state, head_id, round, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "head_id = excluded.head_id, rerun_id = NULL, round = excluded.round, "
+            "updated_at = excluded.updated_at",
+            (target, State.TRIGGERING, head_id, round, now, now),
             durable=True,
         )
 
-    async def triggered(self, target: int, head_id: int, rerun_id: int, adopted: bool) -> None:
-        """Record, durably, the rerun of ``target``."""
+    async def triggered(
+        self, target: int, head_id: int, rerun_id: int, adopted: bool, round: int = 1
+    ) -> None:
+        """Record, durably, round ``round``'s rerun of ``target`` (a rerun of ``head_id``)."""
         now = time.time()
         await self._write(
-            "INSERT INTO targets (id, state, head_id, rerun_id, adopted, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
-            "head_id = excluded.head_id, rerun_id = excluded.rerun_id, "
-            "adopted = excluded.adopted, updated_at = excluded.updated_at",
-            (target, State.TRIGGERED, head_id, rerun_id, int(adopted), now, now),
+            "INSERT INTO targets (id, state, head_id, rerun_id, adopted, round, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "state = excluded.state, head_id = excluded.head_id, rerun_id = excluded.rerun_id, "
+            "adopted = excluded.adopted, round = excluded.round, updated_at = excluded.updated_at",
+            (target, State.TRIGGERED, head_id, rerun_id, int(adopted), round, now, now),
             durable=True,
         )
 

@@ -1,4 +1,5 @@
-"""One target's way through a sweep: read, decide, trigger exactly once, follow, classify.
+"""One target's way through a sweep: read, decide, trigger exactly once, follow, judge,
+and again in rounds until each test has a verdict (docs/verdicts.md).
 
 The exactly-once rule rests on Testsigma's "one child per run": a run can be
 rerun once, and its rerun is its ``childResult``. So whenever a POST's fate is
@@ -9,15 +10,22 @@ again only when the parent has none.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
+import attrs
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.api.enums import ReRunType
-from rerunorch.api.models import ExecutionResult, RerunRequest, TestCaseResults
+from rerunorch.api.models import (
+    ExecutionResult,
+    RerunRequest,
+    TestCaseResultRequest,
+    TestCaseResults,
+)
 from rerunorch.clock import Clock
 from rerunorch.errors import (
     ApiError,
@@ -38,13 +46,48 @@ from rerunorch.polling import PollTimer, expected_duration
 from rerunorch.settings import SweepSettings
 from rerunorch.strategies.base import DecisionContext, Selection, Skip, Strategy
 from rerunorch.targets import Target
+from rerunorch.verdicts import (
+    Bound,
+    RoundContext,
+    TestEvidence,
+    TestVerdict,
+    Verdict,
+    gather,
+    next_round,
+    verdicts,
+)
 
-__all__ = ["TargetRun", "classify"]
+__all__ = ["RERUN_CAP", "RerunBudget", "TargetRun"]
 
 log = logging.getLogger(__name__)
 
 MAX_CHAIN = 32
 """Most runs of one rerun chain that are walked (Testsigma allows 10 reruns per run)."""
+RERUN_CAP = 10
+"""Reruns Testsigma allows per run: no round is started on a chain that holds this many."""
+
+
+class RerunBudget:
+    """Rerun time (seconds) shared by a sweep's targets (``--budget``; None: no limit).
+
+    A round takes its estimate before it is triggered and settles it with the
+    time the rerun took once it ends; round 1 is never refused, only counted.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+
+    def take(self, estimate: float) -> bool:
+        """Reserve ``estimate``; False (nothing reserved) when it would exceed the budget."""
+        if self.seconds is not None and self.spent + estimate > self.seconds:
+            return False
+        self.spent += estimate
+        return True
+
+    def settle(self, estimate: float, actual: float) -> None:
+        """Replace a reservation with what the rerun took."""
+        self.spent += actual - estimate
 
 
 class TargetRun:
@@ -70,6 +113,7 @@ class TargetRun:
         on_triggered: Callable[[RerunTriggered], Awaitable[None]],
         journal: Journal | None = None,
         resume: JournalEntry | None = None,
+        budget: RerunBudget | None = None,
     ) -> None:
         self.target = target
         self._client = client
@@ -89,6 +133,11 @@ class TargetRun:
         self.adopted = False
         self.polls = 0
         self.selection: Selection | None = None  # what the strategy chose, for the outcome
+        self.rounds = 0  # rounds triggered or adopted for this target
+        self._budget = budget if budget is not None else RerunBudget(settings.budget)
+        self._estimate = 0.0  # the running round's reservation of the budget
+        self._prior = settings.prior()
+        self._left_out: dict[object, Bound] = {}  # tests the strategy took out of the rounds
 
     def outcome(
         self,
@@ -99,6 +148,7 @@ class TargetRun:
         reason: str | None = None,
         flaky: tuple[TestRef, ...] = (),
         still_failing: tuple[TestRef, ...] = (),
+        tests: tuple[TestVerdict, ...] = (),
     ) -> Outcome:
         """An outcome carrying what is known so far of this target."""
         chosen = self.selection
@@ -115,6 +165,8 @@ class TargetRun:
             still_failing=still_failing,
             adopted=self.adopted,
             polls=self.polls,
+            rounds=self.rounds,
+            tests=tests,
         )
 
     async def test_cases(self, run_id: int) -> TestCaseResults:
@@ -146,79 +198,233 @@ class TargetRun:
             )
 
     async def _run(self) -> Outcome:
-        resumed = await self._resumed()
-        if resumed is not None:
-            return resumed
         original = await self._client.get_run(self.target.id)
         self.execution_id = original.execution_id
-        head = await self._chain_head(original)
-        if head.id != original.id and not head.completed:
-            # A rerun is already running (auto-rerun, another sweep): follow it.
-            parent_id = head.re_run_parent_id or original.id
-            return await self._adopt(head.id, await self._client.get_run(parent_id))
-        if self._stop.is_set():
-            return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
-        ctx = DecisionContext(
-            target=self.target, original=original, run=head, test_cases=self.test_cases
+        chain = await self._chain(original)
+        await self._resumed(chain)
+        while True:
+            head = chain[-1]
+            if len(chain) > 1 and not head.completed:
+                # A rerun is running (ours after a resume, an auto-rerun, another sweep's).
+                if head.id != self.rerun_id:
+                    await self._adopted(chain[-2].id, head.id)
+                async with self._active.slot():
+                    ended = await self._follow(head.id, chain[-2], self.selection)
+            else:
+                step = await self._next(chain)
+                if isinstance(step, Outcome):
+                    return step
+                ended = await self._round(head, step)
+            if isinstance(ended, Outcome):
+                return await self._so_far(chain, ended)
+            if ended.id == head.id:
+                chain[-1] = ended  # the running head, now finished
+            else:
+                chain.append(ended)
+
+    async def _so_far(self, chain: list[ExecutionResult], ended: Outcome) -> Outcome:
+        """A round that did not finish (timed out, stopped): the verdicts of the rounds before."""
+        done = [run for run in chain if run.completed]
+        if len(done) < 2 or ended.outcome is OutcomeKind.TRIGGERED:
+            return ended
+        tests = gather([(run.id, await self.test_cases(run.id)) for run in done])
+        threshold = self._settings.threshold
+        found = verdicts(
+            tests, self._prior, threshold=threshold, bound=Bound.STOPPED, bounds=self._left_out
         )
-        decision = await self._strategy.decide(ctx)
-        if isinstance(decision, Skip):
-            return self.outcome(OutcomeKind.SKIPPED, reason=decision.reason)
-        self.selection = decision
-        if self._settings.dry_run:
-            plan = f"would rerun {head.id} ({decision.re_run_type.value}): {decision.reason}"
-            return self.outcome(OutcomeKind.TRIGGERED, reason=plan)
-        async with self._active.slot():
+        return attrs.evolve(
+            ended,
+            flaky=tuple(_ref(t) for t in found if t.verdict is Verdict.FLAKY),
+            still_failing=tuple(_ref(t) for t in found if t.verdict in _STILL_FAILING),
+            tests=found,
+        )
+
+    async def _resumed(self, chain: list[ExecutionResult]) -> None:
+        """Pick up where a killed sweep left this target, if the journal says where."""
+        entry = self._resume
+        if entry is None or entry.head_id is None:
+            return
+        ids = [run.id for run in chain]
+        if entry.state == State.TRIGGERED and entry.rerun_id is not None:
+            # The rerun exists: follow it, never trigger it again.
+            self.rounds, self.rerun_id, self.adopted = entry.round, entry.rerun_id, entry.adopted
+            await self._on_triggered(
+                RerunTriggered(target=self.target, rerun_id=entry.rerun_id, adopted=entry.adopted)
+            )
+        elif entry.state == State.TRIGGERING:
+            # A POST may have gone out before the sweep died: the parent knows.
+            at = ids.index(entry.head_id) if entry.head_id in ids else None
+            if at is not None and at + 1 < len(chain):
+                log.info("resumed %d: adopting %d", self.target.id, chain[at + 1].id)
+                self.rounds = entry.round - 1
+                await self._adopted(entry.head_id, chain[at + 1].id)
+            else:
+                self.rounds = entry.round - 1
+
+    async def _adopted(self, parent_id: int, rerun_id: int) -> None:
+        """Count a rerun that this sweep did not trigger (or cannot know that it did)."""
+        self.rounds += 1
+        self.rerun_id, self.adopted = rerun_id, True
+        if self._journal is not None:
+            await self._journal.triggered(self.target.id, parent_id, rerun_id, True, self.rounds)
+        await self._on_triggered(
+            RerunTriggered(target=self.target, rerun_id=rerun_id, adopted=True)
+        )
+
+    async def _next(self, chain: list[ExecutionResult]) -> Selection | Outcome:
+        """What the next round reruns, or how the target ends (the strategy decides round 1)."""
+        head = chain[-1]
+        if self.rounds == 0:
             if self._stop.is_set():
                 return self.outcome(OutcomeKind.INTERRUPTED, error="stopped before triggering")
+            if len(chain) - 1 >= RERUN_CAP:  # Testsigma would refuse: report what is known
+                tests = gather([(run.id, await self.test_cases(run.id)) for run in chain])
+                return self._verdict(chain, tests, Bound.RERUN_CAP)
+            ctx = DecisionContext(
+                target=self.target, original=chain[0], run=head, test_cases=self.test_cases
+            )
+            decision = await self._strategy.decide(ctx)
+            if isinstance(decision, Skip):
+                return self.outcome(OutcomeKind.SKIPPED, reason=decision.reason)
+            self.selection = decision
+            if self._settings.dry_run:
+                plan = f"would rerun {head.id} ({decision.re_run_type.value}): {decision.reason}"
+                return self.outcome(OutcomeKind.TRIGGERED, reason=plan)
+            return decision
+        tests = gather([(run.id, await self.test_cases(run.id)) for run in chain])
+        settings = self._settings
+        picks = next_round(tests, self._prior, head.id, threshold=settings.threshold)
+        if not picks:
+            return self._verdict(chain, tests, None)
+        bound = self._bound(chain)
+        if bound is None and settings.round_delay:
+            await self._sleep_until(self._clock.monotonic() + settings.round_delay)
+            bound = self._bound(chain)
+        if bound is not None:
+            return self._verdict(chain, tests, bound)
+        if self._stop.is_set():
+            return self._verdict(chain, tests, Bound.STOPPED, OutcomeKind.INTERRUPTED)
+        picks = await self._strategy_picks(head, tests, picks)
+        if not picks:
+            return self._verdict(chain, tests, Bound.STRATEGY)
+        selection = Selection(
+            re_run_type=ReRunType.USER_PICKED,
+            test_case_result_requests=picks,
+            reason=f"round {self.rounds + 1}: {len(picks)} undecided test(s)",
+        )
+        estimate = expected_duration(head, _share(head, selection)) or 0.0
+        if not self._budget.take(estimate):
+            return self._verdict(chain, tests, Bound.BUDGET)
+        self._estimate = estimate
+        return selection
+
+    async def _strategy_picks(
+        self,
+        head: ExecutionResult,
+        tests: Mapping[object, TestEvidence],
+        picks: tuple[TestCaseResultRequest, ...],
+    ) -> tuple[TestCaseResultRequest, ...]:
+        """The picks narrowed by the strategy's optional ``next_round`` (see RoundContext;
+        it may be ``async``)."""
+        decide = getattr(self._strategy, "next_round", None)
+        if decide is None:
+            return picks
+        found = verdicts(tests, self._prior, threshold=self._settings.threshold)
+        by_result = {
+            test.head_result_id: verdict
+            for test, verdict in zip(tests.values(), found, strict=True)
+            if test.head_run_id == head.id and test.head_result_id is not None
+        }
+        ctx = RoundContext(
+            target=self.target.id,
+            round=self.rounds + 1,
+            head_id=head.id,
+            tests=found,
+            picks=picks,
+            picked={pick.id: by_result[pick.id] for pick in picks if pick.id in by_result},
+        )
+        chosen = decide(ctx)
+        if inspect.isawaitable(chosen):
+            chosen = await chosen
+        if chosen is None:
+            return picks
+        allowed = {pick.id for pick in picks}
+        narrowed = tuple(pick for pick in chosen if pick.id in allowed)
+        kept = {pick.id for pick in narrowed}
+        for key, test in tests.items():
+            if test.head_run_id == head.id and test.head_result_id in allowed - kept:
+                self._left_out[key] = Bound.STRATEGY
+        return narrowed
+
+    def _bound(self, chain: list[ExecutionResult]) -> Bound | None:
+        """The first bound that forbids another round, if any."""
+        settings = self._settings
+        if self.rounds >= settings.max_rounds:
+            return Bound.MAX_ROUNDS
+        if len(chain) - 1 >= RERUN_CAP:
+            return Bound.RERUN_CAP
+        if settings.deadline is not None and self._clock.time() >= settings.deadline:
+            return Bound.DEADLINE
+        return None
+
+    async def _round(
+        self, head: ExecutionResult, selection: Selection
+    ) -> ExecutionResult | Outcome:
+        """Trigger one round exactly once (journalled first) and follow it to its end."""
+        async with self._active.slot():
+            if self._stop.is_set():
+                self._budget.settle(self._estimate, 0.0)
+                error = "stopped before triggering" + (" a new round" if self.rounds else "")
+                return self.outcome(OutcomeKind.INTERRUPTED, error=error)
+            number = self.rounds + 1
             if self._journal is not None:
-                await self._journal.triggering(self.target.id, head.id)
-            self.rerun_id, self.adopted = await self._trigger(head, decision)
+                await self._journal.triggering(self.target.id, head.id, number)
+            self.rerun_id, self.adopted = await self._trigger(head, selection)
+            self.rounds = number
             if self._journal is not None:
-                await self._journal.triggered(self.target.id, head.id, self.rerun_id, self.adopted)
+                await self._journal.triggered(
+                    self.target.id, head.id, self.rerun_id, self.adopted, number
+                )
             await self._on_triggered(
                 RerunTriggered(target=self.target, rerun_id=self.rerun_id, adopted=self.adopted)
             )
             if not self._settings.wait:
-                return self.outcome(OutcomeKind.TRIGGERED, reason=decision.reason)
-            return await self._follow(self.rerun_id, head, decision)
+                return self.outcome(OutcomeKind.TRIGGERED, reason=selection.reason)
+            ended = await self._follow(self.rerun_id, head, selection)
+            if isinstance(ended, ExecutionResult):
+                self._budget.settle(self._estimate, _seconds(ended))
+            self._estimate = 0.0
+            return ended
 
-    async def _resumed(self) -> Outcome | None:
-        """Pick up where a killed sweep left this target, if the journal says where."""
-        entry = self._resume
-        if entry is None or entry.head_id is None:
-            return None
-        if entry.state == State.TRIGGERED and entry.rerun_id is not None:
-            # The rerun exists: follow it, never trigger again.
-            self.rerun_id, self.adopted = entry.rerun_id, entry.adopted
-            await self._on_triggered(
-                RerunTriggered(target=self.target, rerun_id=entry.rerun_id, adopted=entry.adopted)
-            )
-            parent = await self._client.get_run(entry.head_id)
-            self.execution_id = parent.execution_id
-            async with self._active.slot():
-                return await self._follow(entry.rerun_id, parent, None)
-        if entry.state == State.TRIGGERING:
-            # A POST may have gone out before the sweep died: the parent knows.
-            parent = await self._client.get_run(entry.head_id)
-            self.execution_id = parent.execution_id
-            if parent.child_id is not None:
-                log.info("resumed %d: adopting %d", self.target.id, parent.child_id)
-                return await self._adopt(parent.child_id, parent)
-        return None
-
-    async def _adopt(self, rerun_id: int, parent: ExecutionResult) -> Outcome:
-        """Follow a rerun that this sweep did not trigger (or cannot know that it did)."""
-        self.rerun_id, self.adopted = rerun_id, True
-        if self._journal is not None:
-            await self._journal.triggered(self.target.id, parent.id, rerun_id, True)
-        await self._on_triggered(
-            RerunTriggered(target=self.target, rerun_id=rerun_id, adopted=True)
+    def _verdict(
+        self,
+        chain: list[ExecutionResult],
+        tests: Mapping[object, TestEvidence],
+        bound: Bound | None,
+        kind: OutcomeKind | None = None,
+    ) -> Outcome:
+        """The target's end: each test's verdict over the chain."""
+        settings = self._settings
+        found = verdicts(
+            tests, self._prior, threshold=settings.threshold, bound=bound, bounds=self._left_out
         )
-        async with self._active.slot():
-            return await self._follow(rerun_id, parent, None)
+        flaky = tuple(_ref(t) for t in found if t.verdict is Verdict.FLAKY)
+        failing = tuple(_ref(t) for t in found if t.verdict in _STILL_FAILING)
+        head = chain[-1]
+        if kind is None:
+            kind = OutcomeKind.PASSED if head.passed else OutcomeKind.FAILED
+        return self.outcome(
+            kind,
+            result=head.result.value if head.result else None,
+            error="sweep stopped between rounds" if kind is OutcomeKind.INTERRUPTED else None,
+            flaky=flaky,
+            still_failing=failing,
+            tests=found,
+        )
 
-    async def _chain_head(self, run: ExecutionResult) -> ExecutionResult:
+    async def _chain(self, run: ExecutionResult) -> list[ExecutionResult]:
+        """The runs from ``run`` to the newest of its chain."""
+        chain = [run]
         seen = {run.id}
         while run.child_id is not None:
             child_id = run.child_id
@@ -231,7 +437,8 @@ class TargetRun:
                 )
             seen.add(child_id)
             run = await self._client.get_run(child_id)
-        return run
+            chain.append(run)
+        return chain
 
     async def _trigger(self, head: ExecutionResult, selection: Selection) -> tuple[int, bool]:
         """POST the rerun exactly once; returns (rerun id, adopted)."""
@@ -280,8 +487,8 @@ class TargetRun:
 
     async def _follow(
         self, rerun_id: int, parent: ExecutionResult, selection: Selection | None
-    ) -> Outcome:
-        """Poll until the rerun completes, the deadline passes or the grace period ends."""
+    ) -> ExecutionResult | Outcome:
+        """Poll until the rerun completes (its run), the deadline passes or the grace ends."""
         settings = self._settings
         clock = self._clock
         started = clock.monotonic()
@@ -301,7 +508,7 @@ class TargetRun:
             timer.observe(run, now)
             self.polls = timer.polls
             if run.completed:
-                return await self._finished(run, parent.id)
+                return run
             grace = self._grace_deadline()
             if grace is not None and now >= grace:
                 return self.outcome(OutcomeKind.INTERRUPTED, error="sweep stopped while running")
@@ -335,13 +542,20 @@ class TargetRun:
                 error += f"; could not stop it: {exc}"
         return self.outcome(OutcomeKind.TIMED_OUT, error=error)
 
-    async def _finished(self, rerun: ExecutionResult, parent_id: int) -> Outcome:
-        result = rerun.result.value if rerun.result else None
-        flaky, still_failing = classify(
-            await self.test_cases(parent_id), await self.test_cases(rerun.id)
-        )
-        kind = OutcomeKind.PASSED if rerun.passed else OutcomeKind.FAILED
-        return self.outcome(kind, result=result, flaky=flaky, still_failing=still_failing)
+
+def _seconds(run: ExecutionResult) -> float:
+    """How long a finished run took, in seconds (0 when the server does not say)."""
+    millis = run.duration
+    if millis is None and run.start_time is not None and run.end_time is not None:
+        millis = run.end_time - run.start_time
+    return max(millis or 0, 0) / 1000.0
+
+
+def _ref(test: TestVerdict) -> TestRef:
+    return TestRef(test.test_case_id, test.test_case_name)
+
+
+_STILL_FAILING = (Verdict.BROKEN, Verdict.UNDECIDED, Verdict.NOT_RUN)
 
 
 def _share(parent: ExecutionResult, selection: Selection | None) -> float:
@@ -355,29 +569,3 @@ def _share(parent: ExecutionResult, selection: Selection | None) -> float:
         return len(selection.test_case_result_requests) / total
     failed = total - (parent.passed_count or 0)
     return max(failed, 1) / total
-
-
-def classify(
-    before: TestCaseResults, after: TestCaseResults
-) -> tuple[tuple[TestRef, ...], tuple[TestRef, ...]]:
-    """(flaky, still failing): tests that failed before and passed in the rerun, and
-    tests that failed in the rerun. A test is its ``testCaseId`` (names as fallback)."""
-    failed_before = {
-        _key(tc.test_case_id, tc.test_case_name) for tc in before.test_cases if not tc.passed
-    }
-    flaky: dict[object, TestRef] = {}
-    failing: dict[object, TestRef] = {}
-    for tc in after.test_cases:
-        key = _key(tc.test_case_id, tc.test_case_name)
-        ref = TestRef(tc.test_case_id, tc.test_case_name)
-        if not tc.passed:
-            failing[key] = ref
-        elif key in failed_before:
-            flaky[key] = ref
-    for key in failing:
-        flaky.pop(key, None)  # failed on one machine, passed on another: not flaky
-    return tuple(flaky.values()), tuple(failing.values())
-
-
-def _key(test_case_id: int | None, name: str | None) -> object:
-    return test_case_id if test_case_id is not None else ("name", name)

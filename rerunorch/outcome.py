@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from rerunorch.verdicts import TestVerdict, Verdict
+
 __all__ = ["Outcome", "OutcomeKind", "TestRef"]
 
 
@@ -72,6 +74,8 @@ class Outcome:
         still_failing: Tests that failed again in the rerun.
         adopted: The rerun already existed (auto-rerun, an earlier sweep, a lost answer).
         polls: How many times the rerun was polled.
+        rounds: Rerun rounds this sweep triggered or adopted for the target.
+        tests: Each test's verdict with its evidence (docs/verdicts.md).
     """
 
     target: int
@@ -86,6 +90,12 @@ class Outcome:
     still_failing: tuple[TestRef, ...] = ()
     adopted: bool = False
     polls: int = 0
+    rounds: int = 0
+    tests: tuple[TestVerdict, ...] = ()
+
+    def count(self, verdict: Verdict) -> int:
+        """How many of its tests have ``verdict``."""
+        return sum(1 for test in self.tests if test.verdict is verdict)
 
     def to_json(self) -> dict[str, Any]:
         """The report's ``results[]`` entry."""
@@ -98,6 +108,8 @@ class Outcome:
             "error": self.error,
             "flaky": [t.to_json() for t in self.flaky],
             "still_failing": [t.to_json() for t in self.still_failing],
+            "rounds": self.rounds,
+            "tests": [t.to_json() for t in self.tests],
         }
         if self.reason is not None:
             data["reason"] = self.reason
@@ -125,4 +137,7 @@ class Outcome:
             still_failing=tuple(TestRef.from_json(t) for t in data.get("still_failing") or ()),
             adopted=bool(data.get("adopted", False)),
             polls=int(data.get("polls", 0)),
+            # A schema-1 result has neither: its one rerun was round 1.
+            rounds=int(data.get("rounds", 1 if data.get("rerun_id") is not None else 0)),
+            tests=tuple(TestVerdict.from_json(t) for t in data.get("tests") or ()),
         )

@@ -12,8 +12,9 @@ from rerunorch.errors import ConfigError
 from rerunorch.polling import PollPolicy
 from rerunorch.secret import mask_url
 from rerunorch.sharding import Shard
+from rerunorch.verdicts import BetaPrior
 
-__all__ = ["SweepSettings"]
+__all__ = ["VERDICTS", "SweepSettings"]
 
 
 def _number(value: Any, name: str, *, whole: bool) -> None:
@@ -52,6 +53,21 @@ def _fraction(instance: object, attribute: attrs.Attribute[Any], value: Any) -> 
     _positive(instance, attribute, value)
     if value > 1:
         raise ValueError(f"{attribute.name} must be at most 1, not {value!r}")
+
+
+VERDICTS = ("broken", "undecided", "flaky")
+"""The verdicts ``fail_on`` may name."""
+
+
+def _fail_on(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not set(value) <= set(VERDICTS):
+        raise ValueError(f"fail_on must be a tuple of {', '.join(VERDICTS)}, not {value!r}")
+
+
+def _share(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _positive(instance, attribute, value)
+    if value >= 1:
+        raise ValueError(f"{attribute.name} must be below 1, not {value!r}")
 
 
 def _poll(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -104,6 +120,15 @@ class SweepSettings:
         shard: ``"I/N"``: take only the targets of shard I of N.
         request_timeout: Seconds for one HTTP request, the answer's last byte included.
         max_response_bytes: The longest answer read; a longer one is an error.
+        max_rounds: Rerun rounds per target at most (1, the library default: a single
+            rerun; the CLI defaults to 8, docs/verdicts.md).
+        budget: Rerun time for the whole sweep, in seconds (None: no budget).
+        deadline: Epoch seconds (the clock's ``time()``) after which no new round starts.
+        round_delay: Seconds between a rerun's end and the next round.
+        fail_on: The verdicts that make the sweep exit 1.
+        threshold: ``P(broken)`` at which a test that failed every time is broken.
+        broken_share: The prior share of broken tests among failing ones.
+        flaky_alpha, flaky_beta: The Beta prior over a flaky test's failure rate.
 
     Raises:
         ValueError: A number is not finite (``nan``, ``inf``), not a number, or
@@ -133,6 +158,16 @@ class SweepSettings:
     max_response_bytes: int = attrs.field(
         default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive_whole
     )
+    # Rounds and verdicts (docs/verdicts.md).
+    max_rounds: int = attrs.field(default=1, validator=_positive_whole)
+    budget: float | None = attrs.field(default=None, validator=_positive)
+    deadline: float | None = attrs.field(default=None, validator=_positive)
+    round_delay: float = attrs.field(default=0.0, validator=_not_negative)
+    fail_on: tuple[str, ...] = attrs.field(default=("broken", "undecided"), validator=_fail_on)
+    threshold: float = attrs.field(default=0.95, validator=_share)
+    broken_share: float = attrs.field(default=0.16, validator=_share)
+    flaky_alpha: float = attrs.field(default=1.0, validator=_positive)
+    flaky_beta: float = attrs.field(default=4.0, validator=_positive)
 
     @property
     def effective_window(self) -> int:
@@ -143,10 +178,17 @@ class SweepSettings:
             return max(4 * self.concurrency, 16)
         return max(self.max_active or 1000, 4 * self.concurrency)
 
+    def prior(self) -> BetaPrior:
+        """The verdict model's population prior."""
+        return BetaPrior(
+            broken_share=self.broken_share, alpha=self.flaky_alpha, beta=self.flaky_beta
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The settings for a report or journal, with any password in a URL masked."""
         data = attrs.asdict(self)
         data["poll"] = attrs.asdict(self.poll)
+        data["fail_on"] = list(self.fail_on)
         data["base_url"] = mask_url(self.base_url)
         if self.shared_limit:
             data["shared_limit"] = mask_url(self.shared_limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RESULT_KEYS", "SUMMARY_KEYS", "check_design_keys"]
+__all__ = ["RESULT_KEYS", "SUMMARY_KEYS", "TEST_KEYS", "check_design_keys"]
 
 SUMMARY_KEYS = {
     "targets",
@@ -19,6 +19,9 @@ SUMMARY_KEYS = {
     "failing_tests",
     "requests",
     "rate_limited",
+    "broken_tests",
+    "undecided_tests",
+    "rounds",
 }
 RESULT_KEYS = {
     "target",
@@ -29,7 +32,22 @@ RESULT_KEYS = {
     "error",
     "flaky",
     "still_failing",
+    "rounds",
+    "tests",
 }
+TEST_KEYS = {
+    "testCaseId",
+    "testCaseName",
+    "verdict",
+    "runs",
+    "failures",
+    "p_broken",
+    "bound",
+    "run_ids",
+    "iterations",
+}
+ITERATION_KEYS = {"setName", "verdict", "runs", "failures"}
+VERDICTS = {"flaky", "broken", "undecided", "passed", "not_run"}
 # Keys report.py adds to a result beyond design.md, only when they carry something.
 RESULT_EXTRA_KEYS = {"reason", "re_run_type", "adopted", "polls"}
 OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "interrupted"}
@@ -38,7 +56,7 @@ OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "i
 def check_design_keys(data: dict[str, Any], *, notes: bool) -> None:
     top = {"schema", "started_at", "finished_at", "config", "summary", "results"}
     assert set(data) == (top | {"notes"} if notes else top)
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert set(data["summary"]) == SUMMARY_KEYS
     assert all(type(value) is int for value in data["summary"].values())
     for item in data["results"]:
@@ -46,3 +64,10 @@ def check_design_keys(data: dict[str, Any], *, notes: bool) -> None:
         assert item["outcome"] in OUTCOMES
         for test in item["flaky"] + item["still_failing"]:
             assert set(test) == {"testCaseId", "testCaseName"}
+        assert type(item["rounds"]) is int
+        for record in item["tests"]:
+            assert set(record) == TEST_KEYS
+            assert record["verdict"] in VERDICTS
+            for iteration in record["iterations"]:
+                assert set(iteration) == ITERATION_KEYS
+                assert iteration["verdict"] in VERDICTS

@@ -35,6 +35,8 @@ def sweep_command(sim: Simulator, targets: Path, journal: Path, *extra: str) -> 
         TIME_SCALE,
         "--concurrency",
         "16",
+        "--max-rounds",  # one rerun per target (rounds: tests/test_rounds.py)
+        "1",
         *extra,
     ]
 

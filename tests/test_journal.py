@@ -213,11 +213,12 @@ def test_a_journal_of_an_unknown_schema_is_refused_clearly(tmp_path: Path) -> No
         Journal.open(path, settings=SETTINGS, fingerprint="abc")
 
 
-def test_a_new_journal_has_no_attempts_column_and_schema_2(tmp_path: Path) -> None:
+def test_a_new_journal_has_no_attempts_column_and_schema_3(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     Journal.open(path, settings=SETTINGS, fingerprint="abc").close(finished=False)
     with sqlite3.connect(path) as conn:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(targets)")}
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     assert "attempts" not in columns
-    assert version == 2
+    assert "round" in columns
+    assert version == 3

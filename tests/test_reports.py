@@ -104,6 +104,9 @@ def test_json_report_has_the_keys_of_the_design() -> None:
         "failing_tests": 2,
         "requests": 40,
         "rate_limited": 3,
+        "broken_tests": 0,
+        "undecided_tests": 0,
+        "rounds": 0,
     }
     assert [item["outcome"] for item in data["results"]] == [
         "passed",

@@ -13,15 +13,24 @@ from rerunorch.report.model import Summary
     ("summary", "expected"),
     [
         (
-            Summary(targets=12, triggered=12, passed=3, failed=9, failing_tests=24, flaky_tests=4),
+            Summary(
+                targets=12,
+                triggered=12,
+                passed=3,
+                failed=9,
+                failing_tests=24,
+                flaky_tests=4,
+                broken_tests=20,
+                undecided_tests=4,
+            ),
             "24 tests still fail in 9 of 12 runs (4 flaky tests): exit 1, some rerun still fails.",
         ),
         (
-            Summary(targets=2, triggered=2, passed=1, failed=1, failing_tests=1),
+            Summary(targets=2, triggered=2, passed=1, failed=1, failing_tests=1, broken_tests=1),
             "1 test still fails in 1 of 2 runs: exit 1, some rerun still fails.",
         ),
         (
-            Summary(targets=3, triggered=3, passed=2, failed=1),
+            Summary(targets=3, triggered=3, passed=2, failed=1, failed_untested=1),
             "1 of 3 runs still fails on rerun: exit 1, some rerun still fails.",
         ),
         (

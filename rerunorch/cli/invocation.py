@@ -404,6 +404,12 @@ def api_key(options: Mapping[str, Any]) -> Secret:
     return validate_api_key(key)
 
 
+def _rounds(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The rounds settings (docs/verdicts.md); absent options keep the settings' defaults."""
+    keys = ("max_rounds", "budget", "deadline", "round_delay", "fail_on")
+    return {key: options[key] for key in keys if options.get(key) is not None}
+
+
 def _settings(options: Mapping[str, Any], shard: Shard | None) -> SweepSettings:
     base_url = options.get("base_url") or DEFAULT_BASE_URL
     normalize_base_url(base_url)  # a bad URL is a usage error, found before anything starts
@@ -423,6 +429,7 @@ def _settings(options: Mapping[str, Any], shard: Shard | None) -> SweepSettings:
             dry_run=options["dry_run"],
             shared_limit=options.get("shared_limit"),
             shard=str(shard) if shard else None,
+            **_rounds(options),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -11,7 +11,7 @@ from rerunorch.cli.invocation import Outputs
 from rerunorch.cli.run import error_exit, print_summary, write_outputs
 from rerunorch.errors import ConfigError
 from rerunorch.journal import Journal
-from rerunorch.report.model import SweepReport
+from rerunorch.report.model import DEFAULT_FAIL_ON, SweepReport
 
 __all__ = ["load_report", "report_from_journal"]
 
@@ -21,9 +21,11 @@ def load_report(path: str | Path) -> SweepReport:
     journal = Journal.open(path, settings={}, resume=True, force=True)
     try:
         meta = journal.meta()
+        config = json.loads(meta.get("settings", "{}"))
         report = SweepReport(
             started_at=float(meta.get("started_at", "0")),
-            config=json.loads(meta.get("settings", "{}")),
+            config=config,
+            fail_on=tuple(config.get("fail_on") or DEFAULT_FAIL_ON),
         )
         for outcome in journal.outcomes():
             report.add(outcome)

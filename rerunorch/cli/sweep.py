@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from rerunorch.cli.rounds import rounds_options
+
 __all__ = [
     "FiniteFloat",
     "PluginHelpCommand",
@@ -82,6 +84,7 @@ def sweep_options(command: Any) -> Any:
         click.option(
             "--stop-on-timeout", is_flag=True, help="Stop timed-out reruns on the server."
         ),
+        *rounds_options(),
         click.option(
             "--dry-run", is_flag=True, help="Read and decide, print the plan, trigger nothing."
         ),

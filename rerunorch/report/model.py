@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
@@ -21,10 +21,14 @@ import attrs
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.report.output import open_output
 from rerunorch.report.text import utc_text
+from rerunorch.verdicts import Verdict
 
 __all__ = ["ResultLog", "Summary", "SweepReport", "exit_code_for"]
 
-SCHEMA = 1
+SCHEMA = 2  # 2: results carry "rounds" and "tests" (verdicts); the summary counts them
+READABLE_SCHEMAS = (1, 2)
+"""Report schemas that :meth:`Outcome.from_json` reads (schema 1 results lack the verdicts)."""
+DEFAULT_FAIL_ON = ("broken", "undecided")
 
 
 @attrs.define
@@ -39,6 +43,10 @@ class Summary:
         failing_tests: Tests that failed again, over all targets.
         requests: HTTP requests sent.
         rate_limited: 429/503 answers received.
+        broken_tests, undecided_tests: Tests with that verdict, over all targets.
+        rounds: Rerun rounds triggered or adopted, over all targets.
+        failed_untested: Failed targets that no broken or undecided test explains
+            (not in the JSON; they make the exit code 1).
     """
 
     targets: int = 0
@@ -53,6 +61,10 @@ class Summary:
     failing_tests: int = 0
     requests: int = 0
     rate_limited: int = 0
+    broken_tests: int = 0
+    undecided_tests: int = 0
+    rounds: int = 0
+    failed_untested: int = attrs.field(default=0, metadata={"json": False})
 
     def add(self, outcome: Outcome) -> None:
         """Count one target's outcome."""
@@ -64,9 +76,16 @@ class Summary:
             setattr(self, field, getattr(self, field) + 1)
         self.flaky_tests += len(outcome.flaky)
         self.failing_tests += len(outcome.still_failing)
+        self.broken_tests += outcome.count(Verdict.BROKEN)
+        self.undecided_tests += outcome.count(Verdict.UNDECIDED)
+        self.rounds += outcome.rounds
+        explained = outcome.count(Verdict.BROKEN) + outcome.count(Verdict.UNDECIDED)
+        if outcome.outcome is OutcomeKind.FAILED and not explained:
+            # No verdict says why it failed (no test records, or tests that did not run).
+            self.failed_untested += 1
 
     def to_json(self) -> dict[str, int]:
-        return attrs.asdict(self)
+        return attrs.asdict(self, filter=lambda a, _: a.metadata.get("json", True))
 
 
 _COUNTED_AS = {
@@ -136,11 +155,20 @@ class ResultLog:
         self._file.close()
 
 
-def exit_code_for(summary: Summary) -> int:
-    """0 all ended well, 3 some target could not be rerun, 1 some rerun still fails."""
+def exit_code_for(summary: Summary, fail_on: Iterable[str] = DEFAULT_FAIL_ON) -> int:
+    """0 all ended well, 3 some target could not be rerun, 1 some test still fails.
+
+    "Still fails": a test has a verdict in ``fail_on`` (``broken``, ``undecided``,
+    ``flaky``), or a rerun failed with no per-test verdicts to judge by.
+    """
     if summary.errors or summary.timed_out or summary.interrupted:
         return 3
-    if summary.failed:
+    counts = {
+        "broken": summary.broken_tests,
+        "undecided": summary.undecided_tests,
+        "flaky": summary.flaky_tests,
+    }
+    if any(counts.get(verdict) for verdict in fail_on) or summary.failed_untested:
         return 1
     return 0
 
@@ -170,6 +198,7 @@ class SweepReport:
     results: ResultLog = attrs.Factory(ResultLog)
     finished_at: float | None = None
     notes: list[str] = attrs.Factory(list)
+    fail_on: tuple[str, ...] = DEFAULT_FAIL_ON
 
     def add(self, outcome: Outcome) -> None:
         self.summary.add(outcome)
@@ -192,7 +221,7 @@ class SweepReport:
 
     @property
     def exit_code(self) -> int:
-        return exit_code_for(self.summary)
+        return exit_code_for(self.summary, self.fail_on)
 
     def header_json(self) -> dict[str, Any]:
         """The report without its results."""

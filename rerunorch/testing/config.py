@@ -39,6 +39,13 @@ def _check_range(name: str, value: object, *, minimum: float) -> None:
         raise ValueError(f"{name} must satisfy {minimum} <= min <= max, not {value!r}")
 
 
+def _beta(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not (
+        len(value) == 2 and all(isinstance(v, (int, float)) and 0 < v < 1e6 for v in value)
+    ):
+        raise ValueError(f"{attribute.name} must be two positive numbers (a, b), not {value!r}")
+
+
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name} must not be negative, not {value!r}")
@@ -69,6 +76,9 @@ class SimulatorConfig:
         failure_fraction: Share of the cases that fail in a failing original run (at least one).
         flaky_probability: Probability that a failed test (or iteration) passes on rerun; decided
             once per test from the seed, so a broken test fails again on every rerun.
+        flaky_rate: ``(a, b)``: each flaky test (and iteration) fails each rerun with its own
+            true rate drawn from Beta(a, b), so it may fail again (reruns of reruns too: each
+            rerun is a new draw). None: a flaky test always passes on rerun.
         run_duration: (min, max) duration of an original run; a rerun lasts its parent's duration
             scaled by the share of tests it reruns (±20 % seeded noise), kept in this range.
         rate_limit: Requests per second allowed over all ``/api/v1`` calls, or None for no limit.
@@ -109,6 +119,7 @@ class SimulatorConfig:
     iterations: tuple[int, int] = attrs.field(default=(2, 5), validator=_int_range)
     failure_fraction: float = attrs.field(default=0.3, validator=_probability)
     flaky_probability: float = attrs.field(default=0.5, validator=_probability)
+    flaky_rate: tuple[float, float] | None = attrs.field(default=None, validator=_beta)
     run_duration: tuple[float, float] = attrs.field(default=(10.0, 120.0), validator=_float_range)
     rate_limit: float | None = attrs.field(default=None, validator=_positive_or_none)
     rate_burst: int | None = attrs.field(default=None, validator=_positive_or_none)

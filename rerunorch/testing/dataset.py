@@ -49,11 +49,27 @@ class Dataset:
             self._config.flaky_probability
         )
 
-    def rerun_result(self, test_case_id: int, set_name: str | None, base: str) -> str:
-        """What any rerun gives for a test whose first result was ``base``."""
-        if base == SUCCESS or self.is_flaky(test_case_id, set_name):
+    def fail_rate(self, test_case_id: int, set_name: str | None) -> float:
+        """The true chance that a rerun of this failed test fails: 1 if broken."""
+        if not self.is_flaky(test_case_id, set_name):
+            return 1.0
+        if self._config.flaky_rate is None:
+            return 0.0
+        a, b = self._config.flaky_rate
+        rng = random.Random(f"{self._config.seed}:rate:{test_case_id}:{set_name}")
+        return rng.betavariate(a, b)
+
+    def rerun_result(
+        self, test_case_id: int, set_name: str | None, base: str, trial: object = None
+    ) -> str:
+        """What a rerun (``trial``: which one) gives for a test whose first result was ``base``."""
+        if base == SUCCESS:
             return SUCCESS
-        return base
+        rate = self.fail_rate(test_case_id, set_name)
+        if rate >= 1:
+            return base
+        draw = unit(self._config.seed, "trial", test_case_id, set_name, trial)
+        return base if draw < rate else SUCCESS
 
     def _build(self, index: int) -> Run:
         config, layout = self._config, self._layout

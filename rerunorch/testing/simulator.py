@@ -17,7 +17,7 @@ from .dataset import Dataset
 from .ids import IdLayout
 from .index import RunIndex
 from .model import SUCCESS, Run
-from .render import run_json
+from .render import run_json, test_case_results_json
 from .state import SimState
 from .stats import SimulatorStats, StatsRecorder
 
@@ -158,6 +158,14 @@ class Simulator:
         """
         return self._state.truth(self._get(result_id))
 
+    def fail_rates(self, result_id: int) -> dict[int, float]:
+        """``testCaseId`` -> its true chance of failing a rerun (1 broken, 0 passed).
+
+        Raises:
+            KeyError: If there is no such run.
+        """
+        return self._state.fail_rates(self._get(result_id))
+
     def reruns_of(self, result_id: int) -> list[int]:
         """Ids of the chain's runs after ``result_id``, oldest first.
 
@@ -175,6 +183,16 @@ class Simulator:
         """
         run = self._get(result_id)
         return run_json(self._state, self.config, run, self.clock.time())
+
+    def cases(self, result_id: int) -> list[dict[str, Any]]:
+        """The run's ``testCases``, as the API would answer now.
+
+        Raises:
+            KeyError: If there is no such run.
+        """
+        run = self._get(result_id)
+        answer = test_case_results_json(self._state, run, self.clock.time())
+        return list(answer["testCases"])
 
     def _get(self, result_id: int) -> Run:
         run = self._state.get(result_id)

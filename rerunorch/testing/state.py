@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 
 from .active import ActiveRuns
@@ -134,7 +135,9 @@ class SimState:
         """Make ``parent``'s child rerunning ``picks``, created at ``now``."""
         ids = self._ids
         run_id = next(ids)
-        cases = tuple(self._rerun_case(case, iterations, next(ids)) for case, iterations in picks)
+        cases = tuple(
+            self._rerun_case(case, iterations, next(ids), parent.id) for case, iterations in picks
+        )
         noise = 0.8 + 0.4 * unit(self._config.seed, "duration", parent.id)
         share = _weight(cases) / _weight(parent.cases)
         low, high = self._config.run_duration
@@ -185,7 +188,7 @@ class SimState:
             execution_id=first.execution_id,
             created_at=now,
             duration=first.duration * noise,
-            cases=tuple(self._rerun_case(c, c.iterations, next(ids)) for c in first.cases),
+            cases=tuple(self._rerun_case(c, c.iterations, next(ids), run_id) for c in first.cases),
             suites=tuple(Suite(s.id, s.name, next(ids)) for s in first.suites),
             machine_id=first.machine_id,
             machine_title=first.machine_title,
@@ -210,7 +213,7 @@ class SimState:
         return run
 
     def truth(self, run: Run) -> dict[int, str]:
-        """``testCaseId`` -> what rerunning it after ``run`` gives: flaky, broken or passed."""
+        """``testCaseId`` -> what it is: flaky, broken or passed (see :meth:`fail_rates`)."""
         final = view(run, float("inf"), self._stops.get(run.id))
         truth: dict[int, str] = {}
         for case, result in zip(run.cases, final.cases, strict=True):
@@ -220,26 +223,43 @@ class SimState:
             if case.data_driven:
                 failed = [it for it in case.iterations if it.result != SUCCESS or result == STOPPED]
                 fixed = all(
-                    self._dataset.rerun_result(case.test_case_id, it.set_name, it.base) == SUCCESS
-                    for it in failed
+                    self._dataset.fail_rate(case.test_case_id, it.set_name) < 1 for it in failed
                 )
             else:
-                fixed = self._dataset.rerun_result(case.test_case_id, None, case.base) == SUCCESS
+                fixed = self._dataset.fail_rate(case.test_case_id, None) < 1
             truth[case.test_case_id] = "flaky" if fixed else "broken"
         return truth
+
+    def fail_rates(self, run: Run) -> dict[int, float]:
+        """``testCaseId`` -> its true chance of failing a rerun (1: broken; 0: passed)."""
+        final = view(run, float("inf"), self._stops.get(run.id))
+        rates: dict[int, float] = {}
+        for case, result in zip(run.cases, final.cases, strict=True):
+            if result == SUCCESS:
+                rates[case.test_case_id] = 0.0
+            elif case.data_driven:
+                failed = [it for it in case.iterations if it.result != SUCCESS]
+                fail_rate = self._dataset.fail_rate
+                chances = [fail_rate(case.test_case_id, it.set_name) for it in failed]
+                rates[case.test_case_id] = 1 - math.prod(1 - c for c in chances) if chances else 0.0
+            else:
+                rates[case.test_case_id] = self._dataset.fail_rate(case.test_case_id, None)
+        return rates
 
     def _add(self, run: Run, now: float) -> None:
         self._runs[run.id] = run
         active = self._active.add(run.id, run.execution_id, run.end, now)
         self._stats.active_runs_peak = max(self._stats.active_runs_peak, active)
 
-    def _rerun_case(self, case: Case, iterations: tuple[Iteration, ...], result_id: int) -> Case:
+    def _rerun_case(
+        self, case: Case, iterations: tuple[Iteration, ...], result_id: int, trial: int
+    ) -> Case:
         rerun = self._dataset.rerun_result
         new = tuple(
             Iteration(
                 id=next(self._ids),
                 set_name=it.set_name,
-                result=rerun(case.test_case_id, it.set_name, it.base),
+                result=rerun(case.test_case_id, it.set_name, it.base, trial),
                 base=it.base,
             )
             for it in iterations
@@ -247,7 +267,7 @@ class SimState:
         if case.data_driven:
             result = next((it.result for it in new if it.result != SUCCESS), SUCCESS)
         else:
-            result = rerun(case.test_case_id, None, case.base)
+            result = rerun(case.test_case_id, None, case.base, trial)
         return Case(
             test_case_id=case.test_case_id,
             name=case.name,
