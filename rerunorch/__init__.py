@@ -97,6 +97,8 @@ if _typing.TYPE_CHECKING:
     from rerunorch.report.text import plural as plural
     from rerunorch.secret import Secret as Secret
     from rerunorch.secret import mask_url as mask_url
+    from rerunorch.discovery import RunDiscovery as RunDiscovery
+    from rerunorch.discovery import Window as Window
     from rerunorch.settings import SweepSettings as SweepSettings
     from rerunorch.strategies.base import Decision as Decision
     from rerunorch.strategies.base import DecisionContext as DecisionContext
@@ -153,6 +155,8 @@ _HOMES: dict[str, str] = {
     "RequestsPaused": "rerunorch.events",
     "SweepFinished": "rerunorch.events",
     "Journal": "rerunorch.journal",
+    "RunDiscovery": "rerunorch.discovery",
+    "Window": "rerunorch.discovery",
     "Notifier": "rerunorch.notify",
     "run_notifiers": "rerunorch.notify",
     "Outcome": "rerunorch.outcome",
