@@ -132,3 +132,14 @@ async def test_resume_without_ids_and_without_a_journal_is_refused(
     assert code == 2
     assert "error: --resume: no journal at" in stderr
     assert simulator.stats.requests == 0
+
+
+@pytest.mark.simulator(targets=4, passed_targets=0, run_duration=(20.0, 50.0))
+async def test_last_failed_is_not_refused_for_the_config_files_plans(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    journal, config = tmp_path / "j.sqlite", tmp_path / "rerunorch.toml"
+    config.write_text('[sweep]\nplans = [274]\nsince = "24h"\n')
+    code, stderr = await run(simulator, journal, "--config", str(config), "--last-failed")
+    assert code == 2
+    assert "--last-failed: no journal at" in stderr  # not "not with --plan"

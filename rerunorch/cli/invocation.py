@@ -190,6 +190,7 @@ def read_invocation(
             shard,
             dry_run=settings.dry_run,
             journal=merged.get("journal") or default_journal_path(shard),
+            command_line=options,
         ),
         shard=shard,
         journal=journal,
@@ -217,9 +218,13 @@ def read_targets(
     *,
     dry_run: bool,
     journal: str | None = None,
+    command_line: Mapping[str, Any] | None = None,
 ) -> TargetInput | FoundTargets:
     """The targets given (ids, ``--from-file``, ``--from-report``), a discovery, or those
     the journal names (``--last-failed``; ``--resume`` with none given).
+
+    ``--last-failed`` refuses only targets given on the ``command_line`` (the options
+    before the config file's): a config file's ``plans`` do not stand in its way.
 
     Raises:
         ConfigError: A bad target, plan, window or query, or both kinds at once.
@@ -228,7 +233,8 @@ def read_targets(
     journal = journal or default_journal_path(shard)
     given = _given(options, ids)
     if options.get("last_failed"):
-        return _last_failed(options, given, shard, journal)
+        on_line = given if command_line is None else _given(command_line, ids)
+        return _last_failed(options, on_line, shard, journal)
     if options.get("resume") and not given:
         return _resumed(recorded_input(journal), shard, dry_run=dry_run)
     discovery = read_discovery(options)
