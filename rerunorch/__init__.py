@@ -39,6 +39,8 @@ if _typing.TYPE_CHECKING:
     from rerunorch.clock import Clock as Clock
     from rerunorch.clock import ScaledClock as ScaledClock
     from rerunorch.clock import SystemClock as SystemClock
+    from rerunorch.discovery import RunDiscovery as RunDiscovery
+    from rerunorch.discovery import Window as Window
     from rerunorch.engine import Sweep as Sweep
     from rerunorch.engine import SweepProgress as SweepProgress
     from rerunorch.engine import run_sweep as run_sweep
@@ -97,8 +99,6 @@ if _typing.TYPE_CHECKING:
     from rerunorch.report.text import plural as plural
     from rerunorch.secret import Secret as Secret
     from rerunorch.secret import mask_url as mask_url
-    from rerunorch.discovery import RunDiscovery as RunDiscovery
-    from rerunorch.discovery import Window as Window
     from rerunorch.settings import SweepSettings as SweepSettings
     from rerunorch.strategies.base import Decision as Decision
     from rerunorch.strategies.base import DecisionContext as DecisionContext
