@@ -143,3 +143,22 @@ async def test_last_failed_is_not_refused_for_the_config_files_plans(
     code, stderr = await run(simulator, journal, "--config", str(config), "--last-failed")
     assert code == 2
     assert "--last-failed: no journal at" in stderr  # not "not with --plan"
+
+
+@pytest.mark.simulator(targets=24, passed_targets=6, plans=3, nights=3)
+async def test_resume_without_ids_reads_back_a_discovery(
+    simulator: Simulator, simulator_clock: Clock, tmp_path: Path
+) -> None:
+    journal, plans = tmp_path / "j.sqlite", tmp_path / "plans.txt"
+    a, b, _ = simulator.plan_ids
+    plans.write_text(f"{a}\n{b}\n")
+    found = ["--plans-file", str(plans), "--since", "24h", "--no-wait"]
+    code, stderr = await run(simulator, journal, *found)
+    assert code == 0, stderr[-2000:]
+    created = simulator.stats.reruns_created
+    assert created
+    plans.unlink()  # the journal records the plans themselves
+    code, stderr = await run(simulator, journal, "--resume", "--no-wait")
+    assert code == 0, stderr[-2000:]
+    assert "other targets" not in stderr
+    assert simulator.stats.reruns_created == created  # every target kept its outcome

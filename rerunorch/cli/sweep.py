@@ -274,6 +274,7 @@ def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:
     A targets file holds one id a line, or CSV (after its header line) or JSON
     lines with "id" and optional "testCaseResultIds"/"iterationResultIds".
     --plan ID --since 24h finds the failed runs of the last day itself.
+    --last-failed sweeps what did not end well last time; --resume needs no ids.
     The API key comes from TESTSIGMA_API_KEY or --api-key-file.
     A strategy's settings come from [strategy.NAME] in --config and -o KEY=VALUE,
     a notifier's from [notify.NAME] and --notify-option NAME.KEY=VALUE.
