@@ -39,6 +39,8 @@ if _typing.TYPE_CHECKING:
     from rerunorch.clock import Clock as Clock
     from rerunorch.clock import ScaledClock as ScaledClock
     from rerunorch.clock import SystemClock as SystemClock
+    from rerunorch.discovery import RunDiscovery as RunDiscovery
+    from rerunorch.discovery import Window as Window
     from rerunorch.engine import Sweep as Sweep
     from rerunorch.engine import SweepProgress as SweepProgress
     from rerunorch.engine import run_sweep as run_sweep
@@ -153,6 +155,8 @@ _HOMES: dict[str, str] = {
     "RequestsPaused": "rerunorch.events",
     "SweepFinished": "rerunorch.events",
     "Journal": "rerunorch.journal",
+    "RunDiscovery": "rerunorch.discovery",
+    "Window": "rerunorch.discovery",
     "Notifier": "rerunorch.notify",
     "run_notifiers": "rerunorch.notify",
     "Outcome": "rerunorch.outcome",

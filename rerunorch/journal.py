@@ -432,3 +432,54 @@ class Journal:
             self._conn.close()
             if self._lock is not None:
                 self._lock.release()
+
+    # -- the last sweep's targets (``--last-failed``, ``--resume`` without ids) ---------------
+
+    @classmethod
+    def reading(cls, path: str | Path) -> Journal:
+        """An existing journal opened to read only (no lock, nothing replaced); :meth:`close`
+        it with ``finished=False``.
+
+        Raises:
+            ConfigError: There is no file at ``path``, or it is not a rerunorch journal.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"no journal at {path}")
+        try:
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{path} is not a rerunorch journal ({exc})") from None
+        journal = cls(path, conn)
+        try:
+            journal.meta()
+        except BaseException:
+            conn.close()
+            raise
+        return journal
+
+    @property
+    def finished_sweep(self) -> bool:
+        """The sweep that wrote it ran to its end."""
+        return self.meta().get("finished") == "1"
+
+    def failed_targets(self) -> list[int]:
+        """The targets that did not end well (failed, timed out, error), in the order begun."""
+        rows = self._conn.execute(
+            "SELECT id, outcome FROM targets WHERE state = ? ORDER BY created_at, id", (State.DONE,)
+        )
+        return [
+            target
+            for target, data in rows
+            if data and not OutcomeKind(json.loads(data)["outcome"]).ended_well
+        ]
+
+    def record_input(self, recorded: Mapping[str, Any]) -> None:
+        """Record where the targets came from (read back by :meth:`recorded_input`)."""
+        text = json.dumps(dict(recorded), separators=(",", ":"))
+        self._writes.commit_now([("INSERT OR REPLACE INTO meta VALUES ('input', ?)", (text,))])
+
+    def recorded_input(self) -> dict[str, Any] | None:
+        """Where the targets came from, as :meth:`record_input` recorded it (None: not recorded)."""
+        text = self.meta().get("input")
+        return None if text is None else dict(json.loads(text))

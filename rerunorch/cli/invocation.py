@@ -18,7 +18,13 @@ import click
 from rerunorch.api import DEFAULT_BASE_URL
 from rerunorch.api.client import normalize_base_url
 from rerunorch.cli.config import PLUGIN_TABLES, load_config
-from rerunorch.cli.targetfile import FoundTargets, TargetInput, read_plans_file
+from rerunorch.cli.targetfile import (
+    FoundTargets,
+    TargetInput,
+    last_failed,
+    read_plans_file,
+    recorded_input,
+)
 from rerunorch.discovery import Query, RunDiscovery, Window
 from rerunorch.errors import ConfigError
 from rerunorch.journal import default_journal_path
@@ -176,7 +182,16 @@ def read_invocation(
         settings=settings,
         key=key,
         # Last: it reads the targets (and stdin) through.
-        targets=None if demo else read_targets(merged, ids, shard, dry_run=settings.dry_run),
+        targets=None
+        if demo
+        else read_targets(
+            merged,
+            ids,
+            shard,
+            dry_run=settings.dry_run,
+            journal=merged.get("journal") or default_journal_path(shard),
+            command_line=options,
+        ),
         shard=shard,
         journal=journal,
         resume=merged.get("resume", False),
@@ -197,13 +212,31 @@ def read_invocation(
 
 
 def read_targets(
-    options: Mapping[str, Any], ids: tuple[str, ...], shard: Shard | None, *, dry_run: bool
+    options: Mapping[str, Any],
+    ids: tuple[str, ...],
+    shard: Shard | None,
+    *,
+    dry_run: bool,
+    journal: str | None = None,
+    command_line: Mapping[str, Any] | None = None,
 ) -> TargetInput | FoundTargets:
-    """The targets given (ids, ``--from-file``, ``--from-report``), or a discovery.
+    """The targets given (ids, ``--from-file``, ``--from-report``), a discovery, or those
+    the journal names (``--last-failed``; ``--resume`` with none given).
+
+    ``--last-failed`` refuses only targets given on the ``command_line`` (the options
+    before the config file's): a config file's ``plans`` do not stand in its way.
 
     Raises:
         ConfigError: A bad target, plan, window or query, or both kinds at once.
+        NothingToSweep: ``--last-failed`` and no target failed.
     """
+    journal = journal or default_journal_path(shard)
+    given = _given(options, ids)
+    if options.get("last_failed"):
+        on_line = given if command_line is None else _given(command_line, ids)
+        return _last_failed(options, on_line, shard, journal)
+    if options.get("resume") and not given:
+        return _resumed(recorded_input(journal), shard, dry_run=dry_run)
     discovery = read_discovery(options)
     from_file, from_report = options.get("from_file"), options.get("from_report")
     if discovery is None:
@@ -216,7 +249,63 @@ def read_targets(
             "give ids (or --from-file, --from-report) or find them with --plan, --since "
             "or --query, not both"
         )
-    return FoundTargets(discovery, explain=dry_run)
+    return FoundTargets(discovery, explain=dry_run, options=_discovery_options(options))
+
+
+_TARGET_FLAGS = (
+    ("from_file", "--from-file"),
+    ("from_report", "--from-report"),
+    ("plans", "--plan"),
+    ("plans_file", "--plans-file"),
+    ("since", "--since"),
+    ("until", "--until"),
+    ("query", "--query"),
+)
+
+
+def _given(options: Mapping[str, Any], ids: tuple[str, ...]) -> list[str]:
+    """The kinds of targets given on the command line (or the config file)."""
+    given = ["ids"] if ids else []
+    return given + [flag for key, flag in _TARGET_FLAGS if options.get(key)]
+
+
+def _last_failed(
+    options: Mapping[str, Any], given: list[str], shard: Shard | None, journal: str
+) -> TargetInput:
+    if given:
+        raise ConfigError(f"--last-failed takes its targets from the journal: not with {given[0]}")
+    if options.get("resume"):
+        raise ConfigError(
+            "--last-failed starts a new sweep: to continue one, use --resume without it"
+        )
+    failed = last_failed(journal)
+    targets = TargetInput(tuple(failed), None, shard)
+    targets.notes.append(
+        f"--last-failed: {len(failed)} target(s) that did not end well in the last sweep"
+    )
+    return targets
+
+
+def _resumed(
+    recorded: Mapping[str, Any], shard: Shard | None, *, dry_run: bool
+) -> TargetInput | FoundTargets:
+    """The targets a journal recorded, read again as the first sweep read them."""
+    if "discovery" in recorded:
+        options = recorded["discovery"]
+        discovery = read_discovery(options)
+        if discovery is None:
+            raise ConfigError("--resume: the journal records an empty discovery")
+        return FoundTargets(discovery, explain=dry_run, options=options)
+    return TargetInput(tuple(recorded.get("targets") or ()), None, shard)
+
+
+def _discovery_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """What the journal records of a discovery (``--plans-file`` read into ``plans``)."""
+    plans = {str(plan) for plan in options.get("plans") or ()}
+    if options.get("plans_file"):
+        plans |= {str(plan) for plan in read_plans_file(options["plans_file"])}
+    recorded = {key: options.get(key) for key in ("since", "until", "query", "index_path")}
+    return {"plans": sorted(plans), "page_size": options.get("page_size"), **recorded}
 
 
 def read_discovery(options: Mapping[str, Any]) -> RunDiscovery | None:

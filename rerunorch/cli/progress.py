@@ -34,8 +34,9 @@ __all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table"]
 _NO_ETA = "-:--:--"
 
 
-def finished_line(outcome: Outcome, done: int, total: int) -> str:
-    """``"[3/10] 467: failed, rerun 2001, 2 still failing (why)"``: one target that ended."""
+def finished_line(outcome: Outcome, done: int, total: int | None) -> str:
+    """``"[3/10] 467: failed, rerun 2001, 2 still failing (why)"``: one target that ended
+    (``"[3] ..."`` when the total is not known: ``total`` 0 or None)."""
     parts = [outcome.outcome.value]
     if outcome.rerun_id is not None:
         parts.append(f"rerun {outcome.rerun_id}")
@@ -44,14 +45,18 @@ def finished_line(outcome: Outcome, done: int, total: int) -> str:
     if outcome.still_failing:
         parts.append(f"{len(outcome.still_failing)} still failing")
     detail = outcome.error or outcome.reason
-    line = f"[{done}/{total}] {outcome.target}: {', '.join(parts)}"
+    count = f"{done}/{total}" if total else str(done)
+    line = f"[{count}] {outcome.target}: {', '.join(parts)}"
     return line + (f" ({detail})" if detail else "")
 
 
 class PlainProgress(SweepListener):
-    """One plain line per state change, for CI logs (no control characters)."""
+    """One plain line per state change, for CI logs (no control characters).
 
-    def __init__(self, total: int) -> None:
+    ``total`` is 0 (or None) when the sweep finds its targets itself: lines count ``[n]``.
+    """
+
+    def __init__(self, total: int | None) -> None:
         self.total = total
         self.done = 0
 
@@ -81,13 +86,14 @@ class LiveProgress(SweepListener):
             await sweep.run()
 
     Args:
-        total: How many targets the sweep takes.
+        total: How many targets the sweep takes; 0 or None when not known (the sweep
+            finds them): the bar is then indeterminate, with a count and no ETA.
         console: Where it is drawn (standard error).
         longest: How many of the reruns running longest are listed.
     """
 
-    def __init__(self, total: int, console: Console, *, longest: int = 3) -> None:
-        self._total = total
+    def __init__(self, total: int | None, console: Console, *, longest: int = 3) -> None:
+        self._total = total or None
         self._console = console
         self._longest = longest
         self._done = 0
@@ -98,14 +104,16 @@ class LiveProgress(SweepListener):
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(bar_width=24),
-            MofNCompleteColumn(),
+            MofNCompleteColumn() if self._total else TextColumn("{task.completed}"),
             TimeElapsedColumn(),
             TextColumn("ETA {task.fields[eta]}"),
             console=console,
             auto_refresh=False,
             get_time=lambda: self._clock.monotonic(),
         )
-        self._task: TaskID = self._bar.add_task("sweeping", total=total, start=False, eta=_NO_ETA)
+        self._task: TaskID = self._bar.add_task(
+            "sweeping", total=self._total, start=False, eta=_NO_ETA
+        )
         self._started: float | None = None
 
     @contextmanager
@@ -150,7 +158,7 @@ class LiveProgress(SweepListener):
     def _eta(self) -> str:
         """The time left at the pace since the start (reruns end in bursts, minutes apart,
         so a recent pace would swing)."""
-        if self._started is None or not self._done:
+        if self._started is None or not self._done or self._total is None:
             return _NO_ETA
         elapsed = self._clock.monotonic() - self._started
         left = elapsed / self._done * max(self._total - self._done, 0)
@@ -179,8 +187,9 @@ class LiveProgress(SweepListener):
         if self._sweep is None:
             return Text("")
         p = self._sweep.progress
+        queued = [] if self._total is None else [f"queued {max(self._total - p.started, 0)}"]
         parts = [
-            f"queued {max(self._total - p.started, 0)}",
+            *queued,
             f"triggered {p.triggered}",
             f"running {p.running}",
             f"rate-limit waits {p.rate_limited_waits}",

@@ -191,6 +191,8 @@ def sweep_journaled(invocation: Invocation) -> Ran:
     journal = _open_journal(invocation, targets.fingerprint) if invocation.journal else None
     ran: Ran | None = None
     try:
+        if journal is not None and not journal.resumed:  # so that --resume needs no ids
+            journal.record_input(targets.recorded())
         ran = anyio.run(
             partial(run_sweep, invocation, targets, total=invocation.total, journal=journal)
         )

@@ -244,7 +244,16 @@ def _about(item: object) -> str:
     type=click.Path(dir_okay=False),
     help="Crash-safe record of the sweep (SQLite; default: one under .rerunorch/); see --resume.",
 )
-@click.option("--resume", is_flag=True, help="Continue the sweep recorded in --journal.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the sweep recorded in --journal (its targets too, unless given again).",
+)
+@click.option(
+    "--last-failed",
+    is_flag=True,
+    help="Sweep the targets that did not end well in the last sweep (read from --journal).",
+)
 @click.option(
     "--shared-limit",
     metavar="redis://HOST:PORT/DB",
@@ -268,10 +277,17 @@ def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:
     A targets file holds one id a line, or CSV (after its header line) or JSON
     lines with "id" and optional "testCaseResultIds"/"iterationResultIds".
     --plan ID --since 24h finds the failed runs of the last day itself.
+    --last-failed sweeps what did not end well last time; --resume needs no ids.
     The API key comes from TESTSIGMA_API_KEY or --api-key-file.
     A strategy's settings come from [strategy.NAME] in --config and -o KEY=VALUE,
     a notifier's from [notify.NAME] and --notify-option NAME.KEY=VALUE.
     """
     from rerunorch.cli.run import run_sweep_command
+    from rerunorch.cli.targetfile import NothingToSweep
 
-    sys.exit(run_sweep_command(ctx, ids, options))
+    try:
+        code = run_sweep_command(ctx, ids, options)
+    except NothingToSweep as exc:
+        click.echo(f"note: {exc}: nothing to sweep", err=True)
+        code = 0
+    sys.exit(code)

@@ -14,19 +14,22 @@ the sweep's client while the sweep runs.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sys
 import tempfile
 from array import array
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.discovery import Finding, RunDiscovery
 from rerunorch.errors import ConfigError
+from rerunorch.journal import Journal
 from rerunorch.sharding import Shard
 from rerunorch.targets import (
     Target,
@@ -37,7 +40,18 @@ from rerunorch.targets import (
     unique,
 )
 
-__all__ = ["FoundTargets", "TargetInput", "read_plans_file"]
+__all__ = [
+    "FoundTargets",
+    "NothingToSweep",
+    "TargetInput",
+    "last_failed",
+    "read_plans_file",
+    "recorded_input",
+]
+
+
+class NothingToSweep(Exception):
+    """The command has nothing to sweep and says so (``--last-failed`` when none failed)."""
 
 
 class TargetInput:
@@ -142,6 +156,11 @@ class TargetInput:
     def __iter__(self) -> Iterator[Target]:
         return unique(self._all(), self._repeats)
 
+    def recorded(self) -> dict[str, Any]:
+        """What a journal records of this input, so that ``--resume`` needs no ids:
+        every target line in order, repeats too (the same fingerprint when read back)."""
+        return {"targets": [_line(target) for target in self._all()]}
+
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
@@ -185,7 +204,14 @@ class FoundTargets:
 
     count = in_shard = repeated = 0
 
-    def __init__(self, discovery: RunDiscovery, *, explain: bool = False) -> None:
+    def __init__(
+        self,
+        discovery: RunDiscovery,
+        *,
+        explain: bool = False,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._options = dict(options or {})
         self._lines: list[str] = []
         on_finding = self._explain if explain else None
         self.discovery = attrs.evolve(discovery, on_finding=on_finding)
@@ -198,9 +224,74 @@ class FoundTargets:
     def __call__(self, client: TestsigmaClient) -> AsyncIterator[Target]:
         return self.discovery(client)
 
+    def recorded(self) -> dict[str, Any]:
+        """What a journal records of this discovery: the options that made it."""
+        return {"discovery": self._options}
+
     def found_notes(self) -> list[str]:
         """What the report says after the sweep: each run found (a dry run), then the counts."""
         return [*self._lines, *self.discovery.notes()]
 
     def close(self) -> None:
         """Nothing to close (the same surface as :class:`TargetInput`)."""
+
+
+def _line(target: Target) -> str:
+    """A targets line for ``target`` (its id, or JSON with the test-case results)."""
+    if not (target.test_case_result_ids or target.iteration_result_ids):
+        return str(target.id)
+    data: dict[str, Any] = {"id": target.id}
+    if target.test_case_result_ids:
+        data["testCaseResultIds"] = list(target.test_case_result_ids)
+    if target.iteration_result_ids:
+        data["iterationResultIds"] = list(target.iteration_result_ids)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def last_failed(path: str) -> list[str]:
+    """``--last-failed``: the targets of the last sweep (its journal at ``path``) that did
+    not end well, read before the new sweep replaces the journal.
+
+    Raises:
+        ConfigError: No journal at ``path``, or its sweep did not finish.
+        NothingToSweep: Every target of that sweep ended well.
+    """
+    journal = _reading(path, "--last-failed")
+    try:
+        if not journal.finished_sweep:
+            raise ConfigError(
+                f"--last-failed: the sweep recorded in {path} did not finish: "
+                "continue it with --resume first"
+            )
+        failed = journal.failed_targets()
+    finally:
+        journal.close(finished=False)
+    if not failed:
+        raise NothingToSweep(f"--last-failed: no target failed in the last sweep ({path})")
+    return [str(target) for target in failed]
+
+
+def recorded_input(path: str) -> dict[str, Any]:
+    """``--resume`` without ids: where the targets of the sweep in ``path`` came from.
+
+    Raises:
+        ConfigError: No journal at ``path``, or it does not record its targets.
+    """
+    journal = _reading(path, "--resume")
+    try:
+        recorded = journal.recorded_input()
+    finally:
+        journal.close(finished=False)
+    if not recorded:
+        raise ConfigError(
+            f"--resume: the journal at {path} does not record its targets (an older "
+            "rerunorch wrote it): give them again"
+        )
+    return recorded
+
+
+def _reading(path: str, flag: str) -> Journal:
+    try:
+        return Journal.reading(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag}: {exc} (a sweep writes one; --journal names another)") from None
