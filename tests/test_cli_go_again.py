@@ -30,6 +30,8 @@ def command(sim: Simulator, journal: Path, *extra: str) -> list[str]:
         TIME_SCALE,
         "--concurrency",
         "16",
+        "--max-rounds",  # one rerun a target, so that "rerun once more" can be counted
+        "1",
         *extra,
     ]
 
