@@ -187,12 +187,12 @@ async def test_a_disk_full_mid_sweep_ends_it_within_the_grace_and_resumes_withou
     # 300 s of the sweep's clock are 0.3 real seconds: room for a loaded machine.
     sweep = journal_sweep(simulator, simulator_clock, journal, listener=filler, grace=300.0)
     failure = FailureTime(simulator_clock)
-    logging.getLogger("rerunorch.group_commit").addHandler(failure)
+    logging.getLogger("rerunorch.journal.writer").addHandler(failure)
     try:
         with pytest.raises(JournalError, match="database or disk is full"):
             await ends(sweep.run)
     finally:
-        logging.getLogger("rerunorch.group_commit").removeHandler(failure)
+        logging.getLogger("rerunorch.journal.writer").removeHandler(failure)
     ended = simulator_clock.monotonic()
     journal.close(finished=False)
     assert failure.at is not None

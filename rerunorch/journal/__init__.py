@@ -8,14 +8,14 @@ child there is the rerun, adopted. So a sweep killed at any moment resumes
 without triggering anything twice and without losing a target.
 
 Writes are committed in groups off the event loop (WAL, synchronous=NORMAL:
-durable against a killed process; :class:`~rerunorch.group_commit.GroupCommit`);
+durable against a killed process; :class:`~rerunorch.journal.writer.GroupCommit`);
 the callers of :meth:`Journal.triggering` and :meth:`Journal.triggered` wait for
 their commit. A write that fails (a full disk, a lock held by another program, a
 value SQLite cannot hold) fails the whole sweep with
 :class:`~rerunorch.errors.JournalError`.
 
 One sweep at a time: :meth:`Journal.open` takes an exclusive lock on
-``<journal>.lock`` (:class:`~rerunorch.lock.HolderLock`: it names the holder's
+``<journal>.lock`` (:class:`~rerunorch.journal.lock.HolderLock`: it names the holder's
 PID and host, and a lock left by a killed sweep is taken over).
 """
 
@@ -33,8 +33,8 @@ from typing import Any
 import attrs
 
 from rerunorch.errors import ConfigError, JournalError
-from rerunorch.group_commit import GroupCommit
-from rerunorch.lock import HolderLock
+from rerunorch.journal.lock import HolderLock
+from rerunorch.journal.writer import GroupCommit
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.sharding import Shard
 
