@@ -83,7 +83,8 @@ def test_any_sweep_table_ends_in_a_clear_exit_2(env: None, table: dict[str, Any]
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.output
     # It names what was wrong: the key (as written in the file or as its flag), or the server.
-    names = {n for key in table for n in (key, "--" + key.replace("_", "-"))}
+    flags = {"--" + key.replace("_", "-") for key in table}
+    names = {*table, *flags, *(flag.removesuffix("s") for flag in flags)}  # plans: --plan
     named = "cannot reach" in errors[0] or "unknown " in errors[0]
     assert named or any(n in errors[0] for n in names), errors[0]
 
