@@ -869,3 +869,71 @@ def test_each_test_and_problem_says_where_it_ran() -> None:
         "run 6",
         "run 7 → rerun 107",
     ]
+
+
+def test_a_verdict_shows_with_its_evidence_in_markdown_and_the_digest() -> None:
+    from rerunorch.report.digest import digest
+    from rerunorch.report.markdown import markdown_summary
+    from rerunorch.verdicts import TestVerdict, Verdict
+
+    judged = TestVerdict(
+        test_case_id=7,
+        test_case_name="Checkout | guest",
+        verdict=Verdict.BROKEN,
+        runs=9,
+        failures=9,
+        p_broken=0.9646,
+        bound=None,
+        run_ids=tuple(range(100, 109)),
+        iterations=(),
+    )
+    report = SweepReport(started_at=0.0, config={})
+    report.add(
+        Outcome(
+            target=100,
+            outcome=OutcomeKind.FAILED,
+            rerun_id=108,
+            still_failing=(TestRef(7, "Checkout | guest"),),
+            tests=(judged,),
+        )
+    )
+    with report:
+        (line,) = digest(report).failing.items
+        assert line.evidence == "broken: failed 9 of 9 runs, P=0.96"
+        text = markdown_summary(report)
+    assert "| Test | Verdict | Test case | Run | Rerun |" in text
+    assert "| Checkout \\| guest | broken: failed 9 of 9 runs, P=0.96 | 7 | 100 | 108 |" in text
+
+
+def test_the_plain_summary_names_a_test_with_its_verdict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rerunorch.cli.run import print_summary
+    from rerunorch.verdicts import TestVerdict, Verdict
+
+    flaky = TestVerdict(
+        test_case_id=8,
+        test_case_name="Login",
+        verdict=Verdict.FLAKY,
+        runs=3,
+        failures=2,
+        p_broken=0.0,
+        bound=None,
+        run_ids=(200, 201, 202),
+        iterations=(),
+    )
+    report = SweepReport(started_at=0.0, config={})
+    report.add(
+        Outcome(
+            target=200,
+            outcome=OutcomeKind.PASSED,
+            rerun_id=202,
+            flaky=(TestRef(8, "Login"),),
+            tests=(flaky,),
+        )
+    )
+    with report:
+        print_summary(report)
+    assert (
+        "  flaky: Login (run 200 → rerun 202; flaky: failed 2 of 3 runs)" in capsys.readouterr().out
+    )

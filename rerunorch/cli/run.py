@@ -283,7 +283,8 @@ def _print_plain_summary(report: SweepReport, *, err: bool, max_tests: int) -> N
     for title, tests in (("still failing", story.failing), ("flaky", story.flaky)):
         for test in tests.items:
             name = test.name or "(tests not known)"
-            click.echo(f"  {title}: {name} ({test.where})", err=err)
+            evidence = f"; {test.evidence}" if test.evidence else ""
+            click.echo(f"  {title}: {name} ({test.where}{evidence})", err=err)
         if tests.more:
             click.echo(f"  {title}: ... and {tests.more} more (the report lists them all)", err=err)
 

@@ -67,6 +67,8 @@ class TestLine:
         plan: The test plan's execution id.
         run: The execution-result id swept (the target).
         rerun: The rerun's execution-result id.
+        evidence: Its verdict with the evidence, e.g. ``"broken: failed 9 of 9 runs,
+            P=0.96"`` (None for a report without verdicts).
     """
 
     __test__ = False
@@ -76,6 +78,7 @@ class TestLine:
     plan: int | None
     run: int
     rerun: int | None
+    evidence: str | None = None
 
     @property
     def where(self) -> str:
@@ -250,12 +253,19 @@ def _timing(started: str, duration: float | None) -> str:
 
 
 def _line(test: TestRef, outcome: Outcome) -> TestLine:
+    judged = (
+        t
+        for t in outcome.tests
+        if (t.test_case_id, t.test_case_name) == (test.test_case_id, test.test_case_name)
+    )
+    verdict = next(judged, None)
     return TestLine(
         name=test.test_case_name,
         test_case_id=test.test_case_id,
         plan=outcome.execution_id,
         run=outcome.target,
         rerun=outcome.rerun_id,
+        evidence=verdict.evidence_text if verdict is not None else None,
     )
 
 

@@ -121,7 +121,10 @@ def _table(title: str, meaning: str, tests: Listing[TestLine]) -> list[str]:
     if not tests.total:
         return []
     lines = ["", f"### {title} ({tests.total})", "", f"Tests that {meaning}.", ""]
-    if tests.items:
+    if tests.items and any(test.evidence for test in tests.items):
+        lines += ["| Test | Verdict | Test case | Run | Rerun |", "|---|---|---:|---:|---:|"]
+        lines += [_test_row(test, verdict=True) for test in tests.items]
+    elif tests.items:
         lines += ["| Test | Test case | Run | Rerun |", "|---|---:|---:|---:|"]
         lines += [_test_row(test) for test in tests.items]
     return lines + _more(tests)
@@ -131,12 +134,15 @@ def _more(listing: Listing[TestLine] | Listing[Problem]) -> list[str]:
     return ["", f"... and {listing.more} more"] if listing.more else []
 
 
-def _test_row(test: TestLine) -> str:
+def _test_row(test: TestLine, *, verdict: bool = False) -> str:
     if test.name is None and test.test_case_id is None:
         name = "*(tests not known)*"  # a failed rerun whose test cases could not be read
     else:
         name = _escape(test.name) if test.name else "*(no name)*"
-    return "| " + " | ".join((name, _id(test.test_case_id), str(test.run), _id(test.rerun))) + " |"
+    cells = [name, _id(test.test_case_id), str(test.run), _id(test.rerun)]
+    if verdict:
+        cells.insert(1, _escape(test.evidence) if test.evidence else "")
+    return "| " + " | ".join(cells) + " |"
 
 
 def _problem_line(problem: Problem) -> str:
