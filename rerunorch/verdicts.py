@@ -308,8 +308,11 @@ class TestVerdict:
 
     @property
     def evidence_text(self) -> str:
-        """``"broken: failed 6 of 6 runs, P=0.96"``."""
+        """``"broken: failed 6 of 6 runs, P=0.96"``; runs that never ran it are said so
+        (``"flaky: failed 0 of 1 runs, 1 not run"``: aborted once, then passed)."""
         text = f"{self.verdict.value}: failed {self.failures} of {self.runs} runs"
+        if len(self.run_ids) > self.runs:
+            text += f", {len(self.run_ids) - self.runs} not run"
         if self.p_broken is not None and self.verdict is not Verdict.FLAKY:
             text += f", P={self.p_broken:.2f}"
         if self.bound is not None:

@@ -874,19 +874,8 @@ def test_each_test_and_problem_says_where_it_ran() -> None:
 def test_a_verdict_shows_with_its_evidence_in_markdown_and_the_digest() -> None:
     from rerunorch.report.digest import digest
     from rerunorch.report.markdown import markdown_summary
-    from rerunorch.verdicts import TestVerdict, Verdict
 
-    judged = TestVerdict(
-        test_case_id=7,
-        test_case_name="Checkout | guest",
-        verdict=Verdict.BROKEN,
-        runs=9,
-        failures=9,
-        p_broken=0.9646,
-        bound=None,
-        run_ids=tuple(range(100, 109)),
-        iterations=(),
-    )
+    judged = _judged(7, "Checkout | guest", "broken", runs=tuple(range(100, 109)), failures=9)
     report = SweepReport(started_at=0.0, config={})
     report.add(
         Outcome(
@@ -909,19 +898,8 @@ def test_the_plain_summary_names_a_test_with_its_verdict(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from rerunorch.cli.run import print_summary
-    from rerunorch.verdicts import TestVerdict, Verdict
 
-    flaky = TestVerdict(
-        test_case_id=8,
-        test_case_name="Login",
-        verdict=Verdict.FLAKY,
-        runs=3,
-        failures=2,
-        p_broken=0.0,
-        bound=None,
-        run_ids=(200, 201, 202),
-        iterations=(),
-    )
+    flaky = _judged(8, "Login", "flaky", runs=(200, 201, 202), failures=2)
     report = SweepReport(started_at=0.0, config={})
     report.add(
         Outcome(
@@ -936,4 +914,22 @@ def test_the_plain_summary_names_a_test_with_its_verdict(
         print_summary(report)
     assert (
         "  flaky: Login (run 200 → rerun 202; flaky: failed 2 of 3 runs)" in capsys.readouterr().out
+    )
+
+
+def _judged(case: int, name: str, verdict: str, *, runs: tuple[int, ...], failures: int) -> Any:
+    """A test's verdict as rounds give it (P(broken) 0.9646 for a broken one, 0 for flaky)."""
+    from rerunorch.verdicts import TestVerdict, Verdict
+
+    kind = Verdict(verdict)
+    return TestVerdict(
+        test_case_id=case,
+        test_case_name=name,
+        verdict=kind,
+        runs=len(runs),
+        failures=failures,
+        p_broken=0.9646 if kind is Verdict.BROKEN else 0.0,
+        bound=None,
+        run_ids=runs,
+        iterations=(),
     )

@@ -180,3 +180,11 @@ def test_a_verdict_round_trips_and_says_its_evidence() -> None:
     (verdict,) = verdicts(tests, PRIOR)
     assert TestVerdict.from_json(verdict.to_json()).to_json() == verdict.to_json()
     assert verdict.evidence_text == "broken: failed 9 of 9 runs, P=0.96"
+
+
+def test_the_evidence_names_runs_that_did_not_run_the_test() -> None:
+    # Aborted in the original run, passed on rerun: flaky, and the text says why.
+    chain = [(100, run(case(1, 11, N))), (101, run(case(1, 21, S)))]
+    (verdict,) = verdicts(gather(chain), PRIOR)
+    assert verdict.verdict is Verdict.FLAKY
+    assert verdict.evidence_text == "flaky: failed 0 of 1 runs, 1 not run"
