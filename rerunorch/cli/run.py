@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
@@ -34,6 +34,9 @@ from rerunorch.events import SweepListener
 from rerunorch.journal import Journal
 from rerunorch.report.digest import digest
 from rerunorch.report.model import SweepReport
+
+if TYPE_CHECKING:
+    from rerunorch.report.junit import Records
 
 __all__ = [
     "Ran",
@@ -210,14 +213,17 @@ def write_outputs(report: SweepReport, outputs: Outputs) -> list[str]:
     return [warning for _, _, warning in _write_each(report, outputs) if warning]
 
 
-def _write_each(report: SweepReport, outputs: Outputs) -> list[tuple[str, str, str | None]]:
-    """Write each report asked for: ``(flag, path, warning or None)`` for each."""
+def _write_each(
+    report: SweepReport, outputs: Outputs, records: Records | None = None
+) -> list[tuple[str, str, str | None]]:
+    """Write each report asked for: ``(flag, path, warning or None)`` for each; the JUnit
+    file with each run's ``records`` when they were read (:mod:`rerunorch.cli.records`)."""
     from rerunorch.report.junit import write_junit
     from rerunorch.report.markdown import write_markdown
 
     writers: dict[str, Callable[[str], None]] = {
         "--report": report.write_json,
-        "--junit": partial(write_junit, report),
+        "--junit": partial(write_junit, report, records=records),
         "--markdown": partial(write_markdown, report),  # appends to $GITHUB_STEP_SUMMARY
     }
     written: list[tuple[str, str, str | None]] = []
@@ -318,7 +324,13 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
         from rerunorch.notify import notify_all
 
         anyio.run(notify_all, invocation.notifiers, report, invocation.notify_options)
-    each = _write_each(report, invocation.outputs)
+    records = None
+    if invocation.outputs.junit and not invocation.settings.dry_run:
+        from rerunorch.cli.records import read_records
+
+        records, notes = anyio.run(read_records, report, invocation.settings, invocation.key)
+        report.notes.extend(notes)
+    each = _write_each(report, invocation.outputs, records)
     err = invocation.outputs.to_stdout
     if invocation.settings.dry_run:
         _print_plan(report, err=err)
