@@ -187,7 +187,8 @@ def test_a_sweep_writes_all_three_reports(run: Any, server: Server, tmp_path: Pa
     }
     assert named, "the simulator's night has flaky or failing tests"
     for kind, name in named:  # the console names every test, not only counts
-        assert f"  {kind}: {name} (" in result.output
+        assert f"\n    {name}: " in result.output
+        assert f"  {kind}: plan " in result.output
 
 
 def test_targets_from_stdin_as_csv_and_json_lines(run: Any, server: Server) -> None:

@@ -535,9 +535,11 @@ def test_the_console_summary_lists_flaky_and_still_failing_tests() -> None:
     text = console_text(make_report(every_kind()))
 
     assert "flaky tests (3)" in text
-    assert re.search(r"│ Login +│ +501 │ +1 │ +101 │", text)
+    assert "  plan 42, run 1 → rerun 101  https://app.testsigma.com/ui/td/runs/101\n" in text
+    assert "\n    Login\n" in text
     assert "still failing (2)" in text
-    assert re.search(r"│ \(no name\) +│ +602 │ +2 │ +102 │", text)
+    assert "  plan 42, run 2 → rerun 102  https://app.testsigma.com/ui/td/runs/102\n" in text
+    assert "\n    test case 602\n" in text
     assert "more" not in text
 
 
@@ -676,9 +678,9 @@ def test_the_plain_summary_names_a_test_with_its_verdict(
     )
     with report:
         print_summary(report)
-    assert (
-        "  flaky: Login (run 200 → rerun 202; flaky: failed 2 of 3 runs)" in capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "  flaky: run 200 → rerun 202: https://app.testsigma.com/ui/td/runs/202\n" in out
+    assert "\n    Login: flaky: failed 2 of 3 runs\n" in out
 
 
 def _judged(case: int, name: str, verdict: str, *, runs: tuple[int, ...], failures: int) -> Any:

@@ -18,6 +18,7 @@ import click
 from rerunorch.api import DEFAULT_BASE_URL
 from rerunorch.api.client import normalize_base_url
 from rerunorch.cli.config import PLUGIN_TABLES, load_config
+from rerunorch.cli.summary import DEFAULT_APP_URL, check_app_url
 from rerunorch.cli.targetfile import (
     FoundTargets,
     TargetInput,
@@ -120,6 +121,8 @@ class Invocation:
         plugins: The plugin manager (strategies, listeners).
         verbose, quiet: ``-v`` (counted) and ``-q``.
         time_scale: How much faster the sweep's clock runs.
+        show_all: ``--all``: the summary names every test (else the first 20 of each kind).
+        app_url: ``--app-url``: the pattern of a run's page in Testsigma (``{id}``).
     """
 
     settings: SweepSettings
@@ -138,6 +141,8 @@ class Invocation:
     verbose: int = 0
     quiet: bool = False
     time_scale: float = 1.0
+    show_all: bool = False
+    app_url: str = DEFAULT_APP_URL
 
     @property
     def total(self) -> int:
@@ -165,8 +170,11 @@ def read_invocation(
     key = demo_key or api_key(merged)
     shard = Shard.parse(merged["shard"]) if merged.get("shard") else None
     settings = _settings(merged, shard)
-    outputs = Outputs(report=merged["report"], junit=merged["junit"], markdown=merged["markdown"])
+    outputs = Outputs(
+        report=_json_report(merged), junit=merged["junit"], markdown=merged["markdown"]
+    )
     outputs.check()
+    app_url = check_app_url(merged.get("app_url") or DEFAULT_APP_URL)
     from rerunorch import plugins as plugin_loading  # looked up here: tests replace it
 
     plugins_dir = merged.get("plugins_dir")
@@ -205,6 +213,8 @@ def read_invocation(
         verbose=merged["verbose"],
         quiet=merged["quiet"],
         time_scale=merged.get("time_scale", 1.0),
+        show_all=bool(merged.get("show_all")),
+        app_url=app_url,
     )
 
 
@@ -415,6 +425,21 @@ def _notify_options(given: Iterable[str], chosen: list[str]) -> dict[str, dict[s
             raise ConfigError(f"--notify-option {path}: {name} is not a chosen --notify")
         by_name.setdefault(name, {})[key] = value
     return by_name
+
+
+def _json_report(merged: Mapping[str, Any]) -> str | None:
+    """``--report``'s path; ``-`` (stdout) with ``--json``."""
+    report: str | None = merged.get("report")
+    if not merged.get("json"):
+        return report
+    if report not in (None, STDOUT):
+        raise ConfigError(
+            f"--json prints the JSON report on stdout and --report writes it to {report}: "
+            "give one of them"
+        )
+    if STDOUT in (merged.get("junit"), merged.get("markdown")):
+        raise ConfigError("--json: another report already goes to stdout (-)")
+    return STDOUT
 
 
 def _merge_config(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from rerunorch.cli.summary import count_groups
+from rerunorch.cli.summary import DEFAULT_APP_URL, by_run, count_groups, run_link
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.engine import Sweep
 from rerunorch.events import RequestsPaused, RerunFinished, RerunTriggered, SweepListener
@@ -207,17 +208,20 @@ class LiveProgress(SweepListener):
         return (sent - s0) / (now - t0) if now > t0 else 0.0
 
 
-def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
+def summary_table(
+    report: SweepReport, *, max_tests: int | None = 20, app_url: str = DEFAULT_APP_URL
+) -> Group:
     """The end-of-sweep summary: the digest's counts (runs, tests and requests apart), then
-    the still-failing and the flaky tests, at most ``max_tests`` of each (the rest are
-    counted as "... and N more").
+    the still-failing tests and the flaky ones, grouped by run with a link to each run's page
+    (``app_url``), each with its verdict's evidence; at most ``max_tests`` of each (None:
+    all; the rest are counted as "... and N more").
 
     Raises:
         ValueError: ``max_tests`` is negative.
     """
-    if max_tests < 0:
+    if max_tests is not None and max_tests < 0:
         raise ValueError(f"max_tests must be 0 or more, not {max_tests}")
-    story = digest(report, max_items=max_tests)
+    story = digest(report, max_items=sys.maxsize if max_tests is None else max_tests)
     counts = Table(title="rerunorch sweep", show_header=False, title_justify="left")
     counts.add_column("what")
     counts.add_column("count", justify="right")
@@ -225,34 +229,37 @@ def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
         for count in group.counts:
             counts.add_row(count.label, str(count.value))
         counts.add_section()  # runs, tests and requests apart
-    parts: list[Table | Text] = [counts]
+    parts: list[RenderableType] = [counts]
     listings = (
         ("tests still failing", "bold red", story.failing),
         ("flaky tests", "yellow", story.flaky),
     )
     for title, style, tests in listings:
         if tests.total:
-            parts += _tests_table(f"{title} ({tests.total})", style, tests)
+            parts += _tests_lines(f"{title} ({tests.total})", style, tests, app_url)
     return Group(*parts)
 
 
-def _tests_table(title: str, style: str, tests: Listing[TestLine]) -> list[Table | Text]:
-    more = [Text(f"... and {tests.more} more")] if tests.more else []
-    if not tests.items:
-        return [Text(title, style=style), *more]
-    table = Table(title=title, title_justify="left", title_style=style)
-    for column in ("test", "test case", "run", "rerun"):
-        table.add_column(column, justify="left" if column == "test" else "right")
-    for test in tests.items:
-        ids = (
-            "" if value is None else str(value)
-            for value in (test.test_case_id, test.run, test.rerun)
-        )
-        table.add_row(Text(_test_name(test)), *ids)  # Text: a name's [brackets] are not markup
-    return [table, *more]
+def _tests_lines(
+    title: str, style: str, tests: Listing[TestLine], app_url: str
+) -> list[RenderableType]:
+    lines: list[RenderableType] = [Text(title, style=style)]
+    for group in by_run(tests.items):
+        link = run_link(app_url, group.page)
+        header = Text(f"  {group.where}  ", style="bold")
+        header.append(link, style=f"link {link}")
+        lines.append(header)
+        for test in group.tests:
+            line = Text(f"    {_test_name(test)}")  # Text: a name's [brackets] are not markup
+            if test.evidence:
+                line.append(f"  {test.evidence}", style="dim")
+            lines.append(line)
+    if tests.more:
+        lines.append(Text(f"  ... and {tests.more} more (--all lists every one)"))
+    return lines
 
 
 def _test_name(test: TestLine) -> str:
     if test.name:
         return one_line(test.name)
-    return "(tests not known)" if test.test_case_id is None else "(no name)"
+    return "(tests not known)" if test.test_case_id is None else f"test case {test.test_case_id}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -26,7 +27,14 @@ from rich.text import Text
 from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
 from rerunorch.cli.reach import OutageGuard, unreachable
-from rerunorch.cli.summary import plain_counts, verdict, written_line
+from rerunorch.cli.summary import (
+    DEFAULT_APP_URL,
+    by_run,
+    plain_counts,
+    run_link,
+    verdict,
+    written_line,
+)
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep, TargetSource
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
@@ -248,20 +256,22 @@ def print_summary(
     report: SweepReport,
     *,
     err: bool = False,
-    max_tests: int = 20,
+    max_tests: int | None = 20,
     written: Sequence[tuple[str, str]] = (),
+    app_url: str = DEFAULT_APP_URL,
 ) -> None:
     """The summary: the counts (runs apart from tests; a table on a terminal), the tests
-    named, the first problems, the notes, the verdict and the report files ``written``.
+    named by run with a link to each run (``app_url``), the first problems, the notes, the
+    verdict and the report files ``written``.
 
     ``err`` sends the summary to stderr (when a report goes to stdout); at most
-    ``max_tests`` still-failing and as many flaky tests are named.
+    ``max_tests`` still-failing and as many flaky tests are named (None: all).
     """
     console = Console(stderr=err)
     if console.is_terminal:
-        console.print(summary_table(report, max_tests=max_tests))
+        console.print(summary_table(report, max_tests=max_tests, app_url=app_url))
     else:
-        _print_plain_summary(report, err=err, max_tests=max_tests)
+        _print_plain_summary(report, err=err, max_tests=max_tests, app_url=app_url)
     problems = (o for o in report.results if o.outcome.incomplete)
     for shown, outcome in enumerate(problems):
         if shown == 10:
@@ -281,18 +291,23 @@ def print_summary(
         click.echo(files, err=err)
 
 
-def _print_plain_summary(report: SweepReport, *, err: bool, max_tests: int) -> None:
-    """The counts on one line (runs, then tests), then one line per test named
-    (still failing first, then flaky), for logs and CI."""
-    story = digest(report, max_items=max_tests)
+def _print_plain_summary(
+    report: SweepReport, *, err: bool, max_tests: int | None, app_url: str
+) -> None:
+    """The counts on one line (runs, then tests), then the tests named (still failing
+    first, then flaky), a run's tests under a line with its link, for logs and CI."""
+    story = digest(report, max_items=sys.maxsize if max_tests is None else max_tests)
     click.echo(f"summary: {plain_counts(story.counts)}", err=err)
     for title, tests in (("still failing", story.failing), ("flaky", story.flaky)):
-        for test in tests.items:
-            name = test.name or "(tests not known)"
-            evidence = f"; {test.evidence}" if test.evidence else ""
-            click.echo(f"  {title}: {name} ({test.where}{evidence})", err=err)
+        for group in by_run(tests.items):
+            click.echo(f"  {title}: {group.where}: {run_link(app_url, group.page)}", err=err)
+            for test in group.tests:
+                name = test.name or "(tests not known)"
+                evidence = f": {test.evidence}" if test.evidence else ""
+                click.echo(f"    {name}{evidence}", err=err)
         if tests.more:
-            click.echo(f"  {title}: ... and {tests.more} more (the report lists them all)", err=err)
+            more = f"... and {tests.more} more (--all lists every one)"
+            click.echo(f"  {title}: {more}", err=err)
 
 
 def conclude(invocation: Invocation, ran: Ran) -> int:
@@ -335,7 +350,13 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
     if invocation.settings.dry_run:
         _print_plan(report, err=err)
     written = [(flag, path) for flag, path, warning in each if warning is None]
-    print_summary(report, err=err, written=written)
+    print_summary(
+        report,
+        err=err,
+        written=written,
+        max_tests=None if invocation.show_all else 20,
+        app_url=invocation.app_url,
+    )
     for line in (warning for _, _, warning in each if warning):
         click.echo(f"warning: {line}", err=True)
     if ran.error is not None:
