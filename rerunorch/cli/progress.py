@@ -30,7 +30,7 @@ from rerunorch.report.digest import Listing, TestLine, digest
 from rerunorch.report.model import SweepReport
 from rerunorch.report.text import duration_text, one_line
 
-__all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table"]
+__all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table", "time_left"]
 
 _NO_ETA = "-:--:--"
 
@@ -49,6 +49,20 @@ def finished_line(outcome: Outcome, done: int, total: int | None) -> str:
     count = f"{done}/{total}" if total else str(done)
     line = f"[{count}] {outcome.target}: {', '.join(parts)}"
     return line + (f" ({detail})" if detail else "")
+
+
+def time_left(now: float, ends: list[float], queued: int, slots: int, typical: float) -> float:
+    """Seconds until the last rerun ends: the running ones end when expected (``ends``), and
+    the ``queued`` ones take ``typical`` seconds each, started as ``slots`` free up.
+
+    >>> time_left(0.0, [60.0, 120.0], queued=3, slots=2, typical=100.0)
+    260.0
+    """
+    slots = max(slots, 1, len(ends))
+    free = sorted([*(max(end, now) for end in ends), *([now] * (slots - len(ends)))])
+    waves, extra = divmod(queued, slots)
+    last = max((end + (waves + (i < extra)) * typical for i, end in enumerate(free)), default=now)
+    return max(last - now, 0.0)
 
 
 class PlainProgress(SweepListener):
@@ -79,6 +93,10 @@ class LiveProgress(SweepListener):
     """On a terminal: a bar with the elapsed time and an ETA, the reruns running longest,
     the sweep's counters, and a line above the bar for each target that ends.
 
+    The ETA is when the last rerun should end: each running one at its expected end
+    (:attr:`RerunTriggered.expected`, the poller's estimate; else as long as the reruns
+    that have ended took), the queued ones after them as ``--max-active`` slots free up.
+
     It fits 80 columns. Listen with it, and show it while the sweep runs::
 
         live = LiveProgress(total, console)
@@ -98,7 +116,8 @@ class LiveProgress(SweepListener):
         self._console = console
         self._longest = longest
         self._done = 0
-        self._running: dict[int, tuple[int, float]] = {}  # target: (rerun, since)
+        self._running: dict[int, tuple[int, float, float | None]] = {}  # (rerun, since, expected)
+        self._ended = (0, 0.0)  # reruns ended, and their time in all
         self._samples: list[tuple[float, int]] = []
         self._sweep: Sweep | None = None
         self._clock: Clock = SystemClock()
@@ -137,11 +156,14 @@ class LiveProgress(SweepListener):
         self._bar.start_task(self._task)
 
     async def rerun_triggered(self, event: RerunTriggered) -> None:
-        self._running[event.target.id] = (event.rerun_id, self._clock.monotonic())
+        self._running[event.target.id] = (event.rerun_id, self._clock.monotonic(), event.expected)
 
     async def rerun_finished(self, event: RerunFinished) -> None:
         self._done += 1
-        self._running.pop(event.outcome.target, None)
+        running = self._running.pop(event.outcome.target, None)
+        if running is not None:
+            count, spent = self._ended
+            self._ended = (count + 1, spent + self._clock.monotonic() - running[1])
         self._bar.update(self._task, completed=self._done)
         line = finished_line(event.outcome, self._done, self._total)
         self._console.print(Text(line, no_wrap=True, overflow="ellipsis"))
@@ -157,12 +179,26 @@ class LiveProgress(SweepListener):
         return Group(*lines)
 
     def _eta(self) -> str:
-        """The time left at the pace since the start (reruns end in bursts, minutes apart,
-        so a recent pace would swing)."""
-        if self._started is None or not self._done or self._total is None:
+        """The time left: see :func:`time_left`; at the pace since the start while no
+        rerun's length is known yet."""
+        if self._started is None or self._total is None:
             return _NO_ETA
-        elapsed = self._clock.monotonic() - self._started
-        left = elapsed / self._done * max(self._total - self._done, 0)
+        now = self._clock.monotonic()
+        running = list(self._running.copy().values())  # drawn from a thread of its own
+        count, spent = self._ended
+        known = [expected for _, _, expected in running if expected is not None]
+        typical = spent / count if count else (sum(known) / len(known) if known else None)
+        if typical is not None:
+            ends = [since + (typical if e is None else e) for _, since, e in running]
+            queued = max(self._total - self._done - len(running), 0)
+            settings = self._sweep.settings if self._sweep is not None else None
+            slots = (settings.max_active or settings.effective_window) if settings else 1
+            left = time_left(now, ends, queued, slots, typical)
+        elif self._done:
+            elapsed = now - self._started
+            left = elapsed / self._done * max(self._total - self._done, 0)
+        else:
+            return _NO_ETA
         minutes, seconds = divmod(int(left + 0.5), 60)
         hours, minutes = divmod(minutes, 60)
         return f"{hours}:{minutes:02d}:{seconds:02d}"
@@ -173,11 +209,12 @@ class LiveProgress(SweepListener):
         oldest = sorted(self._running.copy().items(), key=lambda item: item[1][1])[: self._longest]
         rows = [
             Text(
-                f"  {target} → rerun {rerun}: running {duration_text(now - since)}",
+                f"  {target} → rerun {rerun}: running {duration_text(now - since)}"
+                + (f" of ~{duration_text(expected)}" if expected else ""),
                 no_wrap=True,
                 overflow="ellipsis",
             )
-            for target, (rerun, since) in oldest
+            for target, (rerun, since, expected) in oldest
         ]
         more = len(self._running) - len(rows)
         if more > 0:
