@@ -10,6 +10,7 @@ is in what it writes.
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import traceback
@@ -59,6 +60,9 @@ __all__ = [
 
 log = logging.getLogger("rerunorch.cli")
 
+# "GET /api/v1/execution_results/10024: " before what went wrong.
+_REQUEST = re.compile(r"^[A-Z]+ /\S*: ")
+
 _VERDICT_STYLES = {0: "bold green", 1: "bold red", 3: "bold yellow"}
 
 _STOPPING = (
@@ -74,11 +78,13 @@ class Ran:
         report: What it found out (also after an error: what was known then).
         error: What ended it early (the key refused, an unexpected error), or None.
         journal: The journal's path, or None without one.
+        unreached: The server went away before it answered any request of the sweep.
     """
 
     report: SweepReport
     error: Exception | None = None
     journal: Path | None = None
+    unreached: bool = False
 
     @property
     def complete(self) -> bool:
@@ -101,13 +107,16 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 # -- running ---------------------------------------------------------------------------------
 
 
-async def _run_with_signals(sweep: Sweep) -> Exception | None:
-    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once.
+async def _run_with_signals(sweep: Sweep, guard: OutageGuard | None = None) -> Exception | None:
+    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once, and
+    so does ``guard`` when the server has gone.
 
     Returns what ended the sweep early, if anything (``sweep.report`` holds what was known).
     """
     failure: Exception | None = None
     async with anyio.create_task_group() as tg:
+        if guard is not None:
+            guard.watch(sweep, cancel=tg.cancel_scope.cancel)
 
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -164,16 +173,15 @@ async def run_sweep(
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
     # The plugins' settings (masked) go in the report's config as the sweep's own do.
     sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
-    guard.watch(sweep)
     if live is not None:
         with live.showing(sweep):
-            error = await _run_with_signals(sweep)
+            error = await _run_with_signals(sweep, guard)
     else:
-        error = await _run_with_signals(sweep)
+        error = await _run_with_signals(sweep, guard)
     found_notes = getattr(targets, "found_notes", None)  # what a discovery found, and why
     if found_notes is not None:
         sweep.report.notes.extend(found_notes())
-    return Ran(report=sweep.report, error=error)
+    return Ran(report=sweep.report, error=error, unreached=guard.never_answered)
 
 
 def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
@@ -272,12 +280,8 @@ def print_summary(
         console.print(summary_table(report, max_tests=max_tests, app_url=app_url))
     else:
         _print_plain_summary(report, err=err, max_tests=max_tests, app_url=app_url)
-    problems = (o for o in report.results if o.outcome.incomplete)
-    for shown, outcome in enumerate(problems):
-        if shown == 10:
-            click.echo("  ... (the report lists them all)", err=True)
-            break
-        click.echo(f"  {outcome.target}: {outcome.outcome.value}: {outcome.error}", err=True)
+    for line in problem_lines(report):
+        click.echo(line, err=True)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     dry_run = bool(report.config.get("dry_run"))
@@ -289,6 +293,27 @@ def print_summary(
     files = written_line(written)
     if files:
         click.echo(files, err=err)
+
+
+def problem_lines(report: SweepReport, *, limit: int = 10) -> list[str]:
+    """A line for each way targets could not be rerun to their end: one target's error as
+    it is, or ``"  12 targets: interrupted: sweep cancelled (2001, 2002, ...)"`` for many
+    that ended the same way (the error less its request), ``limit`` lines at most."""
+    ways: dict[tuple[str, str], list[int]] = {}
+    for outcome in report.results:
+        if outcome.outcome.incomplete:
+            why = _REQUEST.sub("", outcome.error or "")
+            ways.setdefault((outcome.outcome.value, why), []).append(outcome.target)
+    lines = []
+    for (kind, why), targets in list(ways.items())[:limit]:
+        if len(targets) == 1:
+            lines.append(f"  {targets[0]}: {kind}: {why}")
+            continue
+        shown = ", ".join(map(str, targets[:5])) + (", ..." if len(targets) > 5 else "")
+        lines.append(f"  {len(targets)} targets: {kind}: {why} ({shown})")
+    if len(ways) > limit:
+        lines.append("  ... (the report lists them all)")
+    return lines
 
 
 def _print_plain_summary(
@@ -330,6 +355,8 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
     if ran.refused_up_front:
         assert ran.error is not None
         return error_exit(ran.error, invocation.verbose)
+    if ran.unreached and not report.summary.triggered:
+        return 2  # said by the guard: the server answered nothing, nothing was triggered
     if ran.journal is not None and ran.complete and not invocation.quiet:
         click.echo(f"journal: {ran.journal}", err=True)
     if invocation.notifiers and invocation.settings.dry_run:
