@@ -2,10 +2,10 @@
 
 The report keeps each test's verdict and the runs of its chain, not which run it
 failed in, its suite or its time. With ``--junit``, those are read once the sweep
-has ended: two ``GET`` requests for each run of a chain that holds a judged test
-(its test-case results, and the run for its duration), a few at a time. A run
-that cannot be read is left out (its tests are counted from their verdicts) and
-said in a note.
+has ended (unless the server went away): two ``GET`` requests for each run of a
+chain that holds a judged test (its test-case results, and the run for its
+duration), a few at a time. A run that cannot be read is left out (its tests are
+counted from their verdicts) and said in a note.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import anyio
 
 from rerunorch.api.client import TestsigmaClient
 from rerunorch.api.models import ExecutionResult
+from rerunorch.clock import Clock
 from rerunorch.errors import ApiError
 from rerunorch.report.junit import RunRecord
 from rerunorch.report.model import SweepReport
@@ -35,9 +36,10 @@ def run_ids(report: SweepReport) -> list[int]:
 
 
 async def read_records(
-    report: SweepReport, settings: SweepSettings, key: Secret
+    report: SweepReport, settings: SweepSettings, key: Secret, *, clock: Clock | None = None
 ) -> tuple[dict[int, RunRecord], list[str]]:
-    """Each run's :class:`RunRecord`, and a note for the runs that could not be read."""
+    """Each run's :class:`RunRecord`, and a note for the runs that could not be read
+    (``clock``: the sweep's, for the retries' waits)."""
     wanted = run_ids(report)
     records: dict[int, RunRecord] = {}
     failed: list[int] = []
@@ -50,6 +52,7 @@ async def read_records(
         timeout=settings.request_timeout,
         max_response_bytes=settings.max_response_bytes,
         max_attempts=3,
+        clock=clock,
     )
 
     async def read(run_id: int) -> None:

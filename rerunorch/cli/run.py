@@ -79,12 +79,15 @@ class Ran:
         error: What ended it early (the key refused, an unexpected error), or None.
         journal: The journal's path, or None without one.
         unreached: The server went away before it answered any request of the sweep.
+        records: Each run's test-case results and duration for the JUnit file (read
+            after the sweep when ``--junit`` is asked for), or None.
     """
 
     report: SweepReport
     error: Exception | None = None
     journal: Path | None = None
     unreached: bool = False
+    records: Records | None = None
 
     @property
     def complete(self) -> bool:
@@ -181,7 +184,17 @@ async def run_sweep(
     found_notes = getattr(targets, "found_notes", None)  # what a discovery found, and why
     if found_notes is not None:
         sweep.report.notes.extend(found_notes())
-    return Ran(report=sweep.report, error=error, unreached=guard.never_answered)
+    records = None
+    # The server is there (no error, no outage): read what the JUnit file shows.
+    server_there = error is None and guard.message is None
+    if invocation.outputs.junit and not invocation.settings.dry_run and server_there:
+        from rerunorch.cli.records import read_records
+
+        records, notes = await read_records(
+            sweep.report, invocation.settings, invocation.key, clock=sweep.clock
+        )
+        sweep.report.notes.extend(notes)
+    return Ran(report=sweep.report, error=error, unreached=guard.never_answered, records=records)
 
 
 def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
@@ -366,13 +379,7 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
         from rerunorch.notify import notify_all
 
         anyio.run(notify_all, invocation.notifiers, report, invocation.notify_options)
-    records = None
-    if invocation.outputs.junit and not invocation.settings.dry_run:
-        from rerunorch.cli.records import read_records
-
-        records, notes = anyio.run(read_records, report, invocation.settings, invocation.key)
-        report.notes.extend(notes)
-    each = _write_each(report, invocation.outputs, records)
+    each = _write_each(report, invocation.outputs, ran.records)
     err = invocation.outputs.to_stdout
     if invocation.settings.dry_run:
         _print_plan(report, err=err)
