@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -360,3 +361,25 @@ def test_the_junit_of_a_simulator_sweep_is_valid_surefire(simulate: str, tmp_pat
         assert re.fullmatch(r"plan\d+\.[A-Za-z].*", c.attrib["classname"]), c.attrib
         assert not re.search(r"\b(result|rerun) \d+", c.attrib["name"]), c.attrib
     assert all(float(c.attrib["time"]) > 0 for c in cases)
+
+
+async def test_runs_that_cannot_be_read_are_noted_and_counted_from_the_verdicts() -> None:
+    from rerunorch.cli.records import read_records
+    from rerunorch.secret import Secret
+    from rerunorch.settings import SweepSettings
+    from rerunorch.testing import MockClock
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    report, _ = chain_report()
+    settings = SweepSettings(base_url=f"http://127.0.0.1:{port}")
+    records, notes = await read_records(
+        report, settings, Secret("sim-api-key"), clock=MockClock(autojump=True)
+    )
+    assert records == {}
+    assert notes == [
+        "junit: 3 of 3 runs could not be read (1001, 2001, 2002); their tests' attempts are "
+        "counted from the verdicts, without times"
+    ]
+    check(junit_xml(report, records))
