@@ -78,8 +78,8 @@ def test_the_summary_names_20_of_each_kind_unless_all(capsys: pytest.CaptureFixt
     assert "more" not in every
 
 
-def line(run_id: int, rerun: int | None, name: str) -> TestLine:
-    return TestLine(name=name, test_case_id=1, plan=7, run=run_id, rerun=rerun)
+def line(run_id: int, rerun: int | None, name: str, evidence: str | None = None) -> TestLine:
+    return TestLine(name=name, test_case_id=1, plan=7, run=run_id, rerun=rerun, evidence=evidence)
 
 
 def test_tests_are_grouped_by_their_run() -> None:
@@ -91,6 +91,13 @@ def test_tests_are_grouped_by_their_run() -> None:
         ("plan 7, run 1 → rerun 12", 12, ["d"]),
     ]
     assert run_link(DEFAULT_APP_URL, 12) == "https://app.testsigma.com/ui/td/runs/12"
+    ranked = [
+        line(1, 2, "never", "not_run: failed 0 of 0 runs, 3 not run"),
+        line(1, 2, "maybe", "undecided: failed 3 of 3 runs, P=0.73"),
+        line(1, 2, "broken", "broken: failed 6 of 6 runs, P=0.96"),
+    ]
+    [group] = by_run(ranked)
+    assert [t.name for t in group.tests] == ["broken", "maybe", "never"]
 
 
 @pytest.mark.parametrize("pattern", ["", "https://x/{id", "https://x/{run}", "ftp://x/{id}"])

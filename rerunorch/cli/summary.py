@@ -80,7 +80,8 @@ class RunGroup:
 
 
 def by_run(tests: Iterable[TestLine]) -> Iterator[RunGroup]:
-    """``tests`` grouped by the run they are of (the digest lists a run's tests together)."""
+    """``tests`` grouped by the run they are of (the digest lists a run's tests together);
+    in a run, broken tests first, then undecided ones, then those never run."""
     group: list[TestLine] = []
     for test in tests:
         if group and (group[0].run, group[0].rerun) != (test.run, test.rerun):
@@ -91,10 +92,15 @@ def by_run(tests: Iterable[TestLine]) -> Iterator[RunGroup]:
         yield _group(group)
 
 
+# A run's tests by what matters most: broken, then undecided, then never run.
+_RANK = {"broken": 0, "undecided": 1, "not_run": 2}
+
+
 def _group(tests: list[TestLine]) -> RunGroup:
     first = tests[0]
     page = first.rerun if first.rerun is not None else first.run
-    return RunGroup(first.where, page, tuple(tests))
+    ranked = sorted(tests, key=lambda t: _RANK.get((t.evidence or "").split(":", 1)[0], 3))
+    return RunGroup(first.where, page, tuple(ranked))
 
 
 def check_app_url(pattern: str, where: str = "--app-url") -> str:
