@@ -173,3 +173,25 @@ async def test_under_script_the_bar_has_an_eta_and_piped_there_are_no_control_ch
     assert not CONTROL.search(out), repr(CONTROL.search(out))
     assert "verdict: " in out
     assert re.search(r"\n  still failing: plan \d+, run \d+ → rerun \d+: https://", out)
+
+
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])[;m]")  # a foreground colour
+
+
+@pytest.mark.simulator(targets=4, passed_targets=0, run_duration=(20.0, 60.0))
+async def test_no_color_draws_the_terminal_without_colours(
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
+) -> None:
+    command = sweep_command(rerunorch_simulator, tmp_path)
+    coloured = environment(rerunorch_simulator)
+    code, seen = await on_terminal(command, coloured, lambda process, seen: True)
+    assert code == 1
+    assert COLOUR.search(seen.decode(errors="replace")), "in colour by default"
+    (tmp_path / "journal.sqlite").unlink()
+    plain = {**coloured, "NO_COLOR": "1"}
+    code, seen = await on_terminal(command, plain, lambda process, seen: True)
+    text = seen.decode(errors="replace")
+    assert code == 1
+    assert "\x1b[" in text, "still drawn as on a terminal"
+    assert not COLOUR.search(text), COLOUR.search(text)
+    assert "verdict: " in text
