@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
@@ -114,8 +115,10 @@ class TargetRun:
         journal: Journal | None = None,
         resume: JournalEntry | None = None,
         budget: RerunBudget | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.target = target
+        self._wall = wall  # the time of day, for --deadline (the sweep's clock may be scaled)
         self._client = client
         self._strategy = strategy
         self._settings = settings
@@ -363,7 +366,7 @@ class TargetRun:
             return Bound.MAX_ROUNDS
         if len(chain) - 1 >= RERUN_CAP:
             return Bound.RERUN_CAP
-        if settings.deadline is not None and self._clock.time() >= settings.deadline:
+        if settings.deadline is not None and self._wall() >= settings.deadline:
             return Bound.DEADLINE
         return None
 
