@@ -142,7 +142,6 @@ def test_every_flag_of_the_sweep_exists() -> None:
 def test_the_jobs_sweep_runs_against_the_simulator(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("rerunorch_slack", reason="pip install -r requirements-dev.txt")
     pytest.importorskip("aiosmtpd")  # test_notifiers_e2e, whose Slack-like server is used
     from test_notifiers_e2e import SLACK_PATH, Endpoint
 

@@ -7,7 +7,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from rerunorch import ConfigError, Secret
+from rerunorch.errors import ConfigError
+from rerunorch.secret import Secret
 
 __all__ = ["ENV", "EmailSettings", "TlsMode"]
 

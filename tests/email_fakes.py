@@ -1,7 +1,6 @@
-"""Test helpers for rerunorch-email: a test certificate, a real SMTP server, a sample report.
+"""Test helpers for the email notifier: a test certificate, a real SMTP server, a sample report.
 
-(A uniquely named module rather than a conftest.py, so that the tests of every
-plugin can be collected together from the repository's root.)
+(A uniquely named module rather than a conftest.py: the tests import it by name.)
 """
 
 from __future__ import annotations

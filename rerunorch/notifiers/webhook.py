@@ -1,15 +1,13 @@
-"""rerunorch-webhook: POST a sweep's report to any URL, or a card to Microsoft Teams.
+"""The ``webhook`` notifier: POST a sweep's report to any URL, or a card to Microsoft Teams.
 
-A rerunorch plugin (entry point ``webhook`` in the group ``rerunorch``) that
-registers the notifier ``webhook``: ``rerunorch sweep ... --notify webhook`` with
-``RERUNORCH_WEBHOOK_URL`` set, or a ``[notify.webhook]`` table in the config file::
+A default plugin of rerunorch (entry point ``webhook`` of the core, group ``rerunorch``):
+``rerunorch sweep ... --notify webhook`` with ``RERUNORCH_WEBHOOK_URL`` set, or a
+``[notify.webhook]`` table in the config file::
 
     [notify.webhook]
     url = "${RERUNORCH_WEBHOOK_URL}"
     secret = "${RERUNORCH_WEBHOOK_SECRET}"   # signs the body: X-Rerunorch-Signature
     format = "json"                          # or "teams": an Adaptive Card
-
-It uses only rerunorch's public API.
 """
 
 from __future__ import annotations
@@ -20,18 +18,22 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rerunorch import Clock, Notifier, SweepReport, SystemClock, hookimpl
-from rerunorch_webhook._post import SIGNATURE_HEADER, WebhookError, post_body, signature
-from rerunorch_webhook._retry import RetryPolicy
-from rerunorch_webhook._settings import (
+from rerunorch._version import __version__
+from rerunorch.clock import Clock, SystemClock
+from rerunorch.notifiers.teams import MAX_BYTES, teams_payload
+from rerunorch.notifiers.teams import encode as _encode
+from rerunorch.notifiers.webhook_post import SIGNATURE_HEADER, WebhookError, post_body, signature
+from rerunorch.notifiers.webhook_retry import RetryPolicy
+from rerunorch.notifiers.webhook_settings import (
     ENV_FORMAT,
     ENV_SECRET,
     ENV_URL,
     Format,
     WebhookSettings,
 )
-from rerunorch_webhook._teams import MAX_BYTES, teams_payload
-from rerunorch_webhook._teams import encode as _encode
+from rerunorch.notify import Notifier
+from rerunorch.plugins.hookspecs import hookimpl
+from rerunorch.report.model import SweepReport
 
 __all__ = [
     "ENV_FORMAT",
@@ -48,8 +50,6 @@ __all__ = [
     "signature",
     "teams_payload",
 ]
-__version__ = "0.1.0"
-
 log = logging.getLogger(__name__)
 
 
@@ -107,7 +107,7 @@ class WebhookNotifier:
             retry=settings.retry,
             clock=self._clock,
             timeout=settings.timeout,
-            user_agent=f"rerunorch-webhook/{__version__}",
+            user_agent=f"rerunorch/{__version__}",
         )
         log.info(
             "posted the %s report to the webhook at %s (%d bytes, answer %d)",

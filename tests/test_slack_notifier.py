@@ -7,10 +7,10 @@ import logging
 import socket
 
 import pytest
-from rerunorch_slack import ENV_WEBHOOK_URL, SlackError, SlackNotifier, slack_message
 from slack_fakes import FakeSlack, JumpClock, big_report, serve_fake_slack
 
 from rerunorch import PluginManager, run_notifiers
+from rerunorch.notifiers.slack import ENV_WEBHOOK_URL, SlackError, SlackNotifier, slack_message
 from rerunorch.testing import sample_report
 
 TOKEN = "s3cr3tT0k3n"
@@ -140,7 +140,7 @@ async def test_a_failure_becomes_a_note_without_secrets(
     assert TOKEN not in repr(notifier)
 
 
-def test_the_installed_plugin_registers_the_notifier() -> None:
-    manager = PluginManager().load(env={"RERUNORCH_PLUGINS": "rerunorch-slack"})
+def test_the_core_registers_the_notifier_through_its_entry_point() -> None:
+    manager = PluginManager().load(env={"RERUNORCH_PLUGINS": "slack"})
     assert not manager.failed
     assert isinstance(manager.notifiers()["slack"], SlackNotifier)

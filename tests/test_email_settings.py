@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
-from rerunorch_email import EmailSettings, TlsMode, email_message
 
 from rerunorch import ConfigError, Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.notifiers.email import EmailSettings, TlsMode, email_message
 from rerunorch.testing import sample_report
 
 BASE = {"host": "smtp.example.com", "from": "a@example.com", "to": "b@example.com"}
@@ -90,3 +91,23 @@ def test_lists_are_cut_with_and_n_more() -> None:
     assert text.count("\n- t") == 5
     assert "... and 7 more" in text
     assert "Started 1970-01-01 00:00:00 UTC; not finished." in text
+
+
+def test_without_the_email_extra_the_command_stops_before_sending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from rerunorch.cli import cli
+    from rerunorch.notifiers.email import EmailNotifier
+
+    monkeypatch.setitem(sys.modules, "aiosmtplib", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r'needs aiosmtplib: pip install "rerunorch\[email\]"'):
+        EmailNotifier(env={}).configure(BASE)
+    env = {"TESTSIGMA_API_KEY": "k", "RERUNORCH_PLUGINS": None}
+    args = ["sweep", "467", "--base-url", "http://127.0.0.1:9", "--notify", "email"]
+    for key, value in (("host", "smtp.example.com"), ("from", "a@x"), ("to", "b@x")):
+        args += ["--notify-option", f"email.{key}={value}"]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert 'pip install "rerunorch[email]"' in result.output

@@ -10,8 +10,11 @@ import math
 
 import aiohttp
 
-from rerunorch import Clock, Secret, parse_retry_after, plural
-from rerunorch_webhook._retry import RETRY_STATUSES, RetryPolicy
+from rerunorch.clock import Clock
+from rerunorch.notifiers.webhook_retry import RETRY_STATUSES, RetryPolicy
+from rerunorch.pacing.headers import parse_retry_after
+from rerunorch.report.text import plural
+from rerunorch.secret import Secret
 
 __all__ = ["SIGNATURE_HEADER", "WebhookError", "post_body", "signature"]
 

@@ -10,13 +10,14 @@ import json
 import re
 from typing import Any
 
-from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest
-from rerunorch import one_line as _one_line
+from rerunorch.notifiers.message import CaseList, case_detail, case_lists, case_name, problem_text
+from rerunorch.report.digest import Digest, Listing, Problem, digest
+from rerunorch.report.model import SweepReport
+from rerunorch.report.text import one_line as _one_line
 
 __all__ = ["MAX_BYTES", "encode", "teams_payload"]
 
 MAX_BYTES = 28_000
-_NAME_LIMIT = 150
 _ERROR_LIMIT = 200
 _NOTE_LIMIT = 300
 # What Teams' Markdown (bold, italic, links, lists) would take for formatting: anywhere,
@@ -78,11 +79,8 @@ def _card(d: Digest, title: str, shown: int, notes: int) -> dict[str, Any]:
         _text(d.timing, isSubtle=True, spacing="None"),
         {"type": "FactSet", "facts": [_fact(c.label, str(c.value)) for c in d.counts]},
     ]
-    sections = [
-        (f"Flaky tests ({d.flaky.total}): failed, then passed on rerun", _tests(d.flaky, shown)),
-        (f"Still failing ({d.failing.total}): failed again on rerun", _tests(d.failing, shown)),
-        (f"Not rerun to the end ({d.problems.total})", _problems(d.problems, shown)),
-    ]
+    sections = [(found.heading, _tests(found, shown)) for found in case_lists(d)]
+    sections.append((f"Not rerun to the end ({d.problems.total})", _problems(d.problems, shown)))
     for heading, (facts, total) in sections:
         if not total:
             continue
@@ -119,22 +117,14 @@ def _escape(text: str) -> str:
     return _BLOCK_START.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", escaped)
 
 
-def _tests(listing: Listing[TestLine], shown: int) -> tuple[list[dict[str, str]], int]:
-    facts = []
-    for test in listing.items[:shown]:
-        if test.name is None and test.test_case_id is None:
-            name = "(tests not known)"
-        else:
-            name = _escape(_one_line(test.name, _NAME_LIMIT)) if test.name else "(no name)"
-            if test.test_case_id is not None:
-                name += f" (case {test.test_case_id})"
-        facts.append(_fact(name, test.where))
-    return facts, listing.total
+def _tests(found: CaseList, shown: int) -> tuple[list[dict[str, str]], int]:
+    facts = [_fact(case_name(t, escape=_escape), case_detail(t)) for t in found.items[:shown]]
+    return facts, found.total
 
 
 def _problems(listing: Listing[Problem], shown: int) -> tuple[list[dict[str, str]], int]:
-    facts = []
-    for p in listing.items[:shown]:
-        error = f": {_escape(_one_line(p.error, _ERROR_LIMIT))}" if p.error else ""
-        facts.append(_fact(p.where, f"{p.what}{error}"))
+    facts = [
+        _fact(p.where, problem_text(p, escape=_escape, limit=_ERROR_LIMIT))
+        for p in listing.items[:shown]
+    ]
     return facts, listing.total

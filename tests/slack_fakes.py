@@ -1,7 +1,6 @@
-"""Test helpers for rerunorch-slack: a fake clock, a local Slack, a sample report.
+"""Test helpers for the Slack notifier: a fake clock, a local Slack, a sample report.
 
-(A uniquely named module rather than a conftest.py, so that the tests of every
-plugin can be collected together from the repository's root.)
+(A uniquely named module rather than a conftest.py: the tests import it by name.)
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from rerunorch import ConfigError, Secret
-from rerunorch_webhook._retry import RetryPolicy
+from rerunorch.errors import ConfigError
+from rerunorch.notifiers.webhook_retry import RetryPolicy
+from rerunorch.secret import Secret
 
 __all__ = ["ENV_FORMAT", "ENV_SECRET", "ENV_URL", "Format", "WebhookSettings"]
 

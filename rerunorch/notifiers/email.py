@@ -1,9 +1,8 @@
-"""rerunorch-email: mail a sweep's summary (plain text and HTML) over SMTP.
+"""The ``email`` notifier: mail a sweep's summary (plain text and HTML) over SMTP.
 
-A rerunorch plugin (entry point ``email`` in the group ``rerunorch``) that
-registers the notifier ``email``: ``rerunorch sweep ... --notify email`` with
-the ``RERUNORCH_SMTP_*`` and ``RERUNORCH_EMAIL_*`` variables set, or a
-``[notify.email]`` table in the config file::
+A default plugin of rerunorch (entry point ``email`` of the core, group ``rerunorch``):
+``rerunorch sweep ... --notify email`` with the ``RERUNORCH_SMTP_*`` and
+``RERUNORCH_EMAIL_*`` variables set, or a ``[notify.email]`` table in the config file::
 
     [notify.email]
     host = "smtp.example.com"
@@ -13,7 +12,8 @@ the ``RERUNORCH_SMTP_*`` and ``RERUNORCH_EMAIL_*`` variables set, or a
     from = "rerunorch <rerunorch@example.com>"
     to = ["qa-team@example.com"]
 
-It uses only rerunorch's public API.
+It needs aiosmtplib, an extra: ``pip install "rerunorch[email]"`` (without it, ``--notify
+email`` is refused before the sweep starts, saying so).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rerunorch import Notifier, SweepReport, hookimpl
-from rerunorch_email._message import email_message
-from rerunorch_email._send import EmailError, send_message
-from rerunorch_email._settings import ENV, EmailSettings, TlsMode
+from rerunorch.notifiers.email_message import email_message
+from rerunorch.notifiers.email_send import EmailError, require_smtp, send_message
+from rerunorch.notifiers.email_settings import ENV, EmailSettings, TlsMode
+from rerunorch.notify import Notifier
+from rerunorch.plugins.hookspecs import hookimpl
+from rerunorch.report.model import SweepReport
 
 __all__ = ["ENV", "EmailError", "EmailNotifier", "EmailSettings", "TlsMode", "email_message"]
-__version__ = "0.1.0"
-
 log = logging.getLogger(__name__)
 
 
@@ -55,9 +55,11 @@ class EmailNotifier:
         ends the command with exit 2 instead of failing after the sweep.
 
         Raises:
-            rerunorch.ConfigError: A bad setting (no SMTP host, no recipient, an unknown key).
+            rerunorch.ConfigError: A bad setting (no SMTP host, no recipient, an unknown key),
+                or aiosmtplib is not installed (``pip install "rerunorch[email]"``).
         """
         EmailSettings.from_options(options, os.environ if self._env is None else self._env)
+        require_smtp()
         return self
 
     async def notify(self, report: SweepReport, options: Mapping[str, Any]) -> None:

@@ -14,7 +14,9 @@ from typing import Any
 
 import aiohttp
 
-from rerunorch import Clock, Secret, parse_retry_after
+from rerunorch.clock import Clock
+from rerunorch.pacing.headers import parse_retry_after
+from rerunorch.secret import Secret
 
 __all__ = ["SlackError", "WebhookPacer", "post_message"]
 

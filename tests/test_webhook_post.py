@@ -11,7 +11,10 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
-from rerunorch_webhook import (
+from webhook_fakes import JumpClock, serve_endpoint
+
+from rerunorch import ConfigError, PluginManager, run_notifiers
+from rerunorch.notifiers.webhook import (
     ENV_SECRET,
     ENV_URL,
     SIGNATURE_HEADER,
@@ -20,9 +23,6 @@ from rerunorch_webhook import (
     WebhookSettings,
     report_body,
 )
-from webhook_fakes import JumpClock, serve_endpoint
-
-from rerunorch import ConfigError, PluginManager, run_notifiers
 from rerunorch.testing import sample_report
 
 SECRET = "hmac-k3y-s3cret"
@@ -53,7 +53,7 @@ async def test_posts_the_report_json_signed(clock: JumpClock) -> None:
     mac = hmac.new(SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()
     assert delivery.headers[SIGNATURE_HEADER] == f"sha256={mac}"
     assert delivery.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert delivery.headers["User-Agent"].startswith("rerunorch-webhook/")
+    assert delivery.headers["User-Agent"].startswith("rerunorch/")
 
 
 async def test_without_a_secret_there_is_no_signature(clock: JumpClock) -> None:
@@ -186,7 +186,7 @@ def test_bad_settings(options: dict[str, Any], env: dict[str, str], match: str) 
     assert TOKEN not in str(info.value)
 
 
-def test_the_installed_plugin_registers_the_notifier() -> None:
-    manager = PluginManager().load(env={"RERUNORCH_PLUGINS": "rerunorch-webhook"})
+def test_the_core_registers_the_notifier_through_its_entry_point() -> None:
+    manager = PluginManager().load(env={"RERUNORCH_PLUGINS": "webhook"})
     assert not manager.failed
     assert isinstance(manager.notifiers()["webhook"], WebhookNotifier)

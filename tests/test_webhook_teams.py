@@ -6,11 +6,17 @@ import re
 from typing import Any
 
 import pytest
-from rerunorch_webhook import ENV_FORMAT, ENV_URL, MAX_BYTES, WebhookNotifier, teams_payload
-from rerunorch_webhook._teams import encode
 from webhook_fakes import STARTED, TEAMS_LIMIT, JumpClock, big_report, card_problems, serve_endpoint
 
 from rerunorch import Outcome, OutcomeKind, SweepReport, TestRef
+from rerunorch.notifiers.teams import encode
+from rerunorch.notifiers.webhook import (
+    ENV_FORMAT,
+    ENV_URL,
+    MAX_BYTES,
+    WebhookNotifier,
+    teams_payload,
+)
 from rerunorch.testing import sample_report
 
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from email.message import EmailMessage
 
-import aiosmtplib
+from rerunorch.errors import ConfigError
+from rerunorch.notifiers.email_settings import EmailSettings, TlsMode
+from rerunorch.report.text import one_line
 
-from rerunorch import one_line
-from rerunorch_email._settings import EmailSettings, TlsMode
+__all__ = ["EmailError", "require_smtp", "send_message"]
 
-__all__ = ["EmailError", "send_message"]
+MISSING = 'the email notifier needs aiosmtplib: pip install "rerunorch[email]"'
+
+
+def require_smtp() -> None:
+    """Check that the SMTP client (the ``email`` extra) is installed.
+
+    Raises:
+        ConfigError: It is not, saying how to install it.
+    """
+    if importlib.util.find_spec("aiosmtplib") is None:
+        raise ConfigError(MISSING)
 
 
 class EmailError(Exception):
@@ -21,9 +33,13 @@ async def send_message(message: EmailMessage, settings: EmailSettings) -> None:
     """Send ``message`` to ``settings.recipients`` through ``settings.host``.
 
     Raises:
+        ConfigError: aiosmtplib is not installed (the ``email`` extra).
         EmailError: The server could not be reached, TLS failed, it refused the
             login, the sender or a recipient, or it timed out.
     """
+    require_smtp()
+    import aiosmtplib
+
     where = f"{settings.host}:{settings.port}"
     password = settings.password.reveal() if settings.password else None
     try:
@@ -53,6 +69,8 @@ async def send_message(message: EmailMessage, settings: EmailSettings) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    import aiosmtplib
+
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return f"login refused ({exc.code} {one_line(exc.message, 150)})"
     if isinstance(exc, aiosmtplib.SMTPResponseException):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest, duration_text
-from rerunorch import one_line as _one_line
+from rerunorch.notifiers.message import CaseList, case_detail, case_lists, case_name, problem_text
+from rerunorch.report.digest import Digest, Listing, Problem, digest
+from rerunorch.report.model import SweepReport
+from rerunorch.report.text import duration_text
+from rerunorch.report.text import one_line as _one_line
 
 __all__ = ["MAX_BLOCKS", "MAX_HEADER_TEXT", "MAX_SECTION_TEXT", "slack_message"]
 
@@ -20,7 +23,6 @@ MAX_HEADER_TEXT = 150
 MAX_FIELDS = 10
 # Room kept in a section for its "... and N more" line.
 _MORE_ROOM = 40
-_NAME_LIMIT = 150
 _ERROR_LIMIT = 200
 _NOTE_LIMIT = 300
 
@@ -53,11 +55,8 @@ def slack_message(
         _context(d.timing),
     ]
     tail = [_context(_notes(d))] if d.notes else []
-    lists = [
-        (f"*Flaky tests ({d.flaky.total})*: failed, then passed on rerun", _tests(d.flaky)),
-        (f"*Still failing ({d.failing.total})*: failed again on rerun", _tests(d.failing)),
-        (f"*Not rerun to the end ({d.problems.total})*", _problems(d.problems)),
-    ]
+    lists = [(f"*{found.title}*: {found.meaning}", _tests(found)) for found in case_lists(d)]
+    lists.append((f"*Not rerun to the end ({d.problems.total})*", _problems(d.problems)))
     present = [(heading, rows) for heading, rows in lists if rows[1]]
     budget = MAX_BLOCKS - len(blocks) - len(tail) - (1 if present else 0)
     if present:
@@ -75,6 +74,10 @@ def escape(text: str) -> str:
     """``text`` safe in Slack's mrkdwn: ``&``, ``<`` and ``>`` as entities, so that names
     cannot form links or mentions (``<!channel>``)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _italic(text: str) -> str:
+    return f"_{text}_"
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
@@ -99,25 +102,18 @@ def _notes(d: Digest) -> str:
     return "*Notes*\n" + text[: MAX_SECTION_TEXT - 20]
 
 
-def _test_row(test: TestLine) -> str:
-    if test.name is None and test.test_case_id is None:
-        name = "_(tests not known)_"
-    else:
-        name = escape(_one_line(test.name, _NAME_LIMIT)) if test.name else "_(no name)_"
-        if test.test_case_id is not None:
-            name += f" (case {test.test_case_id})"
-    return f"• {name}: {test.where}"
-
-
-def _tests(listing: Listing[TestLine]) -> tuple[list[str], int]:
-    return [_test_row(t) for t in listing.items], listing.total
+def _tests(found: CaseList) -> tuple[list[str], int]:
+    rows = [
+        f"• {case_name(t, escape=escape, blank=_italic)}: {escape(case_detail(t))}"
+        for t in found.items
+    ]
+    return rows, found.total
 
 
 def _problems(listing: Listing[Problem]) -> tuple[list[str], int]:
-    rows = []
-    for p in listing.items:
-        error = f": {escape(_one_line(p.error, _ERROR_LIMIT))}" if p.error else ""
-        rows.append(f"• {p.where}: {p.what}{error}")
+    rows = [
+        f"• {p.where}: {problem_text(p, escape=escape, limit=_ERROR_LIMIT)}" for p in listing.items
+    ]
     return rows, listing.total
 
 

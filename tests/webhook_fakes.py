@@ -1,9 +1,8 @@
-"""Test helpers for rerunorch-webhook: a fake clock, a local endpoint, a big report.
+"""Test helpers for the webhook notifier: a fake clock, a local endpoint, a big report.
 
 (The small sample report is :func:`rerunorch.testing.sample_report`.)
 
-(A uniquely named module rather than a conftest.py, so that the tests of every
-plugin can be collected together from the repository's root.)
+(A uniquely named module rather than a conftest.py: the tests import it by name.)
 """
 
 from __future__ import annotations

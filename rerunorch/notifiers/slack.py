@@ -1,14 +1,12 @@
-"""rerunorch-slack: post a sweep's summary to Slack through an incoming webhook.
+"""The ``slack`` notifier: post a sweep's summary to Slack through an incoming webhook.
 
-A rerunorch plugin (entry point ``slack`` in the group ``rerunorch``) that
-registers the notifier ``slack``: ``rerunorch sweep ... --notify slack`` with
-``SLACK_WEBHOOK_URL`` set, or a ``[notify.slack]`` table in the config file::
+A default plugin of rerunorch (entry point ``slack`` of the core, group ``rerunorch``):
+``rerunorch sweep ... --notify slack`` with ``SLACK_WEBHOOK_URL`` set, or a
+``[notify.slack]`` table in the config file::
 
     [notify.slack]
     webhook_url = "${SLACK_WEBHOOK_URL}"
     title = "Nightly regression"
-
-It uses only rerunorch's public API.
 """
 
 from __future__ import annotations
@@ -18,10 +16,13 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rerunorch import Clock, Notifier, SweepReport, SystemClock, hookimpl
-from rerunorch_slack._message import slack_message
-from rerunorch_slack._post import SlackError, WebhookPacer, post_message
-from rerunorch_slack._settings import ENV_WEBHOOK_URL, SlackSettings
+from rerunorch.clock import Clock, SystemClock
+from rerunorch.notifiers.slack_blocks import slack_message
+from rerunorch.notifiers.slack_post import SlackError, WebhookPacer, post_message
+from rerunorch.notifiers.slack_settings import ENV_WEBHOOK_URL, SlackSettings
+from rerunorch.notify import Notifier
+from rerunorch.plugins.hookspecs import hookimpl
+from rerunorch.report.model import SweepReport
 
 __all__ = [
     "ENV_WEBHOOK_URL",
@@ -31,8 +32,6 @@ __all__ = [
     "WebhookPacer",
     "slack_message",
 ]
-__version__ = "0.1.0"
-
 log = logging.getLogger(__name__)
 
 

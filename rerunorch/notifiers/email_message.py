@@ -7,8 +7,10 @@ import html
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from rerunorch import Digest, Listing, Problem, SweepReport, TestLine, digest
-from rerunorch import one_line as _one_line
+from rerunorch.notifiers.message import case_detail, case_lists, case_name, problem_text
+from rerunorch.report.digest import Digest, digest
+from rerunorch.report.model import SweepReport
+from rerunorch.report.text import one_line as _one_line
 
 __all__ = ["email_message"]
 
@@ -97,30 +99,15 @@ def email_html(d: Digest, title: str = "rerunorch") -> str:
 
 
 def _lists(d: Digest) -> list[tuple[str, list[str], int]]:
-    found = [
-        (f"Flaky tests ({d.flaky.total}): failed, then passed on rerun", _tests(d.flaky)),
-        (f"Still failing ({d.failing.total}): failed again on rerun", _tests(d.failing)),
-        (f"Not rerun to the end ({d.problems.total})", _problems(d.problems)),
+    found: list[tuple[str, list[str], int]] = [
+        (
+            tests.heading,
+            [f"{case_name(t, limit=_NAME_LIMIT)}: {case_detail(t)}" for t in tests.items],
+            tests.more,
+        )
+        for tests in case_lists(d)
     ]
-    return [(heading, rows, more) for heading, (rows, more, total) in found if total]
-
-
-def _tests(listing: Listing[TestLine]) -> tuple[list[str], int, int]:
-    rows = []
-    for test in listing.items:
-        if test.name is None and test.test_case_id is None:
-            name = "(tests not known)"
-        else:
-            name = _one_line(test.name, _NAME_LIMIT) if test.name else "(no name)"
-            if test.test_case_id is not None:
-                name += f" (case {test.test_case_id})"
-        rows.append(f"{name}: {test.where}")
-    return rows, listing.more, listing.total
-
-
-def _problems(listing: Listing[Problem]) -> tuple[list[str], int, int]:
-    rows = []
-    for p in listing.items:
-        error = f": {_one_line(p.error, _ERROR_LIMIT)}" if p.error else ""
-        rows.append(f"{p.where}: {p.what}{error}")
-    return rows, listing.more, listing.total
+    if d.problems.total:
+        rows = [f"{p.where}: {problem_text(p, limit=_ERROR_LIMIT)}" for p in d.problems.items]
+        found.append((f"Not rerun to the end ({d.problems.total})", rows, d.problems.more))
+    return found

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from rerunorch import ConfigError, Secret
+from rerunorch.errors import ConfigError
+from rerunorch.secret import Secret
 
 __all__ = ["ENV_WEBHOOK_URL", "SlackSettings"]
 
