@@ -3,12 +3,17 @@ the simulator over real sockets; a failing hook never breaks the sweep."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from sim_server import SCALE, serve
 
 from rerunorch import Sweep, SweepSettings, hookimpl
 from rerunorch.api.models import TestCaseResultRequest
+from rerunorch.cli import cli
 from rerunorch.clock import Clock
 from rerunorch.plugins import PluginManager
 from rerunorch.report.model import SweepReport
@@ -149,3 +154,34 @@ def test_without_a_hook_the_strategy_is_used_as_it_is() -> None:
     assert rounds is not strategy
     assert rounds.name == strategy.name
     assert getattr(rounds, "description", None) == strategy.description
+
+
+STOP_PLUGIN = """
+from rerunorch import hookimpl
+
+
+@hookimpl
+async def rerunorch_next_round(ctx):
+    return ()
+"""
+
+
+def test_the_command_asks_the_hook_of_a_local_plugin(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "stop_early.py").write_text(STOP_PLUGIN)
+    report = tmp_path / "report.json"
+    with serve("--targets", "5", "--passed-targets", "0") as server:
+        args = [
+            "sweep", *map(str, server.targets()), "--base-url", server.url,
+            "--time-scale", SCALE, "--poll-interval", "1", "--max-rounds", "5",
+            "--plugins-dir", str(folder), "--report", str(report), "--quiet",
+        ]  # fmt: skip
+        env = {"TESTSIGMA_API_KEY": "sim-api-key", "RERUNORCH_PLUGINS": None}
+        result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    results = json.loads(report.read_text())["results"]
+    assert {r["rounds"] for r in results} == {1}
+    undecided = [t for r in results for t in r["tests"] if t["verdict"] == "undecided"]
+    assert undecided, "no test was left undecided after round 1"
+    assert {t["bound"] for t in undecided} == {"strategy"}
