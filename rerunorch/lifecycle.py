@@ -115,10 +115,8 @@ class TargetRun:
         journal: Journal | None = None,
         resume: JournalEntry | None = None,
         budget: RerunBudget | None = None,
-        wall: Callable[[], float] = time.time,
     ) -> None:
         self.target = target
-        self._wall = wall  # the time of day, for --deadline (the sweep's clock may be scaled)
         self._client = client
         self._strategy = strategy
         self._settings = settings
@@ -366,7 +364,8 @@ class TargetRun:
             return Bound.MAX_ROUNDS
         if len(chain) - 1 >= RERUN_CAP:
             return Bound.RERUN_CAP
-        if settings.deadline is not None and self._wall() >= settings.deadline:
+        # --deadline is a time of day: the wall clock's, not the sweep's (scaled by --time-scale).
+        if settings.deadline is not None and time.time() >= settings.deadline:
             return Bound.DEADLINE
         return None
 

@@ -17,7 +17,7 @@ from rerunorch.plugins.calls import await_me_maybe
 from rerunorch.strategies.base import Decision, DecisionContext, Strategy
 from rerunorch.verdicts import RoundContext
 
-__all__ = ["Picks", "RoundsStrategy", "narrow"]
+__all__ = ["Picks", "RoundsStrategy", "narrow", "narrowed"]
 
 Picks = tuple[TestCaseResultRequest, ...]
 AskPlugins = Callable[[RoundContext], Awaitable["Picks | None"]]
