@@ -26,7 +26,7 @@ from timed import timed_sweep
 
 from rerunorch import ScaledClock, SweepSettings
 from rerunorch.testing import Simulator, SimulatorConfig
-from rerunorch.verdicts import BetaPrior, Verdict, rounds_to_decide
+from rerunorch.verdicts import DEFAULT_THRESHOLD, BetaPrior, Verdict, rounds_to_decide
 
 __all__ = ["verdicts"]
 
@@ -40,11 +40,14 @@ _COUNTS = ("failing", "broken", "proven", "labeled", "true_labeled", "broken_bro
 _COUNTS += ("flaky_broken", "undecided", "executions", "rounds", "duplicates")
 
 
-def _labeled_after(policy: dict[str, Any]) -> int:
-    """How many failed reruns in a row get a test labeled broken under ``policy``."""
-    if policy["max_rounds"] < 8:  # the baselines: failing every round is "still failing"
-        return int(policy["max_rounds"])
-    return min(rounds_to_decide(BetaPrior()), int(policy["max_rounds"]))
+def _labeled_after(policy: dict[str, Any], *, baseline: bool) -> int:
+    """How many failed reruns in a row get a test labeled broken under ``policy``: every
+    round for a baseline ("still failing"), else as many as the model needs."""
+    rounds = int(policy["max_rounds"])
+    if baseline:
+        return rounds
+    threshold = policy.get("threshold", DEFAULT_THRESHOLD)
+    return min(rounds_to_decide(BetaPrior(), threshold), rounds)
 
 
 async def verdicts(*, quick: bool) -> list[dict[str, Any]]:
@@ -78,7 +81,9 @@ async def _sweep(name: str, policy: dict[str, Any], seed: int, targets: int) -> 
         settings = SweepSettings(base_url=sim.base_url, concurrency=16, **policy)
         started = time.perf_counter()
         timed = await timed_sweep(sim.target_ids, settings, api_key=API_KEY, clock=clock, limit=900)
-        counts = _count(sim, timed.report, baseline=name != "adaptive", k=_labeled_after(policy))
+        baseline = name != "adaptive"
+        k = _labeled_after(policy, baseline=baseline)
+        counts = _count(sim, timed.report, baseline=baseline, k=k)
         counts["rounds"] = timed.report.summary.rounds
         counts["duplicates"] = sim.stats.duplicate_rerun_attempts
         return emit(
