@@ -45,7 +45,7 @@ async def post_body(
     retry: RetryPolicy,
     clock: Clock,
     timeout: float = 10.0,
-    user_agent: str = "rerunorch-webhook",
+    user_agent: str = "rerunorch",
 ) -> int:
     """POST ``body`` (JSON) to ``url`` until it answers 2xx; returns the status.
 
