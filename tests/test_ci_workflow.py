@@ -137,6 +137,18 @@ def test_init_for_gitlab_includes_its_job_and_leaves_a_pipeline_alone(
     assert include == {"include": [{"local": GITLAB_JOB}]}
 
 
+def test_init_names_what_it_cannot_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["init", "--plan", "274"])
+    assert result.exit_code == 2
+    assert "--plan names the plans of the CI job: add --ci" in result.output
+    Path(CI_FILES["github"]).mkdir(parents=True)  # a folder where the workflow goes
+    result = runner.invoke(cli, ["init", "--ci", "github", "--force"])
+    assert result.exit_code == 2
+    assert f"error: cannot write {CI_FILES['github']}: Is a directory" in result.output
+
+
 @pytest.mark.parametrize("plan", ["+5", "0", "274,275", "x"])
 def test_a_bad_plan_is_refused_and_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan: str

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import click
 
-__all__ = ["CI_FILES", "CONFIG_FILE", "EXAMPLE_PLANS", "files", "init"]
+__all__ = [
+    "CI_FILES",
+    "CONFIG_FILE",
+    "EXAMPLE_PLANS",
+    "GITHUB_WORKFLOW",
+    "GITLAB_JOB",
+    "GITLAB_PIPELINE",
+    "files",
+    "init",
+]
 
 CONFIG_FILE = "rerunorch.toml"
 GITHUB_WORKFLOW = ".github/workflows/rerunorch.yml"
@@ -80,7 +89,7 @@ concurrency:
 jobs:
   rerunorch:
     runs-on: ubuntu-latest
-    timeout-minutes: 360
+    timeout-minutes: 360     # a hosted runner's most; --budget or --deadline end rounds sooner
     steps:
       - uses: actions/checkout@v4    # your rerunorch.toml
       - uses: actions/setup-python@v5
@@ -210,6 +219,8 @@ def init(ci: str | None, plans: tuple[int, ...], force: bool) -> None:
     The files go in the current folder (your repository's root). An existing file is
     left alone unless --force is given (exit 2, nothing written).
     """
+    if plans and not ci:
+        raise click.UsageError("--plan names the plans of the CI job: add --ci github or gitlab")
     sys.exit(_init(ci, plans, force))
 
 
@@ -228,8 +239,12 @@ def _init(ci: str | None, plans: tuple[int, ...], force: bool) -> int:
         return 2
     for path, text in chosen.items():
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="\n")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", newline="\n")
+        except OSError as exc:
+            click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+            return 2
         click.echo(f"wrote {path}")
     _next_steps(ci, plans, include)
     return 0
