@@ -51,8 +51,8 @@ base_url = "https://app.testsigma.com"   # a self-hosted server: its address
 # since = "24h"
 
 strategy = "failed"   # rerun the failed tests only (all, failed-iterations, ...: docs/cli.md)
-max_active = 10       # reruns running on the server at once: your account's parallel runs
-# timeout = 14400    # seconds a rerun may run before it is timed out
+max_active = 10       # reruns running on the server at once (at most your key's parallel cap)
+# timeout = 14400     # seconds a rerun may run before it is timed out
 # rate = 5            # requests per second (left out: adapt to the server)
 
 # Reports. The CI job adds --markdown (the job summary) on its command line.
