@@ -47,3 +47,17 @@ def test_every_command_and_option_is_in_the_reference() -> None:
                     assert f"`{flag}" in section or f" {flag}" in section, (name, flag)
     # Only what the commands declare: no plugin's strategy or notifier, which vary by machine.
     assert "(installed)" not in text
+
+
+def test_a_command_a_plugin_adds_is_left_out() -> None:
+    before = reference()
+
+    @click.command()
+    def hello() -> None:
+        """A plugin's command."""
+
+    cli.add_command(hello)
+    try:
+        assert reference() == before
+    finally:
+        del cli.commands["hello"]

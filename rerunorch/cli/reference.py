@@ -41,12 +41,21 @@ def reference() -> str:
 
 def _sections(command: click.Command, ctx: click.Context) -> Iterator[str]:
     yield _section(command, ctx)
-    if isinstance(command, click.Group):
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            if sub is not None and not sub.hidden:
-                sub_ctx = click.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
-                yield from _sections(sub, sub_ctx)
+    for name, sub in _subcommands(command, ctx):
+        yield from _sections(
+            sub, click.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
+        )
+
+
+def _subcommands(command: click.Command, ctx: click.Context) -> Iterator[tuple[str, click.Command]]:
+    """The group's own visible commands: not those a plugin added (they vary by machine)."""
+    if not isinstance(command, click.Group):
+        return
+    for name in command.list_commands(ctx):
+        sub = command.get_command(ctx, name)
+        module = getattr(sub.callback, "__module__", "") if sub is not None else ""
+        if sub is not None and not sub.hidden and module.startswith("rerunorch."):
+            yield name, sub
 
 
 def _section(command: click.Command, ctx: click.Context) -> str:
@@ -62,15 +71,10 @@ def _section(command: click.Command, ctx: click.Context) -> str:
     options = [_option(record) for record in records if record]
     if options:
         lines += ["Options:", "", *options, ""]
-    if isinstance(command, click.Group):
-        names = [n for n in command.list_commands(ctx) if _visible(command, ctx, n)]
+    names = [name for name, _ in _subcommands(command, ctx)]
+    if names:
         lines += ["Commands: " + ", ".join(f"[`{n}`](#{_anchor(ctx, n)})" for n in names), ""]
     return "\n".join(lines)
-
-
-def _visible(group: click.Group, ctx: click.Context, name: str) -> bool:
-    command = group.get_command(ctx, name)
-    return command is not None and not command.hidden
 
 
 def _anchor(ctx: click.Context, name: str) -> str:
