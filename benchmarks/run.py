@@ -5,8 +5,7 @@ cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
 pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts (or
 ``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
 
-The goals are in ``design.md`` ("Measured goals"); the latest figures are in
-``docs/performance.md``.
+The goals and the latest figures are in ``docs/performance.md``.
 """
 
 from __future__ import annotations

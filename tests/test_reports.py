@@ -433,13 +433,15 @@ def console_counts(report: SweepReport) -> Rows:
 
 
 def email_text_counts(report: SweepReport) -> Rows:
-    email_text = pytest.importorskip("rerunorch_email._message").email_text
+    from rerunorch.notifiers.email_message import email_text
+
     blocks = email_text(digest(report)).split("\n\n")
     return [pair(r"(.+?) {2,}(\d+)", line) for line in blocks[2].split("\n")]
 
 
 def email_html_counts(report: SweepReport) -> Rows:
-    email_html = pytest.importorskip("rerunorch_email._message").email_html
+    from rerunorch.notifiers.email_message import email_html
+
     cells = re.findall(
         r"<tr><td [^>]*>(.*?)</td><td [^>]*>(.*?)</td></tr>", email_html(digest(report))
     )
@@ -447,14 +449,16 @@ def email_html_counts(report: SweepReport) -> Rows:
 
 
 def teams_counts(report: SweepReport) -> Rows:
-    teams_payload = pytest.importorskip("rerunorch_webhook").teams_payload
+    from rerunorch.notifiers.teams import teams_payload
+
     body = teams_payload(report)["attachments"][0]["content"]["body"]
     first = next(element for element in body if element["type"] == "FactSet")
     return [(fact["title"], fact["value"]) for fact in first["facts"]]
 
 
 def slack_counts(report: SweepReport) -> Rows:
-    slack_message = pytest.importorskip("rerunorch_slack").slack_message
+    from rerunorch.notifiers.slack_blocks import slack_message
+
     fields = [
         field["text"]
         for block in slack_message(report)["blocks"]

@@ -159,7 +159,8 @@ async def run_sweep(
     console = Console(stderr=True)
     live = LiveProgress(total, console) if not invocation.quiet and console.is_terminal else None
     guard = OutageGuard()
-    listeners: list[SweepListener] = [invocation.plugins.listener(), guard]
+    relay = invocation.plugins.listener()
+    listeners: list[SweepListener] = [relay, guard]
     if live is not None:
         listeners.append(live)
     elif not invocation.quiet:
@@ -168,7 +169,7 @@ async def run_sweep(
         targets,
         invocation.settings,
         api_key=invocation.key,
-        strategy=invocation.strategy,
+        strategy=relay.with_rounds(invocation.strategy),  # plugins' rerunorch_next_round
         listener=listeners,
         clock=clock,
         journal=journal,
