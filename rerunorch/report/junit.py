@@ -236,7 +236,7 @@ def _test_cases(outcome: Outcome, test: TestVerdict, records: Records) -> Iterat
         attempts = [_attempt(run, tc, records) for run, tc in runs if tc is not None]
         if len(attempts) < len(runs):  # no records: counted from the verdict
             attempts = _counted(test.verdict, test.failures, test.runs)
-        yield _case(classname, name, test.verdict, attempts, test.evidence_text, runs)
+        yield _case(classname, name, test.verdict, attempts, test.evidence_text)
         return
     for iteration in test.iterations:
         set_name = iteration.set_name
@@ -249,7 +249,7 @@ def _test_cases(outcome: Outcome, test: TestVerdict, records: Records) -> Iterat
             f" of data set {one_line(set_name)} (test case {test.evidence_text})"
         )
         label = f"{name} [{one_line(set_name)}]"
-        yield _case(classname, label, iteration.verdict, attempts, evidence, runs)
+        yield _case(classname, label, iteration.verdict, attempts, evidence)
 
 
 def _case(
@@ -258,7 +258,6 @@ def _case(
     verdict: Verdict,
     attempts: Sequence[_Attempt],
     evidence: str,
-    runs: Sequence[tuple[int, TestCaseResult | None]],
 ) -> _Case:
     last = next((a.seconds for a in reversed(attempts) if a.seconds is not None), None)
     seconds = last or 0.0
@@ -282,11 +281,8 @@ def _case(
             _attempt_element(case, "flakyError", attempt, evidence)
     elif verdict is Verdict.NOT_RUN:
         ET.SubElement(case, "skipped", {"message": _message(evidence)})
-    ET.SubElement(case, "system-out").text = clean(
-        "\n".join([evidence, *(f"run {a.run}: {a.result}" for a in attempts if a.run is not None)])
-        if runs
-        else evidence
-    )
+    seen = (f"run {a.run}: {a.result}" for a in attempts if a.run is not None)
+    ET.SubElement(case, "system-out").text = clean("\n".join([evidence, *seen]))
     return _Case(
         case,
         failed=verdict in _FAILING,
