@@ -388,7 +388,12 @@ class TargetRun:
                     self.target.id, head.id, self.rerun_id, self.adopted, number
                 )
             await self._on_triggered(
-                RerunTriggered(target=self.target, rerun_id=self.rerun_id, adopted=self.adopted)
+                RerunTriggered(
+                    target=self.target,
+                    rerun_id=self.rerun_id,
+                    adopted=self.adopted,
+                    expected=expected_duration(head, _share(head, selection)),
+                )
             )
             if not self._settings.wait:
                 return self.outcome(OutcomeKind.TRIGGERED, reason=selection.reason)
