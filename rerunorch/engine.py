@@ -31,6 +31,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from rerunorch.api.client import ClientCounters, TestsigmaClient, require_asyncio
+from rerunorch.api.models import ExecutionResult
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError, JournalError, RerunorchError
 from rerunorch.events import (
@@ -452,6 +453,7 @@ class Sweep:
             journal=self.journal,
             resume=entry,
             budget=self._budget,
+            on_ended=self._on_ended,
         )
         self._running[id(job)] = job
         cut = anyio.CancelScope()
@@ -525,10 +527,28 @@ class Sweep:
         self.progress.triggered += 1
         await self._listeners.tell(event)
 
+    def _on_ended(self, run: ExecutionResult) -> None:
+        """A rerun seen completed: its device time and span, by the server's times."""
+        self.report.summary.rerun_ended(*_span(run, self.clock.time()))
+
     def _on_wait(self, wait: float, reason: str) -> None:
         # Called by the pacer inside a request: queue the pause for the relay task, never wait.
         self.progress.rate_limited_waits += 1
         self._listeners.tell_soon(RequestsPaused(wait=wait, reason=reason))
+
+
+def _span(run: ExecutionResult, now: float) -> tuple[float, float, float]:
+    """(start, end, seconds) of a completed run: epoch seconds as the server gives them,
+    its end taken as ``now`` and its duration as end - start where it does not."""
+    ended = run.end_time / 1000 if run.end_time is not None else now
+    if run.duration is not None:
+        seconds = max(run.duration, 0) / 1000
+    elif run.start_time is not None:
+        seconds = max(ended - run.start_time / 1000, 0.0)
+    else:
+        seconds = 0.0
+    started = run.start_time / 1000 if run.start_time is not None else ended - seconds
+    return started, ended, seconds
 
 
 async def _aiter(source: TargetStream) -> AsyncIterator[Target | int]:

@@ -282,6 +282,7 @@ class RedisActiveReruns:
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
         self._fallback = ActiveReruns(max(1, int(limit * fallback_fraction)))
+        self._turn = ActiveReruns(1)  # whose turn it is to ask Redis for a slot
         self._availability = _Availability("shared rerun cap", self._clock)
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._ids = itertools.count()
@@ -291,14 +292,17 @@ class RedisActiveReruns:
     def active(self) -> int:
         return len(self._held) + self._fallback.active
 
-    def slot(self) -> AbstractAsyncContextManager[None]:
-        return self._slot()
+    def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
+        """A shared slot; this process's waiters ask for one by ``priority`` (highest first)."""
+        return self._slot(priority)
 
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
+    async def _slot(self, priority: float) -> AsyncIterator[None]:
         member = f"{self._owner}-{next(self._ids)}"
-        if not await self._take(member):
-            async with self._fallback.slot():
+        async with self._turn.slot(priority):  # one asker at a time, the longest rerun first
+            taken = await self._take(member)
+        if not taken:
+            async with self._fallback.slot(priority):
                 yield
             return
         self._held.add(member)
