@@ -314,6 +314,13 @@ class ActiveReruns:
         """Callers waiting for a slot now."""
         return self._waiting
 
+    @property
+    def next_priority(self) -> float | None:
+        """The priority of the waiter a freed slot goes to (None: nobody waits)."""
+        while self._queue and self._queue[0][2].cancelled:
+            heapq.heappop(self._queue)
+        return -self._queue[0][0] if self._queue else None
+
     def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
         """Wait for a free slot (higher ``priority`` first) and hold it for the block.
 
