@@ -10,14 +10,17 @@ sweep runs twice, each against a fresh simulator of the same seed:
   order) and the window is what it was (``max(max_active, 4 * concurrency)`` = 32).
 
 The lower bound of any schedule is ``max(sum of durations / 10, longest)``, the
-durations as the simulator ran them; the makespan is from the first rerun's start to
-the last one's end, by the simulator's own record (the report's ``makespan_seconds``
-is given beside it). The strategy is ``all``, so a rerun lasts its parent's duration
-(within the simulator's +-20 %) and the estimate is the parent's duration.
+durations as the simulator ran them; the makespan is from the first rerun's start to the
+last one's end, by the simulator's own record (the report's ``makespan_seconds`` is
+given beside it). ``lossless_ratio`` is what the same order would give if no time were
+lost between reruns (no poll lag, no requests). The strategy is ``all``, so a rerun
+lasts its parent's duration (within the simulator's +-20 %) and the estimate is the
+parent's duration.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -64,7 +67,7 @@ async def makespan(*, quick: bool) -> list[dict[str, Any]]:
             with anyio.fail_after(600):
                 report = await sweep.run()
             elapsed = time.perf_counter() - started
-            rows.append(_figures(order, sim, report, slots, scale, elapsed))
+            rows.append(_figures(order, sim, ids, report, slots, scale, elapsed))
     return rows
 
 
@@ -84,11 +87,30 @@ def _long_ones_last(sim: Simulator, count: int) -> list[int]:
     return chosen
 
 
+def _list_schedule(durations: list[float], slots: int) -> float:
+    """The makespan of starting ``durations`` in this order on the first free slot, with
+    no time lost between one rerun's end and the next one's start."""
+    ends = [0.0] * slots
+    for duration in durations:
+        heapq.heapreplace(ends, ends[0] + duration)
+    return max(ends)
+
+
 def _figures(
-    order: str, sim: Simulator, report: SweepReport, slots: int, scale: float, elapsed: float
+    order: str,
+    sim: Simulator,
+    ids: list[int],
+    report: SweepReport,
+    slots: int,
+    scale: float,
+    elapsed: float,
 ) -> dict[str, Any]:
     reruns = [sim.run(o.rerun_id) for o in report.results if o.rerun_id is not None]
     durations = [run["duration"] / 1000 for run in reruns]
+    took = {run["reRunParentId"]: run["duration"] / 1000 for run in reruns}
+    if order == "longest-first":  # by the estimate: the parent's duration
+        ids = sorted(ids, key=lambda target: -sim.run(target)["duration"])
+    ideal = _list_schedule([took[target] for target in ids], slots)
     span = (max(r["endTime"] for r in reruns) - min(r["startTime"] for r in reruns)) / 1000
     bound = max(sum(durations) / slots, max(durations))
     summary = report.summary
@@ -103,6 +125,7 @@ def _figures(
         makespan_seconds=round(span, 1),
         lower_bound_seconds=round(bound, 1),
         ratio_to_lower_bound=round(span / bound, 4),
+        lossless_ratio=round(ideal / bound, 4),
         report_makespan_seconds=_rounded(summary.makespan_seconds),
         report_device_seconds=_rounded(summary.device_seconds),
         device_seconds=round(sum(durations), 1),

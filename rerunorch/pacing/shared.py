@@ -8,7 +8,8 @@ With ``--shared-limit redis://HOST:PORT/DB`` they share:
   Lua call per request, timed by Redis's own clock so hosts need not agree;
 - the pause: a 429/503 seen by one process pauses them all (same call);
 - the cap on reruns active on the server: each slot is a lease in a sorted
-  set that its holder renews; a killed process's slots expire.
+  set that its holder renews; a killed process's slots expire; a free slot goes
+  to the longest waiting rerun of any process.
 
 If Redis becomes unreachable mid-sweep, each process falls back to local
 pacing at ``fallback_fraction`` of the rate (and of the cap), warns, and goes
