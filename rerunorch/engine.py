@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -382,6 +382,9 @@ class Sweep:
 
     async def _fan_out(self) -> None:
         window = anyio.Semaphore(self.settings.effective_window, fast_acquire=True)
+        # Of the targets in the window, few read and decide at once: the others wait for a
+        # rerun slot, so their reads never queue in the pacer ahead of the polls and triggers.
+        readers = anyio.Semaphore(max(4 * self.settings.concurrency, 16), fast_acquire=True)
         seen: set[int] = set()
         async with anyio.create_task_group() as tg:
             async for item in _aiter(self._stream()):
@@ -410,7 +413,7 @@ class Sweep:
                     )
                     await self._record(not_begun)
                     continue
-                tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
+                tg.start_soon(self._one, target, entry, window, readers, tg.cancel_scope)
 
     def _stream(self) -> TargetStream:
         targets = self._targets
@@ -437,14 +440,16 @@ class Sweep:
         target: Target,
         entry: JournalEntry | None,
         window: anyio.Semaphore,
+        readers: anyio.Semaphore,
         scope: anyio.CancelScope,
     ) -> None:
+        reading = _Reading(self._active, readers)
         job = TargetRun(
             target,
             client=self.client,
             strategy=self.strategy,
             settings=self.settings,
-            active=self._active,
+            active=reading,
             clock=self.clock,
             rng=self._rng,
             stop=self._stop,
@@ -462,6 +467,7 @@ class Sweep:
             with cut:
                 if self._grace_over:
                     cut.cancel()
+                await reading.begin()
                 outcome = await job.run()
             if cut.cancelled_caught:
                 why = "the API key was refused" if self._auth_failure else "the grace period ended"
@@ -478,6 +484,7 @@ class Sweep:
         except JournalError:
             pass  # the journal has cancelled the sweep; it raises the error once unwound
         finally:
+            reading.end()
             self._cuts.discard(cut)
             window.release()
 
@@ -535,6 +542,37 @@ class Sweep:
         # Called by the pacer inside a request: queue the pause for the relay task, never wait.
         self.progress.rate_limited_waits += 1
         self._listeners.tell_soon(RequestsPaused(wait=wait, reason=reason))
+
+
+class _Reading:
+    """One target's rerun slots, which first end its turn to read and decide.
+
+    The window holds many targets (so that the start order has a choice); ``readers``
+    lets only a few of them read at once. A target's turn ends when it asks for a slot
+    (or ends).
+    """
+
+    def __init__(self, slots: RerunSlots, readers: anyio.Semaphore) -> None:
+        self._slots = slots
+        self._readers = readers
+        self._reading = False
+
+    async def begin(self) -> None:
+        await self._readers.acquire()
+        self._reading = True
+
+    def end(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._readers.release()
+
+    def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
+        self.end()
+        return self._slots.slot(priority)
+
+    @property
+    def active(self) -> int:
+        return self._slots.active
 
 
 def _span(run: ExecutionResult, now: float) -> tuple[float, float, float]:

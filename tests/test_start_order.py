@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from rerunorch import RerunTriggered, Sweep, SweepListener, SweepSettings
+from rerunorch import RerunFinished, RerunTriggered, Sweep, SweepListener, SweepSettings
 from rerunorch.api.converter import structure
 from rerunorch.api.enums import ReRunType
 from rerunorch.api.models import ExecutionResult, TestCaseResultRequest
@@ -248,3 +248,40 @@ async def test_a_sweep_under_max_active_starts_the_longest_reruns_first(
     assert summary.makespan_seconds == pytest.approx((last - first) / 1000)
     lower_bound = max(summary.device_seconds / 3, max(r["duration"] for r in reruns) / 1000)
     assert summary.makespan_seconds <= 1.10 * lower_bound
+
+
+class Noticed(SweepListener):
+    """When (the sweep clock's epoch seconds) each outcome arrived."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.at: list[tuple[int | None, float]] = []
+
+    async def rerun_finished(self, event: RerunFinished) -> None:
+        self.at.append((event.outcome.rerun_id, self.clock.time()))
+
+
+@pytest.mark.simulator(targets=200, run_duration=(60.0, 60.0), rate_limit=5.0, rate_burst=5)
+async def test_reading_ahead_does_not_hold_up_the_polls_of_running_reruns(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    """200 targets read ahead at 5 requests a second take over a minute to read; the few
+    read at once leave the pacer free enough for the first reruns' polls to notice their
+    end within seconds, not after every read."""
+    noticed = Noticed(simulator_clock)
+    sweep = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url, max_active=2, rate=5.0, concurrency=1),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        listener=noticed,
+    )
+    with anyio.fail_after(60):  # real seconds: simulated hours pass in moments
+        async with sweep.outcomes() as outcomes:
+            async for _ in outcomes:
+                break  # the first rerun to end: the sweep is cancelled once it is seen
+    rerun_id, at = noticed.at[0]
+    assert rerun_id is not None
+    end = simulator.run(rerun_id)["endTime"] / 1000
+    assert at - end < 15.0
+
