@@ -56,9 +56,9 @@ def _fraction(instance: object, attribute: attrs.Attribute[Any], value: Any) -> 
 
 
 VERDICTS = ("broken", "undecided", "flaky")
+"""The verdicts ``fail_on`` may name."""
 READ_AHEAD = 1000
 """Targets in progress at once when reruns are followed (at least; ``max_active`` if more)."""
-"""The verdicts ``fail_on`` may name."""
 
 
 def _fail_on(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
