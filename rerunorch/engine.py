@@ -468,7 +468,11 @@ class Sweep:
                 if self._grace_over:
                     cut.cancel()
                 await reading.begin()
-                outcome = await job.run()
+                if self._stop.is_set() and entry is None:
+                    # Its turn to be read came after the stop: as if never taken up.
+                    outcome = job.outcome(OutcomeKind.INTERRUPTED, error="not begun")
+                else:
+                    outcome = await job.run()
             if cut.cancelled_caught:
                 why = "the API key was refused" if self._auth_failure else "the grace period ended"
                 outcome = job.outcome(OutcomeKind.INTERRUPTED, error=why)

@@ -12,6 +12,7 @@ import math
 import anyio
 import anyio.lowlevel
 import pytest
+from sweep_helpers import StopAfter
 
 from rerunorch import RerunFinished, RerunTriggered, Sweep, SweepListener, SweepSettings
 from rerunorch.api.converter import structure
@@ -286,3 +287,29 @@ async def test_reading_ahead_does_not_hold_up_the_first_reruns(
     run = simulator.run(rerun_id)
     assert run["startTime"] / 1000 - started < 5.0  # triggered among the first requests
     assert at - started < 30.0
+
+
+@pytest.mark.simulator(targets=60, run_duration=(600.0, 600.0))
+async def test_a_stop_leaves_the_targets_read_ahead_unread(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    """60 targets in the window, 16 read at a time: stopped once two reruns run, the
+    targets whose turn to be read had not come end ``not begun`` without a request."""
+    stopper = StopAfter(2)
+    sweep = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url, max_active=2, concurrency=1, grace=1.0),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        listener=stopper,
+    )
+    stopper.sweep = sweep
+    report = await sweep.run()
+    assert simulator.stats.reruns_created == 2
+    assert report.summary.targets == 60
+    assert report.summary.interrupted == 60  # the two reruns are cut at the end of the grace
+    not_begun = [o for o in report.results if o.error == "not begun"]
+    reads = simulator.stats.requests_by_endpoint["GET /api/v1/execution_results/{id}"]
+    assert not_begun
+    # One read a target begun and at most a poll a rerun in the grace; none for the rest.
+    assert 60 - len(not_begun) <= reads <= 60 - len(not_begun) + 2
