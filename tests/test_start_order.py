@@ -313,3 +313,12 @@ async def test_a_stop_leaves_the_targets_read_ahead_unread(
     assert not_begun
     # One read a target begun and at most a poll a rerun in the grace; none for the rest.
     assert 60 - len(not_begun) <= reads <= 60 - len(not_begun) + 2
+
+
+def test_the_modules_example_holds() -> None:
+    import doctest
+
+    import rerunorch.startorder
+
+    result = doctest.testmod(rerunorch.startorder)
+    assert result.attempted and not result.failed
