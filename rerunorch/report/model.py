@@ -51,6 +51,8 @@ class Summary:
             followed to their end (None: none was).
         makespan_seconds: From the start of the first of those reruns to the end of the
             last, by the server's times (None: none was followed to its end).
+        first_start, last_end: Epoch seconds of that first start and that last end (not
+            in the JSON; they merge the makespans of several sweeps).
     """
 
     targets: int = 0
