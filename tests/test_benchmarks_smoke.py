@@ -64,15 +64,3 @@ def test_discovery_runs_and_takes_every_run_through_the_pacer() -> None:
         assert size["taken"] == size["runs"]
         assert size["requests_outside_pacer"] == 0
         assert size["requests_served"] == size["pages"]
-
-
-def test_makespan_runs_both_orders_once_each_and_prints_their_keys() -> None:
-    rows = run_quick("makespan")
-    assert [row["order"] for row in rows] == ["longest-first", "input-order"]
-    for row in rows:
-        assert {"makespan_seconds", "lower_bound_seconds", "ratio_to_lower_bound"} <= row.keys()
-        # Correctness, not speed: each target rerun once, never more than the cap at once.
-        assert row["reruns_created"] == row["targets"]
-        assert row["duplicates"] == 0
-        assert row["active_runs_peak"] <= row["max_active"]
-        assert abs(row["report_device_seconds"] - row["device_seconds"]) < 0.2
