@@ -321,4 +321,5 @@ def test_the_modules_example_holds() -> None:
     import rerunorch.startorder
 
     result = doctest.testmod(rerunorch.startorder)
-    assert result.attempted and not result.failed
+    assert result.attempted
+    assert not result.failed
