@@ -21,6 +21,8 @@ given again is swept once (and noted in the report).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -572,11 +574,23 @@ class _Reading:
 
     def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
         self.end()
+        if not _takes_priority(type(self._slots)):  # one written before the start order
+            return self._slots.slot()
         return self._slots.slot(priority)
 
     @property
     def active(self) -> int:
         return self._slots.active
+
+
+@functools.cache
+def _takes_priority(kind: type[RerunSlots]) -> bool:
+    """Whether ``kind.slot`` takes a priority (a RerunSlots of old may not)."""
+    try:
+        inspect.signature(kind.slot).bind(None, 0.0)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _span(run: ExecutionResult, now: float) -> tuple[float, float, float]:

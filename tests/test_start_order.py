@@ -8,13 +8,21 @@ every target is read and decided at once, so the order the reruns start in is ex
 from __future__ import annotations
 
 import math
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 import anyio.lowlevel
 import pytest
 from sweep_helpers import StopAfter
 
-from rerunorch import RerunFinished, RerunTriggered, Sweep, SweepListener, SweepSettings
+from rerunorch import (
+    RerunFinished,
+    RerunTriggered,
+    SharedLimits,
+    Sweep,
+    SweepListener,
+    SweepSettings,
+)
 from rerunorch.api.converter import structure
 from rerunorch.api.enums import ReRunType
 from rerunorch.api.models import ExecutionResult, TestCaseResultRequest
@@ -323,3 +331,34 @@ def test_the_modules_example_holds() -> None:
     result = doctest.testmod(rerunorch.startorder)
     assert result.attempted
     assert not result.failed
+
+
+class SlotsOfOld:
+    """A RerunSlots written before the start order: its slot() takes no priority."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = ActiveReruns(limit)
+
+    @property
+    def active(self) -> int:
+        return self._slots.active
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        return self._slots.slot()
+
+
+@pytest.mark.simulator(targets=6, run_duration=(60.0, 600.0))
+async def test_rerun_slots_without_a_priority_still_cap_a_sweep(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    limits = SharedLimits(max_active=2, clock=simulator_clock)
+    limits.active = SlotsOfOld(2)  # type: ignore[assignment]
+    sweep = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url),
+        api_key=simulator.api_key,
+        limits=limits,
+    )
+    report = await sweep.run()
+    assert report.summary.errors == 0
+    assert (simulator.stats.reruns_created, simulator.stats.active_runs_peak) == (6, 2)

@@ -76,7 +76,8 @@ class RerunSlots(Protocol):
         """Held from just before a trigger until the rerun completes.
 
         Among those waiting, a higher ``priority`` (the rerun's expected seconds) is
-        served first and equal ones in arrival order; an implementation may ignore it.
+        served first and equal ones in arrival order; an implementation may ignore it
+        (and the engine still takes one whose ``slot()`` has no ``priority``).
         """
         ...
 
