@@ -198,6 +198,15 @@ def test_markdown_title_counts_and_duration() -> None:
     assert "### Notes\n\n- slack: timed out" in text
 
 
+def test_markdown_gives_device_time_and_makespan_when_reruns_were_followed() -> None:
+    report = make_report(every_kind())
+    assert "device time" not in markdown_summary(report)
+    report.summary.rerun_ended(1000.0, 4600.0, 3600.0)
+    report.summary.rerun_ended(1000.0, 2800.0, 1800.0)
+    text = markdown_summary(report)
+    assert "Reruns: 1h 30m 0s of device time, 1h 0m 0s from the first start to the last end." in text
+
+
 def test_markdown_tables_of_flaky_and_still_failing_tests() -> None:
     text = markdown_summary(make_report(every_kind()))
 

@@ -43,6 +43,7 @@ from rerunorch.events import SweepListener
 from rerunorch.journal import Journal
 from rerunorch.report.digest import digest
 from rerunorch.report.model import SweepReport
+from rerunorch.report.text import duration_text
 
 if TYPE_CHECKING:
     from rerunorch.report.junit import Records
@@ -307,6 +308,11 @@ def print_summary(
     files = written_line(written)
     if files:
         click.echo(files, err=err)
+    device, makespan = report.summary.device_seconds, report.summary.makespan_seconds
+    if device is not None and makespan is not None:
+        click.echo(
+            f"device time {duration_text(device)}, makespan {duration_text(makespan)}", err=err
+        )
 
 
 def problem_lines(report: SweepReport, *, limit: int = 10) -> list[str]:
