@@ -1,0 +1,502 @@
+"""The flake model: each test's history summed up (docs/verdicts.md, "The ledger").
+
+Pure functions, no I/O. Observations are first folded into one :class:`NightTally`
+per test, plan, machine and night (what the store keeps, so that a million
+observations are read as a few thousand rows); everything else reads tallies:
+
+- :func:`mark_outages`: a night in which one plan or machine failed more than
+  ``outage_share`` of its tests is an outage: its failures are no flake evidence.
+- :func:`summarize`: per test, a Beta-Binomial failure-rate posterior whose
+  evidence decays with a half-life, its 90% interval, the flip rate, ``P(broken)``,
+  a status (``flaky``, ``broken``, ``fixed``, ``new``; ``passing`` if it never
+  failed) and a trend.
+- :func:`nights` and :func:`plan_rates`: the night-by-night chart and the
+  pass-on-rerun rate per plan.
+- :func:`history_prior`: a test's history as the verdicts' :class:`~rerunorch.verdicts.Prior`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+
+import attrs
+
+from rerunorch.ledger.beta import beta_interval
+from rerunorch.ledger.records import FlakeStatus, NightPoint, Observation, PlanRate, TestFlake
+from rerunorch.verdicts import BetaPrior, Prior, Seen
+
+__all__ = [
+    "FlakeModel",
+    "HistoryPrior",
+    "NightTally",
+    "fixed_bound",
+    "history_prior",
+    "mark_outages",
+    "merge_tallies",
+    "nights",
+    "outage_keys",
+    "plan_rates",
+    "summarize",
+    "tally",
+]
+
+_DAY = 86400.0
+
+
+@attrs.frozen(kw_only=True)
+class FlakeModel:
+    """The flake model's settings (docs/verdicts.md).
+
+    Attributes:
+        half_life_days: Evidence this old counts half.
+        alpha, beta: The Beta prior over a test's failure rate, before any evidence.
+        interval: The credible interval's mass (0.9: from the 5% to the 95% quantile).
+        fixed_after: Clean runs in a row, after failures, that make a test ``fixed``.
+        new_runs: Fewer runs than this, and not proven flaky or broken: ``new``.
+        threshold: ``P(broken)`` from which a test is ``broken``.
+        broken_nights: A broken test is not rerun again once its failures in a row
+            span this many nights (unless ``--rerun-broken``).
+        quarantine_rate: A ``flaky`` test whose rate is at least this is quarantined.
+        quarantine_days: ... until it has not failed for this many days (the expiry).
+        outage_share: A plan or machine that failed more than this share of its tests
+            in one night had an outage.
+        outage_min_tests: ... if it ran at least this many tests that night.
+        trend_days: The trend compares the last this-many days with the time before.
+        break_hazard: The chance that a test seen passing has become broken since
+            (the floor of its prior ``P(broken)`` when it fails again).
+        population: The verdicts' population prior, for ``P(broken)`` of a failure streak.
+    """
+
+    half_life_days: float = 14.0
+    alpha: float = 0.5
+    beta: float = 4.0
+    interval: float = 0.9
+    fixed_after: int = 20
+    new_runs: int = 3
+    threshold: float = 0.95
+    broken_nights: int = 3
+    quarantine_rate: float = 0.2
+    quarantine_days: float = 7.0
+    outage_share: float = 0.8
+    outage_min_tests: int = 5
+    trend_days: float = 7.0
+    break_hazard: float = 0.02
+    population: BetaPrior = attrs.field(factory=BetaPrior)
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.half_life_days > 0 and self.alpha > 0 and self.beta > 0):
+            raise ValueError("half_life_days, alpha and beta must be positive")
+        for name in ("interval", "threshold", "outage_share", "break_hazard"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)!r}")
+        if self.fixed_after < 1 or self.broken_nights < 1:
+            raise ValueError("fixed_after and broken_nights must be at least 1")
+
+    def weight(self, age_seconds: float) -> float:
+        """How much evidence of this age counts: ``0.5 ** (age / half-life)``."""
+        return float(0.5 ** (max(age_seconds, 0.0) / (self.half_life_days * _DAY)))
+
+
+@attrs.frozen(kw_only=True)
+class NightTally:
+    """One test's results on one night, in one plan and on one machine, folded.
+
+    Attributes:
+        first: Its first result that night (round 0: the original run).
+        last: Its last result that night.
+        tail: How many of the night's last results in a row equal ``last``.
+        flips: Consecutive results that differ, within the night.
+        rerun_passed: It did not pass first and passed later that night.
+        verdict: The sweep's verdict on it, if recorded.
+        outage: Its plan or machine had an outage that night (set by :func:`mark_outages`).
+    """
+
+    test_case_id: int | None
+    test_case_name: str | None = None
+    plan_id: int | None = None
+    machine: str | None = None
+    night: str
+    runs: int = 0
+    failures: int = 0
+    first: Seen
+    last: Seen
+    tail: int = 0
+    flips: int = 0
+    rerun_passed: bool = False
+    first_at: float
+    last_at: float
+    verdict: str | None = None
+    outage: bool = False
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Where it belongs: one tally per key."""
+        return (self.test_case_id, self.test_case_name, self.plan_id, self.machine, self.night)
+
+    @property
+    def test(self) -> object:
+        """The test it is of (its id, else its name)."""
+        return test_key(self.test_case_id, self.test_case_name)
+
+    @property
+    def passes(self) -> int:
+        return self.runs - self.failures
+
+
+def test_key(test_case_id: int | None, name: str | None) -> object:
+    """A test's identity: its id, or its name when the server gave no id."""
+    return test_case_id if test_case_id is not None else ("name", name)
+
+
+# -- folding observations -------------------------------------------------------------------
+
+
+def _one(obs: Observation) -> NightTally:
+    judged = obs.seen is not Seen.NOT_RUN
+    return NightTally(
+        test_case_id=obs.test_case_id,
+        test_case_name=obs.test_case_name,
+        plan_id=obs.plan_id,
+        machine=obs.machine,
+        night=obs.night,
+        runs=int(judged),
+        failures=int(obs.seen is Seen.FAIL),
+        first=obs.seen,
+        last=obs.seen,
+        tail=int(judged),
+        first_at=obs.at,
+        last_at=obs.at,
+        verdict=obs.verdict,
+        outage=obs.outage,
+    )
+
+
+def merge_tallies(a: NightTally, b: NightTally) -> NightTally:
+    """Two tallies of one key as one (``b`` after ``a`` in time: they are put in order)."""
+    if (b.first_at, b.last_at) < (a.first_at, a.last_at):
+        a, b = b, a
+    if b.runs == 0:  # only "not run": it changes no result
+        return attrs.evolve(a, last_at=max(a.last_at, b.last_at), verdict=b.verdict or a.verdict)
+    if a.runs == 0:
+        return attrs.evolve(b, first=a.first, first_at=a.first_at, verdict=b.verdict or a.verdict)
+    same = a.last is b.first
+    return attrs.evolve(
+        a,
+        test_case_name=b.test_case_name or a.test_case_name,
+        runs=a.runs + b.runs,
+        failures=a.failures + b.failures,
+        last=b.last,
+        tail=b.tail + (a.tail if same and b.tail == b.runs else 0),
+        flips=a.flips + b.flips + (0 if same else 1),
+        rerun_passed=a.rerun_passed
+        or b.rerun_passed
+        or (a.first is not Seen.PASS and b.runs > b.failures),
+        last_at=max(a.last_at, b.last_at),
+        verdict=b.verdict or a.verdict,
+        outage=a.outage or b.outage,
+    )
+
+
+def tally(observations: Iterable[Observation]) -> list[NightTally]:
+    """The observations folded by test, plan, machine and night (iteration rows left out:
+    a data-driven test is judged as the test case)."""
+    found: dict[tuple[object, ...], NightTally] = {}
+    ordered = sorted(
+        (o for o in observations if o.set_name is None),
+        key=lambda o: (o.at, o.round, o.run_id),
+    )
+    for obs in ordered:
+        one = _one(obs)
+        old = found.get(one.key)
+        found[one.key] = one if old is None else merge_tallies(old, one)
+    return list(found.values())
+
+
+def _tallies(items: Iterable[Observation | NightTally]) -> list[NightTally]:
+    items = list(items)
+    tallies = [t for t in items if isinstance(t, NightTally)]
+    return tallies + tally(o for o in items if isinstance(o, Observation))
+
+
+# -- outages --------------------------------------------------------------------------------
+
+
+def outage_keys(tallies: Iterable[NightTally], model: FlakeModel) -> set[tuple[str, str, object]]:
+    """``("plan", night, plan_id)`` and ``("machine", night, title)`` of each outage."""
+    counts: dict[tuple[str, str, object], list[int]] = defaultdict(lambda: [0, 0])
+    for t in tallies:
+        for key in (("plan", t.night, t.plan_id), ("machine", t.night, t.machine)):
+            if key[2] is None:
+                continue
+            counts[key][0] += 1
+            counts[key][1] += t.first is not Seen.PASS
+    return {
+        key
+        for key, (tests, failed) in counts.items()
+        if tests >= model.outage_min_tests and failed > model.outage_share * tests
+    }
+
+
+def _marked(tallies: list[NightTally], model: FlakeModel) -> list[NightTally]:
+    keys = outage_keys(tallies, model)
+    return [
+        attrs.evolve(t, outage=True)
+        if ("plan", t.night, t.plan_id) in keys or ("machine", t.night, t.machine) in keys
+        else t
+        for t in tallies
+    ]
+
+
+def mark_outages(observations: Sequence[Observation], model: FlakeModel) -> list[Observation]:
+    """The observations, those of an outage night's plan or machine marked ``outage``."""
+    keys = outage_keys(tally(observations), model)
+    return [
+        attrs.evolve(o, outage=True)
+        if ("plan", o.night, o.plan_id) in keys or ("machine", o.night, o.machine) in keys
+        else o
+        for o in observations
+    ]
+
+
+# -- one test -------------------------------------------------------------------------------
+
+
+def fixed_bound(clean: int, confidence: float = 0.95) -> str:
+    """``"20 of 20 passed: failure rate below 13.9% at 95%"``: ``1 - (1 - c) ** (1 / n)``."""
+    bound = 1.0 - (1.0 - confidence) ** (1.0 / clean)
+    return f"{clean} of {clean} passed: failure rate below {bound:.1%} at {confidence:.0%}"
+
+
+def _streak(history: Sequence[NightTally]) -> tuple[Seen | None, int, int]:
+    """The results in a row at the end: (which, how many, over how many nights)."""
+    judged = [t for t in history if t.runs]
+    if not judged:
+        return None, 0, 0
+    which = judged[-1].last
+    count = nights_spanned = 0
+    for t in reversed(judged):
+        if t.last is not which:
+            break
+        count += t.tail
+        nights_spanned += 1
+        if t.tail < t.runs:
+            break
+    return which, count, nights_spanned
+
+
+def _posterior(
+    history: Iterable[NightTally], now: float, model: FlakeModel
+) -> tuple[float, float, int, int]:
+    """Beta(a, b) of the failure rate, each night weighted by its age; and the raw counts."""
+    a, b, runs, failures = model.alpha, model.beta, 0, 0
+    for t in history:
+        w = model.weight(now - t.last_at)
+        a += w * t.failures
+        b += w * t.passes
+        runs += t.runs
+        failures += t.failures
+    return a, b, runs, failures
+
+
+def _rate(history: Iterable[NightTally], model: FlakeModel) -> float:
+    failures = runs = 0
+    for t in history:
+        failures += t.failures
+        runs += t.runs
+    return (model.alpha + failures) / (model.alpha + model.beta + runs)
+
+
+def _summary(history: list[NightTally], now: float, model: FlakeModel) -> TestFlake:
+    """One test's row; ``history`` is its tallies in time order, outages included."""
+    counted = [t for t in history if not t.outage]
+    a, b, runs, failures = _posterior(counted, now, model)
+    judged = [t for t in counted if t.runs]
+    flips = sum(t.flips for t in judged)
+    flips += sum(x.last is not y.first for x, y in itertools.pairwise(judged))
+    which, streak, streak_nights = _streak(counted)
+    p_broken = model.population.p_broken(streak - 1) if which is Seen.FAIL and streak else 0.0
+    if failures == 0:
+        status = FlakeStatus.PASSING
+    elif which is Seen.PASS and streak >= model.fixed_after:
+        status = FlakeStatus.FIXED
+    elif which is Seen.FAIL and p_broken >= model.threshold:
+        status = FlakeStatus.BROKEN
+    elif failures < runs:
+        status = FlakeStatus.FLAKY
+    else:
+        status = FlakeStatus.NEW
+    if status is FlakeStatus.FLAKY and runs < model.new_runs:
+        status = FlakeStatus.NEW
+    split = now - model.trend_days * _DAY
+    recent = [t for t in counted if t.last_at >= split]
+    older = [t for t in counted if t.last_at < split]
+    trend = _rate(recent, model) - _rate(older, model) if recent and older else 0.0
+    newest = history[-1]
+    last_failed = max((t.last_at for t in counted if t.failures), default=None)
+    rate = a / (a + b)
+    quarantined = (
+        status is FlakeStatus.FLAKY
+        and rate >= model.quarantine_rate
+        and last_failed is not None
+        and now - last_failed <= model.quarantine_days * _DAY
+    )
+    return TestFlake(
+        test_case_id=newest.test_case_id,
+        test_case_name=next(
+            (t.test_case_name for t in reversed(history) if t.test_case_name), None
+        ),
+        plan_id=newest.plan_id,
+        status=status,
+        runs=runs,
+        failures=failures,
+        rate=rate,
+        interval=beta_interval(a, b, model.interval),
+        nights=len({t.night for t in history}),
+        last_seen=max(t.last_at for t in history),
+        flip_rate=flips / (runs - 1) if runs > 1 else 0.0,
+        p_broken=p_broken,
+        trend=trend,
+        quarantined=quarantined,
+        fixed_bound=fixed_bound(streak) if status is FlakeStatus.FIXED else None,
+        streak_nights=streak_nights if which is Seen.FAIL else 0,
+        alpha=a,
+        beta=b,
+    )
+
+
+def _by_test(tallies: Iterable[NightTally]) -> Iterator[list[NightTally]]:
+    grouped: dict[object, list[NightTally]] = defaultdict(list)
+    for t in tallies:
+        grouped[t.test].append(t)
+    for history in grouped.values():
+        history.sort(key=lambda t: (t.first_at, t.last_at))
+        yield history
+
+
+def summarize(
+    observations: Iterable[Observation | NightTally],
+    *,
+    now: float,
+    model: FlakeModel | None = None,
+) -> list[TestFlake]:
+    """Each test's history summed up, the flakiest first (``rate``, then failures).
+
+    ``observations`` may be raw observations or the store's tallies; outages are
+    marked here (their failures count in no rate, streak or status).
+    """
+    model = model or FlakeModel()
+    tallies = _marked(_tallies(observations), model)
+    found = [_summary(history, now, model) for history in _by_test(tallies)]
+    found.sort(key=lambda f: (-f.rate, -f.failures, str(f.test_case_name)))
+    return found
+
+
+# -- nights and plans -----------------------------------------------------------------------
+
+
+def nights(
+    observations: Iterable[Observation | NightTally],
+    *,
+    model: FlakeModel | None = None,
+    by_plan: bool = False,
+) -> list[NightPoint]:
+    """One point per night (and per plan with ``by_plan``), oldest first.
+
+    ``flake_rate``: the share of the night's tests that failed and passed (flaky);
+    ``pass_on_rerun``: the share of those that did not pass first which passed later.
+    """
+    model = model or FlakeModel()
+    tallies = _marked(_tallies(observations), model)
+    groups: dict[tuple[str, int | None], list[NightTally]] = defaultdict(list)
+    for t in tallies:
+        groups[(t.night, t.plan_id if by_plan else None)].append(t)
+    points = []
+    for (night, plan), group in sorted(groups.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        tests = {t.test for t in group}
+        failed = {t.test for t in group if t.first is not Seen.PASS}
+        flaky = {t.test for t in group if t.failures and t.passes}
+        recovered = {t.test for t in group if t.rerun_passed}
+        points.append(
+            NightPoint(
+                night=night,
+                plan_id=plan,
+                tests=len(tests),
+                failures=len(failed),
+                flaky=len(flaky),
+                flake_rate=len(flaky) / len(tests) if tests else 0.0,
+                pass_on_rerun=len(recovered) / len(failed) if failed else 0.0,
+                outage=any(t.outage for t in group) and all(t.outage for t in group),
+            )
+        )
+    return points
+
+
+def plan_rates(
+    observations: Iterable[Observation | NightTally], *, model: FlakeModel | None = None
+) -> list[PlanRate]:
+    """Per plan, the share of its failed tests (outages left out) that passed on a rerun."""
+    model = model or FlakeModel()
+    counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for t in _marked(_tallies(observations), model):
+        if t.outage or t.first is Seen.PASS:
+            continue
+        counts[t.plan_id][0] += 1
+        counts[t.plan_id][1] += t.rerun_passed
+    return [
+        PlanRate(plan_id=plan, failures=failed, passed_on_rerun=passed, rate=passed / failed)
+        for plan, (failed, passed) in sorted(counts.items(), key=lambda kv: str(kv[0]))
+    ]
+
+
+# -- history as a prior ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class HistoryPrior:
+    """A test's own prior: ``P(broken)`` before tonight and its failure-rate posterior.
+
+    ``P(broken | k failed reruns) = h / (h + (1 - h) E[p^k])``, ``p`` under the
+    test's posterior Beta(a, b) size-biased by tonight's failure: Beta(a + 1, b).
+    """
+
+    broken: float
+    alpha: float
+    beta: float
+
+    def p_broken(self, failed_reruns: int) -> float:
+        if self.broken >= 1.0:
+            return 1.0
+        a, b = self.alpha + 1.0, self.beta
+        # E[p^k] as a sum of logs: it underflows for many reruns of a rare flake.
+        log_moment = sum(math.log((a + i) / (a + b + i)) for i in range(failed_reruns))
+        flaky = (1.0 - self.broken) * math.exp(log_moment)
+        return self.broken / (self.broken + flaky)
+
+
+def history_prior(
+    flake: TestFlake | Iterable[Observation | NightTally] | None,
+    population: BetaPrior,
+    *,
+    now: float | None = None,
+    model: FlakeModel | None = None,
+) -> Prior:
+    """The prior a test's history gives its verdict tonight (the population's without one).
+
+    ``flake`` is its :class:`TestFlake`, or its observations (then ``now`` is needed).
+    A test failing for nights starts near ``P(broken) = 1`` (decided without a rerun);
+    a known flake keeps a low ``P(broken)`` (``break_hazard`` at least), weighed with its
+    own failure rate instead of the population's.
+    """
+    model = model or FlakeModel()
+    if flake is not None and not isinstance(flake, TestFlake):
+        if now is None:
+            raise ValueError("history_prior of observations needs now=")
+        found = summarize(flake, now=now, model=model)
+        flake = found[0] if found else None
+    if flake is None or flake.runs < model.new_runs:
+        return population
+    broken = max(flake.p_broken, model.break_hazard)
+    return HistoryPrior(broken=broken, alpha=flake.alpha, beta=flake.beta)
