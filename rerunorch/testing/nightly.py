@@ -85,8 +85,10 @@ class NightlyConfig:
         flaky_fraction: Share of the tests that are flaky, each with its own rate.
         broken_fraction: Share of the tests that are broken (fail every time).
         flaky_rate: ``(a, b)``: a flaky test's true failure rate is drawn from Beta(a, b).
-        drift: Share of the tests whose rate changes once, on a seeded night among the
-            first ``nights``: a healthy one becomes flaky, a flaky or broken one is fixed.
+        drift: Share of the tests whose rate changes once, on a seeded night from 1 to
+            ``drift_nights - 1``: a healthy one becomes flaky, a flaky or broken one is fixed.
+        drift_nights: The nights ``drift`` spreads over (None: ``nights``); set it when
+            more nights will come from ``Simulator.new_night()``.
         changes: Rate changes chosen by hand (applied after ``drift``).
         outages: Outage nights.
         run_duration: (min, max) seconds of one night's run.
@@ -100,6 +102,9 @@ class NightlyConfig:
     broken_fraction: float = attrs.field(default=0.02, validator=_share)
     flaky_rate: tuple[float, float] = attrs.field(default=(2.0, 8.0), validator=_beta)
     drift: float = attrs.field(default=0.0, validator=_share)
+    drift_nights: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_at_least_1)
+    )
     changes: tuple[RateChange, ...] = attrs.field(default=(), converter=tuple)
     outages: tuple[Outage, ...] = attrs.field(default=(), converter=tuple)
     run_duration: tuple[float, float] = attrs.field(default=(600.0, 3600.0))

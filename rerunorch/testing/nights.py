@@ -251,7 +251,8 @@ class Nights:
         for number in range(config.plans * config.tests):
             if unit(self._seed, "night-drift", number) >= config.drift:
                 continue
-            night = 1 + int(unit(self._seed, "night-drift-at", number) * max(1, config.nights - 1))
+            span = max(1, (config.drift_nights or config.nights) - 1)
+            night = 1 + int(unit(self._seed, "night-drift-at", number) * span)
             healthy = self._kind(number) == "healthy"
             rate = max(0.05, self._flaky_rate(number)) if healthy else 0.0
             changes.setdefault(number, []).append((night, rate))

@@ -160,6 +160,13 @@ async def test_seeded_drift_changes_some_rates_once() -> None:
         assert 20 <= len(changed) <= 60  # about 0.2 x 200
         assert any(first[t] == 0 < last[t] for t in changed)  # became flaky
         assert any(first[t] > 0 == last[t] for t in changed)  # got fixed
+    clock = MockClock()
+    async with _nights(clock, plans=2, tests=100, nights=1, drift=0.2, drift_nights=10) as sim:
+        assert sim.true_rates(0) == first  # the same tests, the same seed
+        for _ in range(9):
+            clock.advance(DAY)
+            sim.new_night()
+        assert sim.true_rates(9) == last  # drifted over the nights to come
 
 
 async def test_an_outage_night_fails_most_of_one_plans_tests_but_not_its_reruns() -> None:
