@@ -1,0 +1,198 @@
+"""The ledger's store on SQLite and on a real PostgreSQL server the tests start themselves."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from postgres_server import PASSWORD, PostgresServer, postgres_server_or_skip
+
+from rerunorch.ledger.migrations import LATEST
+from rerunorch.ledger.model import summarize, tally
+from rerunorch.ledger.records import FlakeStatus, Observation
+from rerunorch.ledger.store import (
+    DEFAULT_HISTORY,
+    HISTORY_ENV,
+    LedgerError,
+    LedgerStore,
+    LedgerUnavailable,
+    history_location,
+)
+from rerunorch.verdicts import Seen
+
+DAY = 86400.0
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    server = postgres_server_or_skip()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _fresh_database(server: PostgresServer, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server.url, autocommit=True) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {name}")
+        db.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "history.sqlite")
+    server = request.getfixturevalue("postgres")
+    return _fresh_database(server, "ledger_" + request.node.name.split("[")[0][-40:].lower())
+
+
+def obs(test: int, seen: Seen, night: int, round: int = 0, **kw: object) -> Observation:
+    fields: dict[str, object] = {
+        "test_case_id": test,
+        "test_case_name": f"test {test}",
+        "suite": "Smoke",
+        "plan_id": 10,
+        "machine": "Chrome",
+        "target": 1000 + night,
+        "run_id": 1000 + night * 10 + round,
+        "round": round,
+        "result": "SUCCESS" if seen is Seen.PASS else "FAILURE",
+        "seen": seen,
+        "at": night * DAY + round * 60.0,
+        "night": f"2026-11-{night:02d}",
+        **kw,
+    }
+    return Observation(**fields)  # type: ignore[arg-type]
+
+
+def test_observations_go_in_and_tallies_come_out(ledger_url: str) -> None:
+    first = [obs(1, Seen.FAIL, 1), obs(1, Seen.PASS, 1, 1, verdict="flaky"), obs(2, Seen.PASS, 1)]
+    second = [obs(1, Seen.FAIL, 2), obs(1, Seen.FAIL, 2, 1), obs(1, Seen.FAIL, 2, 2)]
+    with LedgerStore.open(ledger_url) as store:
+        assert store.version == LATEST
+        assert store.record(first) == 3
+        store.record(second)
+        store.record(first)  # a chain recorded again (a resumed sweep) counts once
+        assert store.count() == 6
+        tallies = store.tallies()
+        assert sorted(tallies, key=lambda t: (t.night, str(t.test))) == sorted(
+            tally(first + second), key=lambda t: (t.night, str(t.test))
+        )
+        assert {t.night for t in store.tallies(since="2026-11-02")} == {"2026-11-02"}
+        assert store.tallies(plans={99}) == []
+        timeline = store.timeline("1")
+        assert [(o.night, o.round, o.seen) for o in timeline] == [
+            ("2026-11-01", 0, Seen.FAIL),
+            ("2026-11-01", 1, Seen.PASS),
+            ("2026-11-02", 0, Seen.FAIL),
+            ("2026-11-02", 1, Seen.FAIL),
+            ("2026-11-02", 2, Seen.FAIL),
+        ]
+        assert timeline[1].verdict == "flaky"
+        assert timeline[0] == first[0]
+        assert store.timeline("test 2") == [first[2]]
+    # Opened again: the same ledger, nothing migrated twice.
+    with LedgerStore.open(ledger_url) as store:
+        flakes = summarize(store.tallies(), now=3 * DAY)
+        assert {f.test_case_id: f.status for f in flakes} == {
+            1: FlakeStatus.FLAKY,
+            2: FlakeStatus.PASSING,
+        }
+
+
+def test_a_tally_follows_observations_that_come_in_pieces(ledger_url: str) -> None:
+    night = [obs(5, s, 1, r) for r, s in enumerate((Seen.FAIL, Seen.FAIL, Seen.PASS, Seen.FAIL))]
+    with LedgerStore.open(ledger_url) as store:
+        for o in reversed(night):
+            store.record([o])
+        assert store.tallies() == tally(night)
+
+
+def test_a_ledger_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    LedgerStore.open(str(path)).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE ledger_meta SET value = '99' WHERE key = 'schema'")
+    with pytest.raises(LedgerError, match=r"schema 99, newer than this rerunorch knows \(1\)"):
+        LedgerStore.open(str(path))
+
+
+def test_an_old_ledger_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    with sqlite3.connect(path) as db:  # what a version-0 ledger holds: the meta table only
+        db.execute("CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    with LedgerStore.open(f"sqlite:///{path}") as store:
+        assert store.version == LATEST
+        assert store.count() == 0
+
+
+def test_a_corrupt_file_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(LedgerError, match=r"h\.sqlite is not a rerunorch ledger or is damaged"):
+        LedgerStore.open(str(path))
+    with pytest.raises(LedgerError, match="is a folder"):
+        LedgerStore.open(str(tmp_path))
+
+
+def test_bad_urls_are_refused(postgres: PostgresServer) -> None:
+    with pytest.raises(LedgerError, match=r"unknown scheme 'mysql'"):
+        LedgerStore.open("mysql://me:pw@db/x")
+    wrong = postgres.url.replace(PASSWORD, "wrong-password")
+    with pytest.raises(LedgerError, match="cannot open the history") as caught:
+        LedgerStore.open(wrong)
+    assert "wrong-password" not in str(caught.value)
+    assert "postgresql://rerunorch:***@127.0.0.1" in str(caught.value)
+    closed = f"postgresql://rerunorch:{PASSWORD}@127.0.0.1:{_closed_port()}/postgres"
+    with pytest.raises(LedgerError, match="cannot open the history") as caught:
+        LedgerStore.open(closed)
+    assert PASSWORD not in str(caught.value)
+    with pytest.raises(LedgerError, match="cannot open the history"):
+        LedgerStore.open(postgres.url.rsplit("/", 1)[0] + "/no_such_database")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_server_lost_and_back_takes_the_writes_again(tmp_path: Path) -> None:
+    server = postgres_server_or_skip()
+    server.start()
+    try:
+        store = LedgerStore.open(server.url)
+        store.record([obs(1, Seen.FAIL, 1)])
+        server.stop()
+        with pytest.raises(LedgerUnavailable, match="could not be written") as caught:
+            store.record([obs(1, Seen.PASS, 1, 1)])
+        assert PASSWORD not in str(caught.value)
+        server.start()
+        assert store.record([obs(1, Seen.PASS, 1, 1)]) == 1  # connected again
+        assert store.count() == 2
+        store.close()
+    finally:
+        server.close()
+
+
+def test_where_the_history_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(HISTORY_ENV, raising=False)
+    assert history_location(None) == DEFAULT_HISTORY
+    monkeypatch.setenv(HISTORY_ENV, "postgresql://db/x")
+    assert history_location(None) == "postgresql://db/x"
+    assert history_location("other.sqlite") == "other.sqlite"
+
+
+def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    LedgerStore.open(str(path)).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
