@@ -18,8 +18,10 @@ observations on SQLite.
 
 from __future__ import annotations
 
+import random
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,6 +30,7 @@ from common import API_KEY, emit
 
 from rerunorch import ScaledClock, Sweep, SweepReport, SweepSettings
 from rerunorch.ledger.model import summarize
+from rerunorch.ledger.store import LedgerStore
 from rerunorch.ledger.records import FlakeStatus, Observation, TestFlake
 from rerunorch.testing import NightlyConfig, Outage, Simulator, SimulatorConfig
 from rerunorch.verdicts import Seen, Verdict
@@ -55,16 +58,17 @@ class NightClock(ScaledClock):
 
 @attrs.frozen(kw_only=True)
 class Sizes:
-    """One season's size."""
+    """One season's size, and the big ledger's (``machines`` x tests x ``ledger_nights``)."""
 
     nights: int
     plans: int
     tests: int
-    observations: int  # for the ``rerunorch flaky`` timing
+    machines: int
+    ledger_nights: int
 
 
-FULL = Sizes(nights=30, plans=20, tests=100, observations=1_000_000)
-QUICK = Sizes(nights=4, plans=4, tests=20, observations=20_000)
+FULL = Sizes(nights=30, plans=20, tests=100, machines=4, ledger_nights=125)  # 1,000,000
+QUICK = Sizes(nights=4, plans=4, tests=20, machines=2, ledger_nights=5)
 
 
 @attrs.define
@@ -211,6 +215,74 @@ def figures(flakes: Sequence[TestFlake], truth: dict[int, float]) -> dict[str, A
     }
 
 
+def synthetic_nights(sizes: Sizes, start: float) -> Iterator[list[Observation]]:
+    """A night's original results at a time, each test at its true rate (no server)."""
+    sim = Simulator(nightly_config(sizes))
+    rates = list(sim.true_rates(0).items())
+    names = sim.night_tests()
+    rng = random.Random(17)
+    run_id = 10**6
+    for night in range(sizes.ledger_nights):
+        at = start + night * DAY
+        day = datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d")
+        found = []
+        for machine in range(sizes.machines):
+            for number, (test, rate) in enumerate(rates):
+                run = run_id + number // sizes.tests
+                failed = rng.random() < rate
+                found.append(
+                    Observation(
+                        test_case_id=test,
+                        test_case_name=names[test],
+                        plan_id=1000 + number // sizes.tests,
+                        machine=f"machine {machine + 1}",
+                        target=run,
+                        run_id=run,
+                        result="FAILURE" if failed else "SUCCESS",
+                        seen=Seen.FAIL if failed else Seen.PASS,
+                        at=at,
+                        night=day,
+                    )
+                )
+            run_id += sizes.plans
+        yield found
+
+
+def flaky_timing(sizes: Sizes) -> dict[str, Any]:
+    """A ledger of ``machines x tests x ledger_nights`` observations on SQLite, then what
+    ``rerunorch flaky`` does with it: open, read the tallies, sum them up."""
+    start = 1.7e9
+    with tempfile.TemporaryDirectory(prefix="rerunorch-ledger-") as folder:
+        path = f"{folder}/history.sqlite"
+        began = time.perf_counter()
+        with LedgerStore.open(path) as store:
+            recorded = sum(store.record(night) for night in synthetic_nights(sizes, start))
+        record_seconds = time.perf_counter() - began
+        now = start + sizes.ledger_nights * DAY
+        began = time.perf_counter()
+        with LedgerStore.open(path) as store:
+            tallies = store.tallies()
+        read = time.perf_counter() - began
+        flakes = summarize(tallies, now=now)
+        total = time.perf_counter() - began
+        since = datetime.fromtimestamp(now - 30 * DAY, tz=timezone.utc).strftime("%Y-%m-%d")
+        began = time.perf_counter()
+        with LedgerStore.open(path) as store:
+            recent = store.tallies(since=since)
+        summarize(recent, now=now)
+        month = time.perf_counter() - began
+    return {
+        "observations": recorded,
+        "tallies": len(tallies),
+        "tests_summed_up": len(flakes),
+        "record_seconds": round(record_seconds, 1),
+        "read_seconds": round(read, 3),
+        "read_and_summarize_seconds": round(total, 3),
+        "last_30_nights_tallies": len(recent),
+        "last_30_nights_seconds": round(month, 3),
+    }
+
+
 async def ledger(*, quick: bool) -> list[dict[str, Any]]:
     sizes = QUICK if quick else FULL
     plain = await season(sizes, history=False)
@@ -229,4 +301,5 @@ async def ledger(*, quick: bool) -> list[dict[str, Any]]:
             goal="coverage >= 0.88, broken_precision >= 0.95, brier <= 0.05",
         )
     ]
+    rows.append(emit("ledger", part="flaky-command", **flaky_timing(sizes), goal="under 1 s"))
     return rows

@@ -209,3 +209,52 @@ def _assert_drawn(rows: list[bytes]) -> None:
     assert len(set(pixels)) > 30
     flaky_ink = (0xBF, 0x87, 0x00)  # the trend line
     assert any(sum(abs(a - b) for a, b in zip(p, flaky_ink, strict=True)) < 40 for p in pixels)
+
+
+async def test_a_page_of_the_models_own_summary_of_simulated_nights(tmp_path: Path) -> None:
+    from rerunorch.ledger.model import nights, plan_rates, summarize
+    from rerunorch.ledger.records import Observation
+    from rerunorch.testing import NightlyConfig, Outage, Simulator, SimulatorConfig
+    from rerunorch.verdicts import Seen
+
+    binary = chromium_or_skip()
+    nightly = NightlyConfig(plans=3, tests=30, nights=1, flaky_fraction=0.3, outages=[])
+    truth = Simulator(SimulatorConfig(seed=2, nightly=nightly)).true_rates(0)
+    rng, observations = random.Random(2), []
+    outage = Outage(night=4, plan=1)
+    for night in range(8):
+        at = (START + timedelta(days=night)).timestamp()
+        for number, (test, rate) in enumerate(truth.items()):
+            plan = number // 30
+            hit = night == outage.night and plan == outage.plan
+            results = [rng.random() < (0.95 if hit else rate)]
+            while results[-1] and len(results) < 4:  # rerun until it passes
+                results.append(rng.random() < rate)
+            for round_, failed in enumerate(results):
+                observations.append(
+                    Observation(
+                        test_case_id=test, test_case_name=f"test <{number}>", plan_id=plan,
+                        target=night * 10 + plan, run_id=night * 100 + plan * 10 + round_,
+                        round=round_, result="FAILURE" if failed else "SUCCESS",
+                        seen=Seen.FAIL if failed else Seen.PASS, at=at + round_,
+                        night=(START + timedelta(days=night)).strftime("%Y-%m-%d"),
+                    )
+                )  # fmt: skip
+    now = (START + timedelta(days=8)).timestamp()
+    flakes = summarize(observations, now=now)
+    points = nights(observations, by_plan=True)
+    html = render(flakes, points, plan_rates(observations), title="Simulated", generated_at=now)
+    path = tmp_path / "simulated.html"
+    path.write_text(html, encoding="utf-8")
+    flaky = [f for f in flakes if f.status is FlakeStatus.FLAKY]
+    assert flaky
+    async with open_page(binary, path) as page:
+        assert page.errors == []
+        rows = await page.evaluate(
+            "[...document.querySelectorAll('#flaky-tests tbody tr')].map(r => r.dataset.testId)"
+        )
+        assert rows == [str(f.test_case_id) for f in flaky][:25]
+        assert await page.evaluate("document.querySelectorAll('#trend-chart circle').length") == 8
+        assert await page.evaluate("document.querySelectorAll('#trend-chart .band').length") == 1
+        plans = await page.evaluate("document.querySelectorAll('#plan-chart .plan-row').length")
+        assert plans == 3
