@@ -30,8 +30,8 @@ from common import API_KEY, emit
 
 from rerunorch import ScaledClock, Sweep, SweepReport, SweepSettings
 from rerunorch.ledger.model import summarize
-from rerunorch.ledger.store import LedgerStore
 from rerunorch.ledger.records import FlakeStatus, Observation, TestFlake
+from rerunorch.ledger.store import LedgerStore
 from rerunorch.testing import NightlyConfig, Outage, Simulator, SimulatorConfig
 from rerunorch.verdicts import Seen, Verdict
 
