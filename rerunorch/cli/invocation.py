@@ -28,6 +28,7 @@ from rerunorch.cli.targetfile import (
 from rerunorch.discovery import Query, RunDiscovery, Window
 from rerunorch.errors import ConfigError
 from rerunorch.journal import default_journal_path
+from rerunorch.ledger.store import history_location
 from rerunorch.notify import Notifier, choose_notifiers
 from rerunorch.plugins import PluginManager
 from rerunorch.plugins.settings import configure_plugin, mask_settings, parse_option
@@ -120,6 +121,10 @@ class Invocation:
         plugins: The plugin manager (strategies, listeners).
         verbose, quiet: ``-v`` (counted) and ``-q``.
         time_scale: How much faster the sweep's clock runs.
+        history: The flake ledger (a path or ``postgresql://`` URL), or None
+            (``--no-history``, the demo).
+        rerun_broken: ``--rerun-broken``: rerun the tests broken for nights too.
+        quarantine_file: ``--quarantine-file`` (None: the default one, if there).
     """
 
     settings: SweepSettings
@@ -138,6 +143,9 @@ class Invocation:
     verbose: int = 0
     quiet: bool = False
     time_scale: float = 1.0
+    history: str | None = None
+    rerun_broken: bool = False
+    quarantine_file: str | None = None
 
     @property
     def total(self) -> int:
@@ -205,6 +213,11 @@ def read_invocation(
         verbose=merged["verbose"],
         quiet=merged["quiet"],
         time_scale=merged.get("time_scale", 1.0),
+        history=None
+        if demo or merged.get("no_history")
+        else history_location(merged.get("history")),
+        rerun_broken=bool(merged.get("rerun_broken")),
+        quarantine_file=merged.get("quarantine_file"),
     )
 
 

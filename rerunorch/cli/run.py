@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
@@ -34,6 +34,9 @@ from rerunorch.events import SweepListener
 from rerunorch.journal import Journal
 from rerunorch.report.digest import digest
 from rerunorch.report.model import SweepReport
+
+if TYPE_CHECKING:
+    from rerunorch.cli.recording import Ledger
 
 __all__ = [
     "Ran",
@@ -125,6 +128,7 @@ async def run_sweep(
     total: int,
     journal: Journal | None = None,
     clock: Clock | None = None,
+    ledger: Ledger | None = None,
 ) -> Ran:
     """Run the sweep with progress (no notifiers, no reports: see :func:`conclude`).
 
@@ -141,6 +145,8 @@ async def run_sweep(
         listeners.append(live)
     elif not invocation.quiet:
         listeners.append(PlainProgress(total))
+    if ledger is not None:
+        listeners.append(ledger.listener)
     sweep = Sweep(
         targets,
         invocation.settings,
@@ -149,8 +155,10 @@ async def run_sweep(
         listener=listeners,
         clock=clock,
         journal=journal,
+        history=ledger.history if ledger is not None else None,
     )
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
+    sweep.report.notes.extend(ledger.notes if ledger is not None else ())
     # The plugins' settings (masked) go in the report's config as the sweep's own do.
     sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
     guard.watch(sweep)
@@ -180,7 +188,7 @@ def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
     return journal
 
 
-def sweep_journaled(invocation: Invocation) -> Ran:
+def sweep_journaled(invocation: Invocation, ledger: Ledger | None = None) -> Ran:
     """Open the journal, run the sweep, and close the journal (here only).
 
     Raises:
@@ -194,7 +202,14 @@ def sweep_journaled(invocation: Invocation) -> Ran:
         if journal is not None and not journal.resumed:  # so that --resume needs no ids
             journal.record_input(targets.recorded())
         ran = anyio.run(
-            partial(run_sweep, invocation, targets, total=invocation.total, journal=journal)
+            partial(
+                run_sweep,
+                invocation,
+                targets,
+                total=invocation.total,
+                journal=journal,
+                ledger=ledger,
+            )
         )
     finally:
         if journal is not None:
@@ -368,14 +383,32 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
     except ConfigError as exc:
         return error_exit(exc, options["verbose"])
     assert invocation.targets is not None
+    ledger: Ledger | None = None
     try:
         problem = anyio.run(unreachable, invocation.settings.base_url)
         if problem is not None:  # said at once, not once per target after retries
             click.echo(f"error: {problem}", err=True)
             return 2
-        ran = sweep_journaled(invocation)
+        ledger = _open_ledger(invocation)  # a bad ledger ends it here: exit 2, nothing sent
+        ran = sweep_journaled(invocation, ledger)
     except Exception as exc:
         return error_exit(exc, invocation.verbose)
     finally:
         invocation.targets.close()
+        if ledger is not None:
+            ledger.close()
     return conclude(invocation, ran)
+
+
+def _open_ledger(invocation: Invocation) -> Ledger | None:
+    """The sweep's ledger (None with ``--no-history``); a dry run reads it, records nothing."""
+    if invocation.history is None:
+        return None
+    from rerunorch.cli.recording import open_ledger
+
+    return open_ledger(
+        invocation.history,
+        record=not invocation.settings.dry_run,
+        rerun_broken=invocation.rerun_broken,
+        quarantine_file=invocation.quarantine_file,
+    )
