@@ -105,7 +105,6 @@ def _flaky(
         if html is not None:
             from rerunorch.report.output import check_output
 
-            _page()
             try:
                 check_output(html)
             except OSError as exc:
@@ -126,28 +125,17 @@ def _flaky(
     else:
         _table(flakes[:limit], book, where, len(flakes), {t.night for t in tallies})
     if html is not None:
-        _write_html(html, flakes, nights(tallies), plan_rates(tallies))
+        _write_html(html, where, now, flakes, nights(tallies), plan_rates(tallies))
     return 0
 
 
-def _page() -> Any:
-    """The HTML page's module (``rerunorch.ledger.page``, its ``render``)."""
-    import importlib
-
-    from rerunorch.errors import ConfigError
-
-    try:
-        return importlib.import_module("rerunorch.ledger.page")
-    except ModuleNotFoundError as exc:
-        if exc.name != "rerunorch.ledger.page":
-            raise
-        raise ConfigError("--html: this build has no HTML page (rerunorch.ledger.page)") from None
-
-
-def _write_html(path: str, flakes: list[TestFlake], points: Any, rates: Any) -> None:
+def _write_html(
+    path: str, where: str, now: float, flakes: list[TestFlake], points: Any, rates: Any
+) -> None:
+    from rerunorch.ledger.page import render
     from rerunorch.report.output import open_output
 
-    text = _page().render(flakes, points, rates)
+    text = render(flakes, points, rates, title=f"Flaky tests in {where}", generated_at=now)
     with open_output(path) as out:
         out.write(text)
     click.echo(f"wrote {path}", err=True)
