@@ -88,8 +88,8 @@ def open_ledger(
     store = LedgerStore.open(location)
     try:
         recorder = Recorder.open(store, spool=Path(DEFAULT_SPOOL)) if record else None
-        history = SweepHistory.of(
-            store.tallies(), now=now, rerun_broken=rerun_broken, overrides=overrides
+        history = SweepHistory.of_flakes(
+            store.summaries(now=now), rerun_broken=rerun_broken, overrides=overrides
         )
     except BaseException:
         store.close()

@@ -53,10 +53,25 @@ class SweepHistory:
     ) -> SweepHistory:
         """The history of ``tallies`` as of ``now``."""
         model = model or FlakeModel()
-        flakes = {
-            test_key(f.test_case_id, f.test_case_name): f
-            for f in summarize(tallies, now=now, model=model)
-        }
+        return cls.of_flakes(
+            summarize(tallies, now=now, model=model),
+            model=model,
+            rerun_broken=rerun_broken,
+            overrides=overrides,
+        )
+
+    @classmethod
+    def of_flakes(
+        cls,
+        found: Iterable[TestFlake],
+        *,
+        model: FlakeModel | None = None,
+        rerun_broken: bool = False,
+        overrides: Overrides | None = None,
+    ) -> SweepHistory:
+        """The history of tests already summed up (e.g. ``LedgerStore.summaries``)."""
+        model = model or FlakeModel()
+        flakes = {test_key(f.test_case_id, f.test_case_name): f for f in found}
         return cls(
             flakes=flakes,
             model=model,
