@@ -98,6 +98,15 @@ class SweepHistory:
             return None
         return flake if flake.streak_nights >= self.model.broken_nights else None
 
+    def knows_broken(self, plan_id: int | None) -> bool:
+        """Whether some test of this plan (None: of any) is broken for nights: only then
+        does the first round need the run's test cases to leave them out."""
+        return any(
+            self.known_broken(f.test_case_id, f.test_case_name) is not None
+            for f in self.flakes.values()
+            if plan_id is None or f.plan_id in (plan_id, None)
+        )
+
     def broken_failures(
         self, test_cases: Iterable[TestCaseResult]
     ) -> list[tuple[TestCaseResult, TestFlake]]:
