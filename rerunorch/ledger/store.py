@@ -29,7 +29,7 @@ from types import TracebackType
 from rerunorch.ledger import rollup
 from rerunorch.ledger.backends import Backend, LedgerError, LedgerUnavailable, Postgres, Sqlite
 from rerunorch.ledger.migrations import LATEST, MIGRATIONS, TYPES
-from rerunorch.ledger.model import FlakeModel, NightTally, tally
+from rerunorch.ledger.model import FlakeModel
 from rerunorch.ledger.records import Observation, TestFlake
 from rerunorch.ledger.rows import (
     OBSERVATION_COLUMNS,
@@ -41,6 +41,7 @@ from rerunorch.ledger.rows import (
     where,
 )
 from rerunorch.ledger.rows import tally as stored_tally
+from rerunorch.ledger.tallies import NightTally, tally
 from rerunorch.secret import mask_url
 
 __all__ = [
