@@ -198,3 +198,11 @@ def test_the_read_commands_create_no_ledger(run: Any, tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert "no history at" in result.output
     assert not (tmp_path / DEFAULT_HISTORY).exists()
+
+
+def test_a_dry_run_records_nothing_and_makes_no_ledger(
+    run: Any, server: Server, tmp_path: Path
+) -> None:
+    result = run(*sweep(server.targets()[15]), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / DEFAULT_HISTORY).exists()
