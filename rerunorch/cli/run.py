@@ -411,9 +411,8 @@ def _open_ledger(invocation: Invocation) -> Ledger | None:
     sqlite = "://" not in location or location.startswith("sqlite://")
     if invocation.settings.dry_run and sqlite and not sqlite_path(location).exists():
         return None  # a dry run reads history if there is one, and makes none
-
     return open_ledger(
-        invocation.history,
+        location,
         record=not invocation.settings.dry_run,
         rerun_broken=invocation.rerun_broken,
         quarantine_file=invocation.quarantine_file,
