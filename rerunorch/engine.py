@@ -46,6 +46,7 @@ from rerunorch.events import (
     SweepStarted,
 )
 from rerunorch.journal import Journal, JournalEntry, State
+from rerunorch.ledger.advice import SweepHistory
 from rerunorch.lifecycle import RerunBudget, TargetRun
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.pacing import RequestPacer, RerunSlots
@@ -107,6 +108,8 @@ class Sweep:
         listener: Told of each event; one or several, each isolated (an error in one is
             logged and noted in the report, never fatal).
         clock: The time source (tests and benchmarks share a scaled one with the simulator).
+        history: What the flake ledger says of each test (``rerunorch.ledger``): each test's
+            own prior, the tests broken for nights (not rerun again), the quarantine.
 
     Raises:
         ConfigError: Unknown strategy, neither ``api_key`` nor ``client``, or ``limits``
@@ -131,8 +134,10 @@ class Sweep:
         rng: random.Random | None = None,
         journal: Journal | None = None,
         limits: SharedLimits | None = None,
+        history: SweepHistory | None = None,
     ) -> None:
         self.settings = settings or SweepSettings()
+        self.history = history
         self.limits = limits
         self.clock = clock or (
             client.clock if client else limits.clock if limits else SystemClock()
@@ -461,6 +466,7 @@ class Sweep:
             resume=entry,
             budget=self._budget,
             on_ended=self._on_ended,
+            history=self.history,
         )
         self._running[id(job)] = job
         cut = anyio.CancelScope()
@@ -517,7 +523,8 @@ class Sweep:
         self.progress.done += 1
         if self._send is not None:
             await self._send.send(outcome)
-        await self._listeners.tell(RerunFinished(outcome=outcome))
+        seen = job.observations(outcome) if job is not None else ()
+        await self._listeners.tell(RerunFinished(outcome=outcome, observations=seen))
 
     def _finish(self) -> None:
         """Give every target still begun an ``interrupted`` outcome; settle the counters."""
@@ -641,6 +648,7 @@ async def run_sweep(
     rng: random.Random | None = None,
     journal: Journal | None = None,
     limits: SharedLimits | None = None,
+    history: SweepHistory | None = None,
 ) -> SweepReport:
     """Run a sweep and return its report: ``Sweep(targets, settings, ...).run()``.
 
@@ -659,5 +667,6 @@ async def run_sweep(
         rng=rng,
         journal=journal,
         limits=limits,
+        history=history,
     )
     return await sweep.run()

@@ -23,6 +23,7 @@ import attrs
 from rerunorch.secret import safe_error, safe_traceback
 
 if TYPE_CHECKING:
+    from rerunorch.ledger.records import Observation
     from rerunorch.outcome import Outcome
     from rerunorch.report.model import SweepReport
     from rerunorch.settings import SweepSettings
@@ -79,10 +80,13 @@ class RerunFinished:
 
     Attributes:
         outcome: How it ended.
+        observations: What each run of its chain that was read showed of each test
+            (what the ledger records; empty for a target that never ran).
     """
 
     name: ClassVar[str] = "rerun_finished"
     outcome: Outcome
+    observations: tuple[Observation, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

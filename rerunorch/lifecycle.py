@@ -24,6 +24,7 @@ from rerunorch.api.enums import ReRunType
 from rerunorch.api.models import (
     ExecutionResult,
     RerunRequest,
+    TestCaseResult,
     TestCaseResultRequest,
     TestCaseResults,
 )
@@ -41,6 +42,9 @@ from rerunorch.errors import (
 )
 from rerunorch.events import RerunTriggered
 from rerunorch.journal import Journal, JournalEntry, State
+from rerunorch.ledger.advice import SweepHistory
+from rerunorch.ledger.observe import observations
+from rerunorch.ledger.records import Observation, TestFlake
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.pacing import RerunSlots
 from rerunorch.polling import PollTimer, expected_duration
@@ -52,6 +56,7 @@ from rerunorch.targets import Target
 from rerunorch.verdicts import (
     Bound,
     RoundContext,
+    Seen,
     TestEvidence,
     TestVerdict,
     Verdict,
@@ -118,6 +123,7 @@ class TargetRun:
         resume: JournalEntry | None = None,
         budget: RerunBudget | None = None,
         on_ended: Callable[[ExecutionResult], None] | None = None,
+        history: SweepHistory | None = None,
     ) -> None:
         self.target = target
         self._on_ended = on_ended  # told of each rerun seen completed (device time, makespan)
@@ -141,7 +147,11 @@ class TargetRun:
         self.rounds = 0  # rounds triggered or adopted for this target
         self._budget = budget if budget is not None else RerunBudget(settings.budget)
         self._estimate = 0.0  # the running round's reservation of the budget
-        self._prior = settings.prior()
+        self._history = history
+        population = settings.prior()
+        self._prior = history.prior_for(population) if history is not None else population
+        self._runs: list[ExecutionResult] = []  # the chain as walked, for the ledger
+        self._from_history: tuple[TestVerdict, ...] = ()  # known broken, not rerun again
         self._left_out: dict[object, Bound] = {}  # tests the strategy took out of the rounds
 
     def outcome(
@@ -154,6 +164,7 @@ class TargetRun:
         flaky: tuple[TestRef, ...] = (),
         still_failing: tuple[TestRef, ...] = (),
         tests: tuple[TestVerdict, ...] = (),
+        quarantined: tuple[TestRef, ...] = (),
     ) -> Outcome:
         """An outcome carrying what is known so far of this target."""
         chosen = self.selection
@@ -172,7 +183,12 @@ class TargetRun:
             polls=self.polls,
             rounds=self.rounds,
             tests=tests,
+            quarantined=quarantined,
         )
+
+    def observations(self, outcome: Outcome) -> tuple[Observation, ...]:
+        """What the chain's runs read showed of each test, for the ledger."""
+        return observations(self._runs, self._test_cases, outcome.tests)
 
     async def test_cases(self, run_id: int) -> TestCaseResults:
         """A run's test-case results, read once."""
@@ -205,7 +221,7 @@ class TargetRun:
     async def _run(self) -> Outcome:
         original = await self._client.get_run(self.target.id)
         self.execution_id = original.execution_id
-        chain = await self._chain(original)
+        chain = self._runs = await self._chain(original)
         await self._resumed(chain)
         while True:
             head = chain[-1]
@@ -291,7 +307,9 @@ class TargetRun:
             decision = await self._strategy.decide(ctx)
             if isinstance(decision, Skip):
                 return self.outcome(OutcomeKind.SKIPPED, reason=decision.reason)
-            self.selection = decision
+            self.selection = decision = await self._without_broken(chain, decision)
+            if not decision.test_case_result_requests and self._from_history:
+                return self._verdict(chain, {}, None)  # every failure is known broken
             if self._settings.dry_run:
                 plan = f"would rerun {head.id} ({decision.re_run_type.value}): {decision.reason}"
                 return self.outcome(OutcomeKind.TRIGGERED, reason=plan)
@@ -419,8 +437,12 @@ class TargetRun:
         found = verdicts(
             tests, self._prior, threshold=settings.threshold, bound=bound, bounds=self._left_out
         )
-        flaky = tuple(_ref(t) for t in found if t.verdict is Verdict.FLAKY)
-        failing = tuple(_ref(t) for t in found if t.verdict in _STILL_FAILING)
+        found = (*found, *self._from_history)
+        held = self._quarantined(found)
+        flaky = tuple(_ref(t) for t in found if t.verdict is Verdict.FLAKY and _ref(t) not in held)
+        failing = tuple(
+            _ref(t) for t in found if t.verdict in _STILL_FAILING and _ref(t) not in held
+        )
         head = chain[-1]
         if kind is None:
             kind = OutcomeKind.PASSED if head.passed else OutcomeKind.FAILED
@@ -431,6 +453,48 @@ class TargetRun:
             flaky=flaky,
             still_failing=failing,
             tests=found,
+            quarantined=held,
+        )
+
+    def _quarantined(self, found: tuple[TestVerdict, ...]) -> tuple[TestRef, ...]:
+        """The tests the history quarantines, among those that did not pass."""
+        if self._history is None:
+            return ()
+        return tuple(
+            _ref(t)
+            for t in found
+            if t.verdict is not Verdict.PASSED
+            and self._history.quarantined(t.test_case_id, t.test_case_name)
+        )
+
+    async def _without_broken(self, chain: list[ExecutionResult], chosen: Selection) -> Selection:
+        """The first round without the tests broken for nights (history): not rerun again."""
+        head = chain[-1]
+        history = self._history
+        if history is None or chosen.re_run_type not in _NARROWED:
+            return chosen
+        if not history.knows_broken(head.execution_id or self.execution_id):
+            return chosen  # no request more than without history
+        cases = (await self.test_cases(head.id)).test_cases
+        broken = history.broken_failures(cases)
+        if not broken:
+            return chosen
+        self._from_history = tuple(_known_broken(tc, flake, head.id) for tc, flake in broken)
+        out = {tc.test_case_result_id for tc, _ in broken}
+        if chosen.re_run_type is ReRunType.USER_PICKED:
+            picks = tuple(p for p in chosen.test_case_result_requests or () if p.id not in out)
+        else:
+            picks = tuple(
+                TestCaseResultRequest(id=tc.test_case_result_id)
+                for tc in cases
+                if tc.test_case_result_id is not None
+                and tc.test_case_result_id not in out
+                and Seen.of(tc.result) is not Seen.PASS
+            )
+        why = f"{len(broken)} test(s) broken for nights not rerun (--rerun-broken reruns them)"
+        reason = f"{chosen.reason}; {why}" if chosen.reason else why
+        return Selection(
+            re_run_type=ReRunType.USER_PICKED, test_case_result_requests=picks, reason=reason
         )
 
     async def _chain(self, run: ExecutionResult) -> list[ExecutionResult]:
@@ -566,6 +630,22 @@ def _seconds(run: ExecutionResult) -> float:
 
 def _ref(test: TestVerdict) -> TestRef:
     return TestRef(test.test_case_id, test.test_case_name)
+
+
+_NARROWED = (ReRunType.ONLY_FAILED_TESTS, ReRunType.USER_PICKED)
+
+
+def _known_broken(tc: TestCaseResult, flake: TestFlake, run_id: int) -> TestVerdict:
+    """The verdict history gives a test broken for nights: it failed again tonight."""
+    return TestVerdict(
+        test_case_id=tc.test_case_id,
+        test_case_name=tc.test_case_name,
+        verdict=Verdict.BROKEN,
+        runs=1,
+        failures=1,
+        p_broken=flake.p_broken,
+        run_ids=(run_id,),
+    )
 
 
 _STILL_FAILING = (Verdict.BROKEN, Verdict.UNDECIDED, Verdict.NOT_RUN)

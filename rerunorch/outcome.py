@@ -76,6 +76,9 @@ class Outcome:
         polls: How many times the rerun was polled.
         rounds: Rerun rounds this sweep triggered or adopted for the target.
         tests: Each test's verdict with its evidence (docs/verdicts.md).
+        quarantined: Tests that did not pass but are quarantined (the ledger): their
+            verdicts count for no exit code, and they are in neither ``flaky`` nor
+            ``still_failing``.
     """
 
     target: int
@@ -92,10 +95,16 @@ class Outcome:
     polls: int = 0
     rounds: int = 0
     tests: tuple[TestVerdict, ...] = ()
+    quarantined: tuple[TestRef, ...] = ()
 
     def count(self, verdict: Verdict) -> int:
-        """How many of its tests have ``verdict``."""
-        return sum(1 for test in self.tests if test.verdict is verdict)
+        """How many of its tests have ``verdict`` (the quarantined ones left out)."""
+        held = {(t.test_case_id, t.test_case_name) for t in self.quarantined}
+        return sum(
+            1
+            for test in self.tests
+            if test.verdict is verdict and (test.test_case_id, test.test_case_name) not in held
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The report's ``results[]`` entry."""
@@ -119,6 +128,8 @@ class Outcome:
             data["adopted"] = True
         if self.polls:
             data["polls"] = self.polls
+        if self.quarantined:
+            data["quarantined"] = [t.to_json() for t in self.quarantined]
         return data
 
     @classmethod
@@ -140,4 +151,5 @@ class Outcome:
             # A schema-1 result has neither: its one rerun was round 1.
             rounds=int(data.get("rounds", 1 if data.get("rerun_id") is not None else 0)),
             tests=tuple(TestVerdict.from_json(t) for t in data.get("tests") or ()),
+            quarantined=tuple(TestRef.from_json(t) for t in data.get("quarantined") or ()),
         )

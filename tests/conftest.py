@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from postgres_server import ledger_url, postgres  # noqa: F401  (fixtures for every module)
 
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.testing import Simulator, SimulatorConfig
+
+
+@pytest.fixture(autouse=True)
+def _ledger_in_tmp(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sweep a test runs (in-process or not) records in its own temporary ledger, never
+    in .rerunorch/ of the checkout; a test that means the default unsets RERUNORCH_HISTORY."""
+    monkeypatch.setenv("RERUNORCH_HISTORY", f"{tmp_path}/history.sqlite")
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ SUMMARY_KEYS = {
     "broken_tests",
     "undecided_tests",
     "rounds",
+    # the flake ledger: quarantined failures, and observations it could not record
+    "quarantined_tests",
+    "unrecorded_observations",
 }
 # The summary's times (docs/scaling.md, "start order"): seconds, or null when no rerun ended.
 SUMMARY_TIME_KEYS = {"device_seconds", "makespan_seconds"}
@@ -51,7 +54,7 @@ TEST_KEYS = {
 ITERATION_KEYS = {"setName", "verdict", "runs", "failures"}
 VERDICTS = {"flaky", "broken", "undecided", "passed", "not_run"}
 # Keys report.py adds to a result beyond design.md, only when they carry something.
-RESULT_EXTRA_KEYS = {"reason", "re_run_type", "adopted", "polls"}
+RESULT_EXTRA_KEYS = {"reason", "re_run_type", "adopted", "polls", "quarantined"}
 OUTCOMES = {"passed", "failed", "skipped", "triggered", "timed_out", "error", "interrupted"}
 
 

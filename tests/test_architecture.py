@@ -26,8 +26,17 @@ import rerunorch
 
 PACKAGE = Path(rerunorch.__file__).parent
 SUBPACKAGES = {
-    "api", "pacing", "report", "strategies", "plugins", "cli", "testing", "discovery", "notifiers"
-}  # fmt: skip
+    "api",
+    "pacing",
+    "report",
+    "strategies",
+    "plugins",
+    "cli",
+    "testing",
+    "discovery",
+    "ledger",
+    "notifiers",
+}
 
 # The engine's side: what runs a sweep or drives it. Nothing below it may reach up.
 ENGINE_SIDE = frozenset({"engine", "lifecycle", "cli", "plugins"})
@@ -45,8 +54,14 @@ FORBIDDEN: Mapping[str, Set[str]] = {
     "notifiers": (ENGINE_SIDE - {"plugins"})
     | {"api", "journal", "strategies", "discovery", "testing"},
     # The simulator is an oracle: it shares nothing with the side it tests.
-    "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal"},
+    "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal", "ledger"},
+    # The flake ledger reads the API's models and the verdicts; the sweep reads it.
+    "ledger": ENGINE_SIDE
+    | {"report", "journal", "strategies", "discovery", "pacing", "events", "outcome", "testing"},
 }
+
+# Rooms below the ledger: they must not import it (the events name its Observation).
+BELOW_LEDGER = frozenset({"api", "pacing", "verdicts", "report", "strategies", "discovery"})
 
 # Only these may import the engine or the CLI.
 DRIVERS = frozenset({"cli", "rerunorch", "__main__"})
@@ -241,3 +256,12 @@ def test_the_notifiers_are_plugins_that_nothing_imports() -> None:
         )
     ]
     assert bad == [], "\n".join(bad)
+
+
+def test_nothing_below_the_ledger_imports_it() -> None:
+    found = [
+        str(imp)
+        for imp in IMPORTS
+        if room(imp.source) in BELOW_LEDGER and room(imp.target) == "ledger"
+    ]
+    assert found == []

@@ -76,3 +76,17 @@ def test_verdicts_compares_three_policies_on_one_truth() -> None:
     # The same draws at the same depth: more rounds prove at least the flaky tests fewer did.
     proven = [summary[name]["flaky_proven"] for name in ("one-rerun", "until-pass-3", "adaptive")]
     assert proven == sorted(proven)
+
+
+def test_ledger_sweeps_its_nights_and_times_the_flaky_command() -> None:
+    rows = run_quick("ledger")
+    by_part = {row["part"]: row for row in rows}
+    assert set(by_part) == {"model", "flaky-command"}
+    model, command = by_part["model"], by_part["flaky-command"]
+    assert model.keys() >= MACHINE_KEYS
+    assert model["tests_seen"] == model["tests"]  # every test ran every night
+    for key in ("coverage_all", "coverage_flaky", "broken_precision", "brier_all"):
+        assert 0 <= model[key] <= 1, key
+    assert model["broken_said"] >= 1
+    assert command["observations"] == command["tallies"] > 0
+    assert command["tests_summed_up"] == model["tests"]

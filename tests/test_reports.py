@@ -107,6 +107,8 @@ def test_json_report_has_the_keys_of_the_design() -> None:
         "rounds": 0,
         "device_seconds": None,  # no rerun was followed to its end here
         "makespan_seconds": None,
+        "quarantined_tests": 0,
+        "unrecorded_observations": 0,
     }
     assert [item["outcome"] for item in data["results"]] == [
         "passed",
@@ -204,7 +206,9 @@ def test_markdown_gives_device_time_and_makespan_when_reruns_were_followed() -> 
     report.summary.rerun_ended(1000.0, 4600.0, 3600.0)
     report.summary.rerun_ended(1000.0, 2800.0, 1800.0)
     text = markdown_summary(report)
-    assert "Reruns: 1h 30m 0s of device time, 1h 0m 0s from the first start to the last end." in text
+    assert (
+        "Reruns: 1h 30m 0s of device time, 1h 0m 0s from the first start to the last end." in text
+    )
 
 
 def test_markdown_tables_of_flaky_and_still_failing_tests() -> None:

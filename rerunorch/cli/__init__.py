@@ -26,6 +26,8 @@ class LazyGroup(click.Group):
         "plugins": ("rerunorch.cli.plugins", "plugins"),
         "report": ("rerunorch.cli.report", "report"),
         "init": ("rerunorch.cli.init", "init"),
+        "flaky": ("rerunorch.cli.flaky", "flaky"),
+        "history": ("rerunorch.cli.history", "history"),
     }
     plugin_commands_added: bool = False
 

@@ -76,6 +76,11 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "page_size": (int,),
     "from_report": (str,),
     "still_failing": (bool,),
+    # the flake ledger (docs/verdicts.md)
+    "history": (str,),
+    "no_history": (bool,),
+    "rerun_broken": (bool,),
+    "quarantine_file": (str,),
 }
 
 PLUGIN_TABLES = ("strategy", "notify")  # [strategy.NAME] and [notify.NAME]: a plugin's settings

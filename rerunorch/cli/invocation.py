@@ -29,6 +29,7 @@ from rerunorch.cli.targetfile import (
 from rerunorch.discovery import Query, RunDiscovery, Window
 from rerunorch.errors import ConfigError
 from rerunorch.journal import default_journal_path
+from rerunorch.ledger.store import history_location
 from rerunorch.notify import Notifier, choose_notifiers
 from rerunorch.plugins import PluginManager
 from rerunorch.plugins.settings import configure_plugin, mask_settings, parse_option
@@ -123,6 +124,10 @@ class Invocation:
         time_scale: How much faster the sweep's clock runs.
         show_all: ``--all``: the summary names every test (else the first 20 of each kind).
         app_url: ``--app-url``: the pattern of a run's page in Testsigma (``{id}``).
+        history: The flake ledger (a path or ``postgresql://`` URL), or None
+            (``--no-history``, the demo).
+        rerun_broken: ``--rerun-broken``: rerun the tests broken for nights too.
+        quarantine_file: ``--quarantine-file`` (None: the default one, if there).
     """
 
     settings: SweepSettings
@@ -143,6 +148,9 @@ class Invocation:
     time_scale: float = 1.0
     show_all: bool = False
     app_url: str = DEFAULT_APP_URL
+    history: str | None = None
+    rerun_broken: bool = False
+    quarantine_file: str | None = None
 
     @property
     def total(self) -> int:
@@ -215,6 +223,11 @@ def read_invocation(
         time_scale=merged.get("time_scale", 1.0),
         show_all=bool(merged.get("show_all")),
         app_url=app_url,
+        history=None
+        if demo or merged.get("no_history")
+        else history_location(merged.get("history")),
+        rerun_broken=bool(merged.get("rerun_broken")),
+        quarantine_file=merged.get("quarantine_file"),
     )
 
 

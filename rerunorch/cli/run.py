@@ -48,6 +48,9 @@ from rerunorch.report.text import duration_text
 if TYPE_CHECKING:
     from rerunorch.report.junit import Records
 
+if TYPE_CHECKING:
+    from rerunorch.cli.recording import Ledger
+
 __all__ = [
     "Ran",
     "conclude",
@@ -149,6 +152,7 @@ async def run_sweep(
     total: int,
     journal: Journal | None = None,
     clock: Clock | None = None,
+    ledger: Ledger | None = None,
 ) -> Ran:
     """Run the sweep with progress (no notifiers, no reports: see :func:`conclude`).
 
@@ -166,6 +170,8 @@ async def run_sweep(
         listeners.append(live)
     elif not invocation.quiet:
         listeners.append(PlainProgress(total))
+    if ledger is not None:
+        listeners.append(ledger.listener)
     sweep = Sweep(
         targets,
         invocation.settings,
@@ -174,8 +180,10 @@ async def run_sweep(
         listener=listeners,
         clock=clock,
         journal=journal,
+        history=ledger.history if ledger is not None else None,
     )
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
+    sweep.report.notes.extend(ledger.notes if ledger is not None else ())
     # The plugins' settings (masked) go in the report's config as the sweep's own do.
     sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
     if live is not None:
@@ -214,7 +222,7 @@ def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
     return journal
 
 
-def sweep_journaled(invocation: Invocation) -> Ran:
+def sweep_journaled(invocation: Invocation, ledger: Ledger | None = None) -> Ran:
     """Open the journal, run the sweep, and close the journal (here only).
 
     Raises:
@@ -228,7 +236,14 @@ def sweep_journaled(invocation: Invocation) -> Ran:
         if journal is not None and not journal.resumed:  # so that --resume needs no ids
             journal.record_input(targets.recorded())
         ran = anyio.run(
-            partial(run_sweep, invocation, targets, total=invocation.total, journal=journal)
+            partial(
+                run_sweep,
+                invocation,
+                targets,
+                total=invocation.total,
+                journal=journal,
+                ledger=ledger,
+            )
         )
     finally:
         if journal is not None:
@@ -442,14 +457,37 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
     except ConfigError as exc:
         return error_exit(exc, options["verbose"])
     assert invocation.targets is not None
+    ledger: Ledger | None = None
     try:
         problem = anyio.run(unreachable, invocation.settings.base_url)
         if problem is not None:  # said at once, not once per target after retries
             click.echo(f"error: {problem}", err=True)
             return 2
-        ran = sweep_journaled(invocation)
+        ledger = _open_ledger(invocation)  # a bad ledger ends it here: exit 2, nothing sent
+        ran = sweep_journaled(invocation, ledger)
     except Exception as exc:
         return error_exit(exc, invocation.verbose)
     finally:
         invocation.targets.close()
+        if ledger is not None:
+            ledger.close()
     return conclude(invocation, ran)
+
+
+def _open_ledger(invocation: Invocation) -> Ledger | None:
+    """The sweep's ledger (None with ``--no-history``); a dry run reads it, records nothing."""
+    if invocation.history is None:
+        return None
+    from rerunorch.cli.recording import open_ledger
+    from rerunorch.ledger.store import sqlite_path
+
+    location = invocation.history
+    sqlite = "://" not in location or location.startswith("sqlite://")
+    if invocation.settings.dry_run and sqlite and not sqlite_path(location).exists():
+        return None  # a dry run reads history if there is one, and makes none
+    return open_ledger(
+        location,
+        record=not invocation.settings.dry_run,
+        rerun_broken=invocation.rerun_broken,
+        quarantine_file=invocation.quarantine_file,
+    )

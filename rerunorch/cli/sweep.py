@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from rerunorch.cli.ledger_options import history_options
 from rerunorch.cli.rounds import rounds_options
 
 __all__ = [
@@ -285,6 +286,7 @@ def _about(item: object) -> str:
     help="Run the sweep's clock this much faster (to match `rerunorch simulate --time-scale`).",
 )
 @click.option("--force", is_flag=True, help="With --resume: accept other targets or settings.")
+@history_options
 @sweep_options
 @click.pass_context
 def sweep(ctx: click.Context, /, ids: tuple[str, ...], **options: Any) -> None:

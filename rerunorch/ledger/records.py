@@ -69,6 +69,7 @@ class FlakeStatus(str, enum.Enum):
     BROKEN = "broken"  # fails every time, for nights
     FIXED = "fixed"  # was flaky or broken, then N clean runs in a row
     NEW = "new"  # too little history to say
+    PASSING = "passing"  # never failed in the period (left out of `rerunorch flaky`)
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +83,8 @@ class TestFlake:
         p_broken: P(broken) from its history.
         trend: The change in rate over the recent nights (positive: getting worse).
         fixed_bound: For ``fixed``: "20 of 20 passed: failure rate below 13.9% at 95%".
+        streak_nights: For a test failing now: over how many nights its failures in a row go.
+        alpha, beta: The failure-rate posterior Beta(alpha, beta) (``rate`` is its mean).
     """
 
     __test__ = False
@@ -101,6 +104,9 @@ class TestFlake:
     trend: float = 0.0
     quarantined: bool = False
     fixed_bound: str | None = None
+    streak_nights: int = 0
+    alpha: float = 1.0
+    beta: float = 1.0
 
 
 @attrs.frozen(kw_only=True)

@@ -45,6 +45,10 @@ class Summary:
         rate_limited: 429/503 answers received.
         broken_tests, undecided_tests: Tests with that verdict, over all targets.
         rounds: Rerun rounds triggered or adopted, over all targets.
+        quarantined_tests: Tests that did not pass but are quarantined (the ledger): they
+            count in no other verdict count, so they fail no exit code.
+        unrecorded_observations: Observations the ledger could not record (its
+            database was lost): kept to be written by the next sweep (see the notes).
         failed_untested: Failed targets that no broken or undecided test explains
             (not in the JSON; they make the exit code 1).
         device_seconds: The device time spent: the sum of the durations of the reruns
@@ -70,6 +74,8 @@ class Summary:
     broken_tests: int = 0
     undecided_tests: int = 0
     rounds: int = 0
+    quarantined_tests: int = 0
+    unrecorded_observations: int = 0
     failed_untested: int = attrs.field(default=0, metadata={"json": False})
     # Not counts: in the JSON summary through timing_json(), not to_json().
     device_seconds: float | None = attrs.field(default=None, metadata={"json": False})
@@ -103,7 +109,9 @@ class Summary:
         self.broken_tests += outcome.count(Verdict.BROKEN)
         self.undecided_tests += outcome.count(Verdict.UNDECIDED)
         self.rounds += outcome.rounds
+        self.quarantined_tests += len(outcome.quarantined)
         explained = outcome.count(Verdict.BROKEN) + outcome.count(Verdict.UNDECIDED)
+        explained += len(outcome.quarantined)
         if outcome.outcome is OutcomeKind.FAILED and not explained:
             # No verdict says why it failed (no test records, or tests that did not run).
             self.failed_untested += 1

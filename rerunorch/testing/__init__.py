@@ -17,6 +17,9 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from rerunorch.testing.clock import MockClock as MockClock
     from rerunorch.testing.config import SimulatorConfig as SimulatorConfig
+    from rerunorch.testing.nightly import NightlyConfig as NightlyConfig
+    from rerunorch.testing.nightly import Outage as Outage
+    from rerunorch.testing.nightly import RateChange as RateChange
     from rerunorch.testing.reports import SAMPLE_STARTED as SAMPLE_STARTED
     from rerunorch.testing.reports import sample_report as sample_report
     from rerunorch.testing.simulator import Simulator as Simulator
@@ -26,6 +29,9 @@ if _typing.TYPE_CHECKING:
 _HOMES: dict[str, str] = {
     "MockClock": "rerunorch.testing.clock",
     "SimulatorConfig": "rerunorch.testing.config",
+    "NightlyConfig": "rerunorch.testing.nightly",
+    "Outage": "rerunorch.testing.nightly",
+    "RateChange": "rerunorch.testing.nightly",
     "SAMPLE_STARTED": "rerunorch.testing.reports",
     "sample_report": "rerunorch.testing.reports",
     "Simulator": "rerunorch.testing.simulator",

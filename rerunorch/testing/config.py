@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import attrs
 
+from .nightly import NightlyConfig
+
 __all__ = ["AmbiguousMode", "ChildResultStyle", "RetryAfterStyle", "SimulatorConfig"]
 
 RetryAfterStyle = Literal["seconds", "date", "none"]
@@ -148,6 +150,10 @@ class SimulatorConfig:
         default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
     )
     nights: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    nightly: NightlyConfig | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(NightlyConfig)),
+    )
 
     @property
     def burst(self) -> int:

@@ -59,6 +59,21 @@ class IdLayout:
     @classmethod
     def for_config(cls, config: SimulatorConfig) -> IdLayout:
         """Lay out the ids of ``config``'s data set."""
+        nightly = config.nightly
+        if nightly is not None:  # no seeded run: the nights' fixed ids, the rest made later
+            plans, runs = nightly.plans, nightly.runs_per_night
+            sizes = {
+                "plan": plans,
+                "run": 0,
+                "suite": MAX_SUITES * plans,
+                "suite_result": 0,
+                "machine": runs,
+                "machine_result": 0,
+                "test_case": plans * nightly.tests,
+                "case_result": 0,
+                "iteration": 0,
+            }
+            return cls._laid_out(0, nightly.tests, 1, sizes)
         count = config.targets + config.passed_targets
         tests, iterations = config.tests_per_run[1], config.iterations[1]
         sizes = {
@@ -72,6 +87,10 @@ class IdLayout:
             "case_result": tests * count,
             "iteration": tests * iterations * count,
         }
+        return cls._laid_out(count, tests, iterations, sizes)
+
+    @classmethod
+    def _laid_out(cls, count: int, tests: int, iterations: int, sizes: dict[str, int]) -> IdLayout:
         bases: dict[str, int] = {}
         base = _FIRST_ID
         for name, size in sizes.items():

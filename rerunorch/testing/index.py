@@ -22,6 +22,7 @@ from .dataset import Dataset
 from .errors import ApiError
 from .ids import IdLayout
 from .model import Run
+from .nights import Nights
 from .state import SimState
 from .timeline import RunView
 
@@ -122,19 +123,34 @@ def _parse(query: str) -> list[Test]:
 
 
 class RunIndex:
-    """The seeded original runs as the index lists them, newest first."""
+    """The seeded original runs (or the nights' runs) as the index lists them, newest first."""
 
-    def __init__(self, layout: IdLayout, dataset: Dataset, state: SimState) -> None:
+    def __init__(
+        self, layout: IdLayout, dataset: Dataset, state: SimState, nights: Nights | None = None
+    ) -> None:
         self._layout = layout
         self._dataset = dataset
         self._state = state
+        self._nights = nights
+        self._listed = 0  # how many runs the order and the matches were made from
         self._order: array[int] | None = None
         self._matches: OrderedDict[str, array[int]] = OrderedDict()
 
+    def _count(self) -> int:
+        return self._nights.total if self._nights is not None else self._layout.count
+
+    def _original(self, index: int) -> Run:
+        if self._nights is not None:
+            return self._nights.flat(index)
+        return self._dataset.original(index)
+
     def _newest_first(self) -> array[int]:
-        if self._order is None:
-            starts = [self._dataset.original(i).created_at for i in range(self._layout.count)]
-            order = sorted(range(self._layout.count), key=lambda i: (-starts[i], i))
+        count = self._count()
+        if self._order is None or self._listed != count:  # a new night came
+            self._listed = count
+            self._matches.clear()
+            starts = [self._original(i).created_at for i in range(count)]
+            order = sorted(range(count), key=lambda i: (-starts[i], i))
             self._order = array("q", order)
         return self._order
 
@@ -144,12 +160,13 @@ class RunIndex:
         Raises:
             ApiError: 400 for a malformed query.
         """
+        order = self._newest_first()
         found = self._matches.get(query)
         if found is None:
             tests = _parse(query)
             found = array("q")
-            for index in self._newest_first():
-                run = self._dataset.original(index)
+            for index in order:
+                run = self._original(index)
                 current = self._state.view(run, now)
                 if all(test(run, current) for test in tests):
                     found.append(index)
@@ -163,7 +180,7 @@ class RunIndex:
         found = self.matching(query, now)
         size = max(1, min(size, MAX_PAGE_SIZE))
         chunk = found[number * size : (number + 1) * size]
-        items = [self._item(self._dataset.original(i), now, spring=spring) for i in chunk]
+        items = [self._item(self._original(i), now, spring=spring) for i in chunk]
         total = len(found)
         last = (number + 1) * size >= total
         if spring:

@@ -104,6 +104,7 @@ class Run:
         triggered_type: ``API``, ``MANUAL`` or ``SCHEDULED``.
         build_no: The build number given at trigger.
         auto: Created by the server's auto-rerun.
+        night: The night it belongs to (with ``SimulatorConfig.nightly``), else None.
     """
 
     id: int
@@ -121,6 +122,7 @@ class Run:
     triggered_type: str = "API"
     build_no: str | None = None
     auto: bool = False
+    night: int | None = None
 
     @property
     def end(self) -> float:

@@ -17,6 +17,7 @@ from .dataset import Dataset
 from .ids import IdLayout
 from .index import RunIndex
 from .model import SUCCESS, Run
+from .nights import DAY, Nights
 from .render import run_json, test_case_results_json
 from .state import SimState
 from .stats import SimulatorStats, StatsRecorder
@@ -55,10 +56,13 @@ class Simulator:
         self._host = host
         self._port = port
         self._layout = IdLayout.for_config(self.config)
-        self._dataset = Dataset(self.config, self._layout, self.clock.time())
+        epoch = self._dataset_epoch = self.clock.time()
+        self._dataset = Dataset(self.config, self._layout, epoch)
+        nightly = self.config.nightly is not None
+        self._nights = Nights(self.config, self._layout, epoch) if nightly else None
         self._stats = StatsRecorder()
-        self._state = SimState(self.config, self._layout, self._dataset, self._stats)
-        index = RunIndex(self._layout, self._dataset, self._state)
+        self._state = SimState(self.config, self._layout, self._dataset, self._stats, self._nights)
+        index = RunIndex(self._layout, self._dataset, self._state, self._nights)
         self._app = SimulatorApp(
             self.config, self.clock, self._state, self._stats, self._lists, index
         )
@@ -111,18 +115,25 @@ class Simulator:
 
     @property
     def target_ids(self) -> list[int]:
-        """Seeded original runs with failures (what a sweep reruns)."""
+        """Seeded original runs with failures (what a sweep reruns); with ``nightly``, the
+        newest night's failed runs."""
+        if self._nights is not None:
+            return [run.id for run in self._nights.runs(-1) if not self._passed(run)]
         return list(range(self._layout.run, self._layout.run + self.config.targets))
 
     @property
     def passed_ids(self) -> list[int]:
-        """Seeded original runs that fully passed."""
+        """Seeded original runs that fully passed; with ``nightly``, the newest night's."""
+        if self._nights is not None:
+            return [run.id for run in self._nights.runs(-1) if self._passed(run)]
         first = self._layout.run + self.config.targets
         return list(range(first, first + self.config.passed_targets))
 
     @property
     def plan_ids(self) -> list[int]:
         """The test plans of the seeded runs (``executionId``, v2's ``testPlanId``)."""
+        if self._nights is not None:
+            return self._nights.plan_ids
         count = self.config.plans if self.config.plans is not None else self._layout.count
         return list(range(self._layout.plan, self._layout.plan + min(count, self._layout.count)))
 
@@ -131,18 +142,110 @@ class Simulator:
     ) -> list[int]:
         """The truth discovery must find: the seeded original runs of ``plans`` started in
         ``[since, until)`` (epoch seconds) that did not pass, in id order."""
-        wanted, now = set(plans), self.clock.time()
+        wanted = set(plans)
         found = []
-        for index in range(self._layout.count):
-            run = self._dataset.original(index)
+        for run in self._originals():
             started = run.created_at
             if run.execution_id not in wanted or (since is not None and started < since):
                 continue
             if until is not None and started >= until:
                 continue
-            if self._state.view(run, now).result != SUCCESS:
+            if not self._passed(run):
                 found.append(run.id)
-        return found
+        return sorted(found)
+
+    # -- nights (SimulatorConfig.nightly) -----------------------------------------------
+
+    @property
+    def night_count(self) -> int:
+        """Nights made so far (0 without ``nightly``)."""
+        return self._nights.count if self._nights is not None else 0
+
+    def new_night(self) -> list[int]:
+        """Make the next night: every plan's runs, a day after the newest night's; its ids.
+
+        The runs end 1-7 h before ``a day after the last night``'s time, so move the clock a
+        day on first (``MockClock.advance(86400)``).
+
+        Raises:
+            RuntimeError: Without ``nightly``, or if the clock has not reached the end of
+                the new night's runs (nothing is made then).
+        """
+        nights = self._require_nights()
+        newest = nights.config.nights - 1
+        due = self._epoch_of_night(nights.count - newest)
+        if self.clock.time() < due:
+            raise RuntimeError(
+                f"night {nights.count} is not over before {due - self.clock.time():.0f} s more "
+                "of the simulator's clock: move its clock a day on first"
+            )
+        return [run.id for run in self._state.new_night()]
+
+    def night_runs(self, night: int = -1) -> list[int]:
+        """The original runs of ``night`` (0 the oldest; negative counts from the newest).
+
+        Raises:
+            RuntimeError: Without ``nightly``.
+            IndexError: If there is no such night.
+        """
+        return [run.id for run in self._require_nights().runs(night)]
+
+    def night_of(self, result_id: int) -> int | None:
+        """The night of a run (an original run or a rerun of one); None if not of a night.
+
+        Raises:
+            KeyError: If there is no such run.
+        """
+        run = self._get(result_id)
+        return self._nights.night_of(run) if self._nights is not None else None
+
+    def night_tests(self) -> dict[int, str]:
+        """``testCaseId`` -> name of every test the nights run (the same every night), in
+        the order :class:`~rerunorch.testing.RateChange` numbers them.
+
+        Raises:
+            RuntimeError: Without ``nightly``.
+        """
+        return self._require_nights().tests()
+
+    def true_rates(self, night: int = -1) -> dict[int, float]:
+        """``testCaseId`` -> its true chance of failing one execution on ``night``.
+
+        Raises:
+            RuntimeError: Without ``nightly``.
+            IndexError: If there is no such night.
+        """
+        nights = self._require_nights()
+        number = night if night >= 0 else nights.count + night
+        if not 0 <= number < nights.count:
+            raise IndexError(f"there is no night {night}: {nights.count} nights were made")
+        return nights.rates(number)
+
+    def outage_runs(self, night: int = -1) -> list[int]:
+        """The runs of ``night`` that an outage hit (their failures are no flake evidence).
+
+        Raises:
+            RuntimeError: Without ``nightly``.
+            IndexError: If there is no such night.
+        """
+        return [run.id for run in self._require_nights().outage_runs(night)]
+
+    def _require_nights(self) -> Nights:
+        if self._nights is None:
+            raise RuntimeError("this simulator has no nights: use SimulatorConfig(nightly=...)")
+        return self._nights
+
+    def _epoch_of_night(self, offset: int) -> float:
+        """The clock time at which night ``last + offset``'s runs are all over."""
+        return self._dataset_epoch + offset * DAY - 3600
+
+    def _originals(self) -> list[Run]:
+        if self._nights is not None:
+            return [self._nights.flat(i) for i in range(self._nights.total)]
+        return [self._dataset.original(i) for i in range(self._layout.count)]
+
+    def _passed(self, run: Run) -> bool:
+        return self._state.view(run, self.clock.time()).result == SUCCESS
 
     @property
     def stats(self) -> SimulatorStats:

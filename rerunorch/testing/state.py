@@ -6,12 +6,15 @@ import logging
 import math
 from collections.abc import Iterator
 
+import attrs
+
 from .active import ActiveRuns
 from .config import SimulatorConfig
 from .dataset import Dataset, unit
 from .errors import ApiError
 from .ids import IdLayout
 from .model import STOPPED, SUCCESS, Case, Iteration, Run, Suite
+from .nights import Nights
 from .selection import Pick, select
 from .stats import StatsRecorder
 from .timeline import RunView, view
@@ -29,9 +32,15 @@ class SimState:
     """Runs and chains; every question is answered for a clock time ``now`` (epoch seconds)."""
 
     def __init__(
-        self, config: SimulatorConfig, layout: IdLayout, dataset: Dataset, stats: StatsRecorder
+        self,
+        config: SimulatorConfig,
+        layout: IdLayout,
+        dataset: Dataset,
+        stats: StatsRecorder,
+        nights: Nights | None = None,
     ) -> None:
         self._config = config
+        self._nights = nights
         self._layout = layout
         self._dataset = dataset
         self._stats = stats
@@ -40,6 +49,16 @@ class SimState:
         self._children: dict[int, int] = {}
         self._stops: dict[int, float] = {}
         self._active = ActiveRuns()
+        if nights is not None:
+            for _ in range(nights.config.nights):
+                self.new_night()
+
+    def new_night(self) -> list[Run]:
+        """Make the next night's original runs (with ``nightly`` only)."""
+        assert self._nights is not None
+        runs = self._nights.make(self._ids)
+        self._runs.update((run.id, run) for run in runs)
+        return runs
 
     def get(self, run_id: int) -> Run | None:
         """The run ``run_id``, or None if there is none."""
@@ -139,8 +158,8 @@ class SimState:
             # The draw is keyed by the rerun's place in its chain, not by its id (which depends on
             # the order reruns are created): a seed then repeats, and sweeps of one seed with
             # different policies see the same draws at the same depth.
-            self._rerun_case(case, iterations, next(ids), f"{parent.root_id}:{parent.depth + 1}")
-            for case, iterations in picks
+            self._rerun_case(parent, case, its, next(ids), f"{parent.root_id}:{parent.depth + 1}")
+            for case, its in picks
         )
         noise = 0.8 + 0.4 * unit(self._config.seed, "duration", parent.id)
         share = _weight(cases) / _weight(parent.cases)
@@ -161,6 +180,7 @@ class SimState:
             triggered_type="SCHEDULED" if auto else "API",
             build_no=parent.build_no,
             auto=auto,
+            night=parent.night,
         )
         self._children[parent.id] = run.id
         self._add(run, now)
@@ -178,21 +198,31 @@ class SimState:
             ApiError: 404 unknown plan; 500 if the plan has a run in progress.
         """
         index = self._layout.plan_index(request.execution_id)
-        if index is None:
+        known = index is not None or (
+            self._nights is not None and request.execution_id in self._nights.plan_ids
+        )
+        if not known:
             raise ApiError(404, f"Execution with id {request.execution_id} not found")
         if self._active.plan_busy(request.execution_id, now):
             raise ApiError(500, PLAN_BUSY)
         self.check_capacity(now)
-        first = self._dataset.original(index)
         ids = self._ids
         run_id = next(ids)
+        if index is None:
+            assert self._nights is not None
+            fresh = self._nights.fresh(request.execution_id, run_id, now, ids)
+            assert fresh is not None
+            return self._fresh(attrs.evolve(fresh, build_no=request.build_no), now)
+        first = self._dataset.original(index)
         noise = 0.8 + 0.4 * unit(self._config.seed, "fresh", run_id)
         run = Run(
             id=run_id,
             execution_id=first.execution_id,
             created_at=now,
             duration=first.duration * noise,
-            cases=tuple(self._rerun_case(c, c.iterations, next(ids), run_id) for c in first.cases),
+            cases=tuple(
+                self._rerun_case(first, c, c.iterations, next(ids), run_id) for c in first.cases
+            ),
             suites=tuple(Suite(s.id, s.name, next(ids)) for s in first.suites),
             machine_id=first.machine_id,
             machine_title=first.machine_title,
@@ -200,6 +230,9 @@ class SimState:
             root_id=run_id,
             build_no=request.build_no,
         )
+        return self._fresh(run, now)
+
+    def _fresh(self, run: Run, now: float) -> Run:
         self._add(run, now)
         self._stats.runs_created += 1
         return run
@@ -227,10 +260,10 @@ class SimState:
             if case.data_driven:
                 failed = [it for it in case.iterations if it.result != SUCCESS or result == STOPPED]
                 fixed = all(
-                    self._dataset.fail_rate(case.test_case_id, it.set_name) < 1 for it in failed
+                    self._fail_rate(run, case.test_case_id, it.set_name) < 1 for it in failed
                 )
             else:
-                fixed = self._dataset.fail_rate(case.test_case_id, None) < 1
+                fixed = self._fail_rate(run, case.test_case_id, None) < 1
             truth[case.test_case_id] = "flaky" if fixed else "broken"
         return truth
 
@@ -243,12 +276,27 @@ class SimState:
                 rates[case.test_case_id] = 0.0
             elif case.data_driven:
                 failed = [it for it in case.iterations if it.result != SUCCESS]
-                fail_rate = self._dataset.fail_rate
-                chances = [fail_rate(case.test_case_id, it.set_name) for it in failed]
+                chances = [self._fail_rate(run, case.test_case_id, it.set_name) for it in failed]
                 rates[case.test_case_id] = 1 - math.prod(1 - c for c in chances) if chances else 0.0
             else:
-                rates[case.test_case_id] = self._dataset.fail_rate(case.test_case_id, None)
+                rates[case.test_case_id] = self._fail_rate(run, case.test_case_id, None)
         return rates
+
+    def _fail_rate(self, run: Run, test_case_id: int, set_name: str | None) -> float:
+        """The true chance that a rerun of this failed test of ``run`` fails."""
+        if run.night is not None and self._nights is not None:
+            return self._nights.rate(test_case_id, run.night)
+        return self._dataset.fail_rate(test_case_id, set_name)
+
+    def _rerun_result(
+        self, run: Run, test_case_id: int, set_name: str | None, base: str, trial: object
+    ) -> str:
+        if run.night is None or self._nights is None:
+            return self._dataset.rerun_result(test_case_id, set_name, base, trial)
+        if base == SUCCESS:
+            return SUCCESS
+        draw = unit(self._config.seed, "night-trial", test_case_id, trial)
+        return base if draw < self._nights.rate(test_case_id, run.night) else SUCCESS
 
     def _add(self, run: Run, now: float) -> None:
         self._runs[run.id] = run
@@ -256,9 +304,16 @@ class SimState:
         self._stats.active_runs_peak = max(self._stats.active_runs_peak, active)
 
     def _rerun_case(
-        self, case: Case, iterations: tuple[Iteration, ...], result_id: int, trial: object
+        self,
+        parent: Run,
+        case: Case,
+        iterations: tuple[Iteration, ...],
+        result_id: int,
+        trial: object,
     ) -> Case:
-        rerun = self._dataset.rerun_result
+        def rerun(test_case_id: int, set_name: str | None, base: str, trial: object) -> str:
+            return self._rerun_result(parent, test_case_id, set_name, base, trial)
+
         new = tuple(
             Iteration(
                 id=next(self._ids),

@@ -10,6 +10,9 @@ import rerunorch.testing
 def test_all_names_resolve() -> None:
     assert rerunorch.testing.__all__ == [
         "MockClock",
+        "NightlyConfig",
+        "Outage",
+        "RateChange",
         "SAMPLE_STARTED",
         "Simulator",
         "SimulatorConfig",
