@@ -21,12 +21,13 @@ import socket
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["PASSWORD", "PostgresServer", "postgres_server_or_skip"]
+__all__ = ["PASSWORD", "PostgresServer", "ledger_url", "postgres", "postgres_server_or_skip"]
 
 PASSWORD = "s3cret-pg-pw"
 USER = "rerunorch"
@@ -137,3 +138,37 @@ def postgres_server_or_skip() -> PostgresServer:
             pytest.fail("PostgreSQL is not installed (CI installs it: see .ci/run)")
         pytest.skip("PostgreSQL is not installed (/usr/lib/postgresql/*/bin)")
     return PostgresServer(bin_dir)
+
+
+# -- fixtures (tests/conftest.py makes them every test module's) -----------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One server for the session; each test that needs a clean one takes a fresh database."""
+    server = postgres_server_or_skip()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def fresh_database(server: PostgresServer, name: str) -> str:
+    """A new, empty database ``name`` on ``server``: its URL."""
+    import psycopg
+
+    with psycopg.connect(server.url, autocommit=True) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {name}")
+        db.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty ledger: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.sqlite")
+    server = request.getfixturevalue("postgres")
+    name = "".join(c for c in request.node.name.split("[")[0].lower() if c.isalnum())
+    return fresh_database(server, "ledger_" + name[-40:])

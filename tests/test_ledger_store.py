@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,33 +22,6 @@ from rerunorch.ledger.store import (
 from rerunorch.verdicts import Seen
 
 DAY = 86400.0
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = postgres_server_or_skip()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def _fresh_database(server: PostgresServer, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(server.url, autocommit=True) as db:
-        db.execute(f"DROP DATABASE IF EXISTS {name}")
-        db.execute(f"CREATE DATABASE {name}")
-    return server.url.rsplit("/", 1)[0] + "/" + name
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "history.sqlite")
-    server = request.getfixturevalue("postgres")
-    return _fresh_database(server, "ledger_" + request.node.name.split("[")[0][-40:].lower())
 
 
 def obs(test: int, seen: Seen, night: int, round: int = 0, **kw: object) -> Observation:

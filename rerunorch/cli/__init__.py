@@ -25,6 +25,8 @@ class LazyGroup(click.Group):
         "status": ("rerunorch.cli.status", "status"),
         "plugins": ("rerunorch.cli.plugins", "plugins"),
         "report": ("rerunorch.cli.report", "report"),
+        "flaky": ("rerunorch.cli.flaky", "flaky"),
+        "history": ("rerunorch.cli.history", "history"),
     }
     plugin_commands_added: bool = False
 
