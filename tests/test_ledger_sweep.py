@@ -195,4 +195,3 @@ async def test_an_outage_night_is_no_flake_evidence(tmp_path: Path) -> None:
         await sweep_night(sim, clock, url)
     shown = flaky_json(url)
     assert all(t["failures"] == 0 for t in shown["tests"])  # every failure was the outage's
-
