@@ -458,11 +458,14 @@ class TargetRun:
 
     async def _without_broken(self, chain: list[ExecutionResult], chosen: Selection) -> Selection:
         """The first round without the tests broken for nights (history): not rerun again."""
-        if self._history is None or chosen.re_run_type not in _NARROWED:
-            return chosen
         head = chain[-1]
+        history = self._history
+        if history is None or chosen.re_run_type not in _NARROWED:
+            return chosen
+        if not history.knows_broken(head.execution_id or self.execution_id):
+            return chosen  # no request more than without history
         cases = (await self.test_cases(head.id)).test_cases
-        broken = self._history.broken_failures(cases)
+        broken = history.broken_failures(cases)
         if not broken:
             return chosen
         self._from_history = tuple(_known_broken(tc, flake, head.id) for tc, flake in broken)

@@ -9,6 +9,13 @@ from rerunorch.clock import Clock, ScaledClock
 from rerunorch.testing import Simulator, SimulatorConfig
 
 
+@pytest.fixture(autouse=True)
+def _ledger_in_tmp(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sweep a test runs (in-process or not) records in its own temporary ledger, never
+    in .rerunorch/ of the checkout; a test that means the default unsets RERUNORCH_HISTORY."""
+    monkeypatch.setenv("RERUNORCH_HISTORY", f"{tmp_path}/history.sqlite")
+
+
 @pytest.fixture
 def rerunorch_simulator_clock() -> Clock:
     """Faster than the plugin's default: a 2-minute rerun lasts 0.12 s."""

@@ -25,7 +25,17 @@ import pytest
 import rerunorch
 
 PACKAGE = Path(rerunorch.__file__).parent
-SUBPACKAGES = {"api", "pacing", "report", "strategies", "plugins", "cli", "testing", "discovery"}
+SUBPACKAGES = {
+    "api",
+    "pacing",
+    "report",
+    "strategies",
+    "plugins",
+    "cli",
+    "testing",
+    "discovery",
+    "ledger",
+}
 
 # The engine's side: what runs a sweep or drives it. Nothing below it may reach up.
 ENGINE_SIDE = frozenset({"engine", "lifecycle", "cli", "plugins"})
@@ -39,8 +49,14 @@ FORBIDDEN: Mapping[str, Set[str]] = {
     "discovery": ENGINE_SIDE | {"report", "journal", "strategies", "testing"},
     "plugins": ENGINE_SIDE | {"testing"},
     # The simulator is an oracle: it shares nothing with the side it tests.
-    "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal"},
+    "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal", "ledger"},
+    # The flake ledger reads the API's models and the verdicts; the sweep reads it.
+    "ledger": ENGINE_SIDE
+    | {"report", "journal", "strategies", "discovery", "pacing", "events", "outcome", "testing"},
 }
+
+# Rooms below the ledger: they must not import it (the events name its Observation).
+BELOW_LEDGER = frozenset({"api", "pacing", "verdicts", "report", "strategies", "discovery"})
 
 # Only these may import the engine or the CLI.
 DRIVERS = frozenset({"cli", "rerunorch", "__main__"})
@@ -220,3 +236,12 @@ def test_only_the_cli_drives_the_engine() -> None:
         if room(i.target) in {"engine", "cli"} and room(i.source) not in DRIVERS
     ]
     assert bad == [], "\n".join(bad)
+
+
+def test_nothing_below_the_ledger_imports_it() -> None:
+    found = [
+        str(imp)
+        for imp in IMPORTS
+        if room(imp.source) in BELOW_LEDGER and room(imp.target) == "ledger"
+    ]
+    assert found == []

@@ -88,7 +88,6 @@ def _flaky(
     import json
     import time
 
-    from rerunorch.cli.run import error_exit
     from rerunorch.discovery.window import Bound
     from rerunorch.errors import ConfigError
     from rerunorch.ledger.advice import SweepHistory
@@ -109,21 +108,23 @@ def _flaky(
                 check_output(html)
             except OSError as exc:
                 raise ConfigError(f"--html: cannot write {html}: {exc.strerror or exc}") from None
+        first_night = night_of(since_at) if since_at is not None else None
         with LedgerStore.open(history) as store:
             where = store.where
-            tallies = store.tallies(
-                since=night_of(since_at) if since_at is not None else None, plans=set(plans)
-            )
+            found = store.summaries(now=now, since=first_night, plans=set(plans))
+            recorded = store.nights(since=first_night, plans=set(plans))
+            tallies = store.tallies(since=first_night, plans=set(plans)) if html else []
     except ConfigError as exc:
-        return error_exit(exc, 0)
-    book = SweepHistory.of(tallies, now=now, overrides=overrides)
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    book = SweepHistory.of_flakes(found, overrides=overrides)
     flakes = [
         f for f in book.flakes.values() if show_all or f.status.value in _SHOWN
     ]  # already the flakiest first
     if as_json:
         click.echo(json.dumps(flaky_json(flakes, book, since_at), indent=2))
     else:
-        _table(flakes[:limit], book, where, len(flakes), {t.night for t in tallies})
+        _table(flakes[:limit], book, where, len(flakes), len(recorded))
     if html is not None:
         _write_html(html, where, now, flakes, nights(tallies), plan_rates(tallies))
     return 0
@@ -142,7 +143,7 @@ def _write_html(
 
 
 def _table(
-    flakes: list[TestFlake], book: SweepHistory, where: str, total: int, nights: set[str]
+    flakes: list[TestFlake], book: SweepHistory, where: str, total: int, nights: int
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -151,9 +152,9 @@ def _table(
 
     console = Console()
     if not flakes:
-        console.print(f"no flaky or failing tests in {where} ({len(nights)} night(s) recorded)")
+        console.print(f"no flaky or failing tests in {where} ({nights} night(s) recorded)")
         return
-    table = Table(title=f"{total} test(s) over {len(nights)} night(s) in {where}")
+    table = Table(title=f"{total} test(s) over {nights} night(s) in {where}")
     for column in ("test", "plan", "status", "rate (90%)", "nights", "last seen", "trend"):
         table.add_column(column, justify="right" if column in ("nights",) else "left")
     for f in flakes:

@@ -28,7 +28,6 @@ def _history(*, test: str, history: str | None, as_json: bool, iterations: bool)
 
     import attrs
 
-    from rerunorch.cli.run import error_exit
     from rerunorch.errors import ConfigError
     from rerunorch.ledger.model import summarize
     from rerunorch.ledger.store import LedgerStore
@@ -39,7 +38,8 @@ def _history(*, test: str, history: str | None, as_json: bool, iterations: bool)
             where = store.where
             timeline = store.timeline(test)
     except ConfigError as exc:
-        return error_exit(exc, 0)
+        click.echo(f"error: {exc}", err=True)
+        return 2
     if not timeline:
         click.echo(f"no observations of test {test!r} in {where}", err=True)
         return 1

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 
 import attrs
 
 from rerunorch.events import RerunFinished, SweepFinished, SweepListener
 from rerunorch.ledger.advice import SweepHistory
 from rerunorch.ledger.overrides import DEFAULT_QUARANTINE_FILE, read_overrides
-from rerunorch.ledger.recorder import DEFAULT_SPOOL, Recorder
+from rerunorch.ledger.recorder import Recorder, spool_for
 from rerunorch.ledger.store import LedgerStore
 from rerunorch.outcome import TestRef
 
@@ -87,9 +86,9 @@ def open_ledger(
     overrides = read_overrides(quarantine_file or DEFAULT_QUARANTINE_FILE, today=today)
     store = LedgerStore.open(location)
     try:
-        recorder = Recorder.open(store, spool=Path(DEFAULT_SPOOL)) if record else None
-        history = SweepHistory.of(
-            store.tallies(), now=now, rerun_broken=rerun_broken, overrides=overrides
+        recorder = Recorder.open(store, spool=spool_for(store.location)) if record else None
+        history = SweepHistory.of_flakes(
+            store.summaries(now=now), rerun_broken=rerun_broken, overrides=overrides
         )
     except BaseException:
         store.close()

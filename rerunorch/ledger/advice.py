@@ -53,10 +53,25 @@ class SweepHistory:
     ) -> SweepHistory:
         """The history of ``tallies`` as of ``now``."""
         model = model or FlakeModel()
-        flakes = {
-            test_key(f.test_case_id, f.test_case_name): f
-            for f in summarize(tallies, now=now, model=model)
-        }
+        return cls.of_flakes(
+            summarize(tallies, now=now, model=model),
+            model=model,
+            rerun_broken=rerun_broken,
+            overrides=overrides,
+        )
+
+    @classmethod
+    def of_flakes(
+        cls,
+        found: Iterable[TestFlake],
+        *,
+        model: FlakeModel | None = None,
+        rerun_broken: bool = False,
+        overrides: Overrides | None = None,
+    ) -> SweepHistory:
+        """The history of tests already summed up (e.g. ``LedgerStore.summaries``)."""
+        model = model or FlakeModel()
+        flakes = {test_key(f.test_case_id, f.test_case_name): f for f in found}
         return cls(
             flakes=flakes,
             model=model,
@@ -82,6 +97,15 @@ class SweepHistory:
         if self.rerun_broken or flake is None or flake.status is not FlakeStatus.BROKEN:
             return None
         return flake if flake.streak_nights >= self.model.broken_nights else None
+
+    def knows_broken(self, plan_id: int | None) -> bool:
+        """Whether some test of this plan (None: of any) is broken for nights: only then
+        does the first round need the run's test cases to leave them out."""
+        return any(
+            self.known_broken(f.test_case_id, f.test_case_name) is not None
+            for f in self.flakes.values()
+            if plan_id is None or f.plan_id in (plan_id, None)
+        )
 
     def broken_failures(
         self, test_cases: Iterable[TestCaseResult]

@@ -64,6 +64,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX tallies_by_night ON tallies (night, plan_id)",
     ),
+    # 2: what `rerunorch flaky` reads without reading every tally: each test's totals
+    # (its passes summed with their decay weight at a fixed reference time), and each
+    # night's plans and machines with how many of their tests failed first (outages).
+    # The store fills them from the tallies after this migration.
+    (
+        """CREATE TABLE test_totals (
+            test_key TEXT PRIMARY KEY,
+            test_case_id {big},
+            test_case_name TEXT,
+            plan_id {big} NOT NULL,
+            runs INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            tally_rows INTEGER NOT NULL,
+            nights INTEGER NOT NULL,
+            weighted_passes {real} NOT NULL,
+            last_at {real} NOT NULL
+        )""",
+        """CREATE TABLE night_groups (
+            kind TEXT NOT NULL,
+            night TEXT NOT NULL,
+            value TEXT NOT NULL,
+            tests INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            PRIMARY KEY (kind, night, value)
+        )""",
+        "CREATE INDEX tallies_by_machine ON tallies (night, machine)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

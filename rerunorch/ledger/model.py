@@ -17,6 +17,7 @@ observations are read as a few thousand rows); everything else reads tallies:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import defaultdict
@@ -32,8 +33,14 @@ __all__ = [
     "FlakeModel",
     "HistoryPrior",
     "NightTally",
+    "OutageKeys",
+    "TestSums",
+    "by_test",
     "fixed_bound",
+    "flake_of",
+    "flakiest_first",
     "history_prior",
+    "mark",
     "mark_outages",
     "merge_tallies",
     "nights",
@@ -41,6 +48,8 @@ __all__ = [
     "plan_rates",
     "summarize",
     "tally",
+    "test_key",
+    "test_sums",
 ]
 
 _DAY = 86400.0
@@ -94,6 +103,11 @@ class FlakeModel:
                 raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)!r}")
         if self.fixed_after < 1 or self.broken_nights < 1:
             raise ValueError("fixed_after and broken_nights must be at least 1")
+
+    def outage(self, tests: int, failed: int) -> bool:
+        """Whether a plan's or machine's night with ``failed`` of ``tests`` not passing
+        first is an outage."""
+        return tests >= self.outage_min_tests and failed > self.outage_share * tests
 
     def weight(self, age_seconds: float) -> float:
         """How much evidence of this age counts: ``0.5 ** (age / half-life)``."""
@@ -233,15 +247,17 @@ def outage_keys(tallies: Iterable[NightTally], model: FlakeModel) -> set[tuple[s
                 continue
             counts[key][0] += 1
             counts[key][1] += t.first is not Seen.PASS
-    return {
-        key
-        for key, (tests, failed) in counts.items()
-        if tests >= model.outage_min_tests and failed > model.outage_share * tests
-    }
+    return {key for key, (tests, failed) in counts.items() if model.outage(tests, failed)}
 
 
-def _marked(tallies: list[NightTally], model: FlakeModel) -> list[NightTally]:
-    keys = outage_keys(tallies, model)
+OutageKeys = set[tuple[str, str, object]]
+
+
+def mark(
+    tallies: list[NightTally], model: FlakeModel, keys: OutageKeys | None = None
+) -> list[NightTally]:
+    """The tallies, those of an outage (``keys``, else found in them) marked ``outage``."""
+    keys = outage_keys(tallies, model) if keys is None else keys
     return [
         attrs.evolve(t, outage=True)
         if ("plan", t.night, t.plan_id) in keys or ("machine", t.night, t.machine) in keys
@@ -270,110 +286,185 @@ def fixed_bound(clean: int, confidence: float = 0.95) -> str:
     return f"{clean} of {clean} passed: failure rate below {bound:.1%} at {confidence:.0%}"
 
 
-def _streak(history: Sequence[NightTally]) -> tuple[Seen | None, int, int]:
+@attrs.frozen(kw_only=True)
+class TestSums:
+    """What the model needs of one test's history (from its tallies, or summed in SQL).
+
+    Outage tallies count in ``nights`` and ``last_seen`` only; ``judged`` ones are the
+    others with a result.
+
+    Attributes:
+        alpha, beta: The failure-rate posterior: the prior plus the decayed failures and passes.
+        flips: Consecutive judged results that differ.
+        final: The newest judged result; ``streak`` of them in a row at the end, over
+            ``streak_nights`` nights.
+        recent, older: ``(failures, runs)`` since ``now - trend_days`` and before, or None
+            without such tallies.
+        last_failed: When it last failed (outages aside).
+    """
+
+    __test__ = False
+
+    test_case_id: int | None
+    test_case_name: str | None = None
+    plan_id: int | None = None
+    runs: int
+    failures: int
+    alpha: float
+    beta: float
+    flips: int = 0
+    final: Seen | None = None
+    streak: int = 0
+    streak_nights: int = 0
+    nights: int
+    last_seen: float
+    last_failed: float | None = None
+    recent: tuple[int, int] | None = None
+    older: tuple[int, int] | None = None
+
+
+def _streak(judged: Sequence[NightTally]) -> tuple[Seen | None, int, int]:
     """The results in a row at the end: (which, how many, over how many nights)."""
-    judged = [t for t in history if t.runs]
     if not judged:
         return None, 0, 0
     which = judged[-1].last
-    count = nights_spanned = 0
+    count, nights_spanned = 0, set()
     for t in reversed(judged):
         if t.last is not which:
             break
         count += t.tail
-        nights_spanned += 1
+        nights_spanned.add(t.night)
         if t.tail < t.runs:
             break
-    return which, count, nights_spanned
+    return which, count, len(nights_spanned)
 
 
-def _posterior(
-    history: Iterable[NightTally], now: float, model: FlakeModel
-) -> tuple[float, float, int, int]:
-    """Beta(a, b) of the failure rate, each night weighted by its age; and the raw counts."""
-    a, b, runs, failures = model.alpha, model.beta, 0, 0
+def _flipped(x: NightTally, y: NightTally) -> bool:
+    """``y``'s first result differs from ``x``'s last (a first "not run" is no result)."""
+    return x.last is not y.first and y.first is not Seen.NOT_RUN
+
+
+def _counts(history: Iterable[NightTally]) -> tuple[int, int] | None:
+    found = None
     for t in history:
+        failures, runs = found or (0, 0)
+        found = (failures + t.failures, runs + t.runs)
+    return found
+
+
+def _newest_name(history: Sequence[NightTally]) -> str | None:
+    return next((t.test_case_name for t in reversed(history) if t.test_case_name), None)
+
+
+def test_sums(history: Sequence[NightTally], now: float, model: FlakeModel) -> TestSums:
+    """One test's sums; ``history`` is its tallies in time order, outages marked."""
+    counted = [t for t in history if not t.outage]
+    judged = [t for t in counted if t.runs]
+    a, b = model.alpha, model.beta
+    for t in counted:
         w = model.weight(now - t.last_at)
         a += w * t.failures
         b += w * t.passes
-        runs += t.runs
-        failures += t.failures
-    return a, b, runs, failures
-
-
-def _rate(history: Iterable[NightTally], model: FlakeModel) -> float:
-    failures = runs = 0
-    for t in history:
-        failures += t.failures
-        runs += t.runs
-    return (model.alpha + failures) / (model.alpha + model.beta + runs)
-
-
-def _summary(history: list[NightTally], now: float, model: FlakeModel) -> TestFlake:
-    """One test's row; ``history`` is its tallies in time order, outages included."""
-    counted = [t for t in history if not t.outage]
-    a, b, runs, failures = _posterior(counted, now, model)
-    judged = [t for t in counted if t.runs]
-    flips = sum(t.flips for t in judged)
-    flips += sum(x.last is not y.first for x, y in itertools.pairwise(judged))
-    which, streak, streak_nights = _streak(counted)
-    p_broken = model.population.p_broken(streak - 1) if which is Seen.FAIL and streak else 0.0
-    if failures == 0:
-        status = FlakeStatus.PASSING
-    elif which is Seen.PASS and streak >= model.fixed_after:
-        status = FlakeStatus.FIXED
-    elif which is Seen.FAIL and p_broken >= model.threshold:
-        status = FlakeStatus.BROKEN
-    elif failures < runs:
-        status = FlakeStatus.FLAKY
-    else:
-        status = FlakeStatus.NEW
-    if status is FlakeStatus.FLAKY and runs < model.new_runs:
-        status = FlakeStatus.NEW
+    final, streak, streak_nights = _streak(judged)
     split = now - model.trend_days * _DAY
-    recent = [t for t in counted if t.last_at >= split]
-    older = [t for t in counted if t.last_at < split]
-    trend = _rate(recent, model) - _rate(older, model) if recent and older else 0.0
     newest = history[-1]
-    last_failed = max((t.last_at for t in counted if t.failures), default=None)
-    rate = a / (a + b)
-    quarantined = (
-        status is FlakeStatus.FLAKY
-        and rate >= model.quarantine_rate
-        and last_failed is not None
-        and now - last_failed <= model.quarantine_days * _DAY
-    )
-    return TestFlake(
+    return TestSums(
         test_case_id=newest.test_case_id,
         test_case_name=next(
             (t.test_case_name for t in reversed(history) if t.test_case_name), None
         ),
         plan_id=newest.plan_id,
-        status=status,
-        runs=runs,
-        failures=failures,
-        rate=rate,
-        interval=beta_interval(a, b, model.interval),
-        nights=len({t.night for t in history}),
-        last_seen=max(t.last_at for t in history),
-        flip_rate=flips / (runs - 1) if runs > 1 else 0.0,
-        p_broken=p_broken,
-        trend=trend,
-        quarantined=quarantined,
-        fixed_bound=fixed_bound(streak) if status is FlakeStatus.FIXED else None,
-        streak_nights=streak_nights if which is Seen.FAIL else 0,
+        runs=sum(t.runs for t in counted),
+        failures=sum(t.failures for t in counted),
         alpha=a,
         beta=b,
+        flips=sum(t.flips for t in judged)
+        + sum(_flipped(x, y) for x, y in itertools.pairwise(judged)),
+        final=final,
+        streak=streak,
+        streak_nights=streak_nights,
+        nights=len({t.night for t in history}),
+        last_seen=max(t.last_at for t in history),
+        last_failed=max((t.last_at for t in counted if t.failures), default=None),
+        recent=_counts(t for t in counted if t.last_at >= split),
+        older=_counts(t for t in counted if t.last_at < split),
     )
 
 
-def _by_test(tallies: Iterable[NightTally]) -> Iterator[list[NightTally]]:
+@functools.lru_cache(maxsize=65536)
+def _interval(a: float, b: float, mass: float) -> tuple[float, float]:
+    """The credible interval, for ``a`` and ``b`` rounded: tests seen on the same nights
+    share their posterior, so most are computed once."""
+    return beta_interval(a, b, mass)
+
+
+def _status(s: TestSums, p_broken: float, model: FlakeModel) -> FlakeStatus:
+    """flaky, broken, fixed, new or passing, with the recovery rules (docs/verdicts.md)."""
+    if s.failures == 0:
+        return FlakeStatus.PASSING
+    if s.final is Seen.PASS and s.streak >= model.fixed_after:
+        return FlakeStatus.FIXED
+    if s.final is Seen.FAIL and p_broken >= model.threshold:
+        return FlakeStatus.BROKEN
+    if s.failures < s.runs and s.runs >= model.new_runs:
+        return FlakeStatus.FLAKY
+    return FlakeStatus.NEW
+
+
+def flake_of(s: TestSums, now: float, model: FlakeModel) -> TestFlake:
+    """A test's row of ``rerunorch flaky`` from its sums: the one place of the rules."""
+    failing = s.final is Seen.FAIL and s.streak > 0
+    p_broken = model.population.p_broken(s.streak - 1) if failing else 0.0
+    status = _status(s, p_broken, model)
+    trend = 0.0
+    if s.recent is not None and s.older is not None:
+
+        def mean(counts: tuple[int, int]) -> float:
+            return (model.alpha + counts[0]) / (model.alpha + model.beta + counts[1])
+
+        trend = mean(s.recent) - mean(s.older)
+    rate = s.alpha / (s.alpha + s.beta)
+    quarantined = (
+        status is FlakeStatus.FLAKY
+        and rate >= model.quarantine_rate
+        and s.last_failed is not None
+        and now - s.last_failed <= model.quarantine_days * _DAY
+    )
+    return TestFlake(
+        test_case_id=s.test_case_id,
+        test_case_name=s.test_case_name,
+        plan_id=s.plan_id,
+        status=status,
+        runs=s.runs,
+        failures=s.failures,
+        rate=rate,
+        interval=_interval(round(s.alpha, 4), round(s.beta, 4), model.interval),
+        nights=s.nights,
+        last_seen=s.last_seen,
+        flip_rate=s.flips / (s.runs - 1) if s.runs > 1 else 0.0,
+        p_broken=p_broken,
+        trend=trend,
+        quarantined=quarantined,
+        fixed_bound=fixed_bound(s.streak) if status is FlakeStatus.FIXED else None,
+        streak_nights=s.streak_nights if s.final is Seen.FAIL else 0,
+        alpha=s.alpha,
+        beta=s.beta,
+    )
+
+
+def by_test(tallies: Iterable[NightTally]) -> Iterator[list[NightTally]]:
+    """Each test's tallies, in time order."""
     grouped: dict[object, list[NightTally]] = defaultdict(list)
     for t in tallies:
         grouped[t.test].append(t)
     for history in grouped.values():
-        history.sort(key=lambda t: (t.first_at, t.last_at))
+        history.sort(key=_in_time)
         yield history
+
+
+def _in_time(t: NightTally) -> tuple[float, float, int, str]:
+    """A test's tallies in time order (ties by plan and machine: the store's order too)."""
+    return (t.first_at, t.last_at, t.plan_id or 0, t.machine or "")
 
 
 def summarize(
@@ -381,17 +472,24 @@ def summarize(
     *,
     now: float,
     model: FlakeModel | None = None,
+    outages: OutageKeys | None = None,
 ) -> list[TestFlake]:
     """Each test's history summed up, the flakiest first (``rate``, then failures).
 
     ``observations`` may be raw observations or the store's tallies; outages are
-    marked here (their failures count in no rate, streak or status).
+    marked here (their failures count in no rate, streak or status), from these
+    tallies or, when they are only some tests', the ``outages`` given (:func:`outage_keys`).
     """
     model = model or FlakeModel()
-    tallies = _marked(_tallies(observations), model)
-    found = [_summary(history, now, model) for history in _by_test(tallies)]
-    found.sort(key=lambda f: (-f.rate, -f.failures, str(f.test_case_name)))
-    return found
+    tallies = mark(_tallies(observations), model, outages)
+    return flakiest_first(
+        flake_of(test_sums(history, now, model), now, model) for history in by_test(tallies)
+    )
+
+
+def flakiest_first(flakes: Iterable[TestFlake]) -> list[TestFlake]:
+    """The order of :func:`summarize`: highest rate, then most failures, then by name."""
+    return sorted(flakes, key=lambda f: (-f.rate, -f.failures, str(f.test_case_name)))
 
 
 # -- nights and plans -----------------------------------------------------------------------
@@ -409,7 +507,7 @@ def nights(
     ``pass_on_rerun``: the share of those that did not pass first which passed later.
     """
     model = model or FlakeModel()
-    tallies = _marked(_tallies(observations), model)
+    tallies = mark(_tallies(observations), model)
     groups: dict[tuple[str, int | None], list[NightTally]] = defaultdict(list)
     for t in tallies:
         groups[(t.night, t.plan_id if by_plan else None)].append(t)
@@ -440,7 +538,7 @@ def plan_rates(
     """Per plan, the share of its failed tests (outages left out) that passed on a rerun."""
     model = model or FlakeModel()
     counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    for t in _marked(_tallies(observations), model):
+    for t in mark(_tallies(observations), model):
         if t.outage or t.first is Seen.PASS:
             continue
         counts[t.plan_id][0] += 1

@@ -22,11 +22,20 @@ from rerunorch.ledger.records import Observation
 from rerunorch.ledger.store import LedgerStore, LedgerUnavailable
 from rerunorch.verdicts import Seen
 
-__all__ = ["DEFAULT_SPOOL", "Recorder", "Unrecorded"]
+__all__ = ["DEFAULT_SPOOL", "Recorder", "Unrecorded", "spool_for"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SPOOL = ".rerunorch/history-unrecorded.jsonl"
+"""Where a PostgreSQL ledger's unrecorded observations wait (a SQLite one's: beside it)."""
+
+
+def spool_for(location: str) -> Path:
+    """Where the observations a ledger could not take wait for the next sweep."""
+    if "://" in location and not location.startswith("sqlite://"):
+        return Path(DEFAULT_SPOOL)
+    path = location[len("sqlite://") :] if location.startswith("sqlite://") else location
+    return Path(path + ".unrecorded.jsonl")
 
 
 @attrs.frozen

@@ -1,0 +1,313 @@
+"""Each test summed up without reading every tally: what makes ``rerunorch flaky`` fast.
+
+:func:`~rerunorch.ledger.model.summarize` reads every tally of every test. Most tests never
+fail, and for them the model needs only sums, so :func:`summaries` reads row by row only
+the tests that failed, and takes the others' sums:
+
+- over the whole ledger, from ``test_totals`` (one row a test, kept up to date by
+  :func:`update` as tallies are written): its passes weighted ``2^((last_at - REF) / H)``
+  at a fixed reference time, turned into the model's weight at ``now`` by one factor;
+  and the night's outages from ``night_groups``;
+- for ``--since``/``--plan``, from one grouped query over those tallies.
+
+Both give what :func:`~rerunorch.ledger.model.summarize` gives (tests/test_ledger_store.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from rerunorch.ledger.backends import Backend
+from rerunorch.ledger.model import (
+    FlakeModel,
+    NightTally,
+    OutageKeys,
+    TestSums,
+    by_test,
+    flake_of,
+    flakiest_first,
+    mark,
+    test_sums,
+)
+from rerunorch.ledger.records import TestFlake
+from rerunorch.ledger.rows import TALLY_COLUMNS, stored_key, tally, where
+from rerunorch.verdicts import Seen
+
+__all__ = ["DECAY_HALF_LIFE", "DECAY_REF", "rebuild", "summaries", "update"]
+
+DECAY_REF = 1.7e9
+"""The reference time of ``test_totals.weighted_passes`` (2023-11-14)."""
+DECAY_HALF_LIFE = FlakeModel().half_life_days * 86400.0
+"""The half-life it is weighted with; a model with another one takes the grouped query."""
+_DAY = 86400.0
+
+
+def _weight_at_ref(last_at: float) -> float:
+    exponent = (last_at - DECAY_REF) / DECAY_HALF_LIFE
+    return float(2.0 ** min(exponent, 1000.0))  # beyond: refused by the fast path (inf)
+
+
+# -- keeping the totals ---------------------------------------------------------------------
+
+
+def update(db: Backend, old: Sequence[NightTally], new: Sequence[NightTally]) -> None:
+    """Add to ``test_totals`` and ``night_groups`` what replacing tallies ``old`` by ``new``
+    (those of the same tests and night) changes."""
+    deltas: dict[str, list[Any]] = {}
+    for sign, tallies in ((-1, old), (1, new)):
+        for t in tallies:
+            key = stored_key(t.test_case_id, t.test_case_name)
+            d = deltas.setdefault(key, [t, 0, 0, 0, 0.0, set(), set()])
+            d[1] += sign * t.runs
+            d[2] += sign * t.failures
+            d[3] += sign
+            d[4] += sign * t.passes * _weight_at_ref(t.last_at)
+            (d[5] if sign < 0 else d[6]).add(t.night)
+            if sign > 0 and t.last_at >= d[0].last_at:
+                d[0] = t
+    rows = []
+    for key, (t, runs, failures, count, weighted, before, after) in deltas.items():
+        nights = len(after - before) - len(before - after)
+        test = (key, t.test_case_id, t.test_case_name, t.plan_id or 0)
+        rows.append((*test, runs, failures, count, nights, weighted, t.last_at))
+    db.executemany(
+        "INSERT INTO test_totals (test_key, test_case_id, test_case_name, plan_id, runs, "
+        "failures, tally_rows, nights, weighted_passes, last_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (test_key) DO UPDATE SET "
+        "runs = test_totals.runs + excluded.runs, "
+        "failures = test_totals.failures + excluded.failures, "
+        "tally_rows = test_totals.tally_rows + excluded.tally_rows, "
+        "nights = test_totals.nights + excluded.nights, "
+        "weighted_passes = test_totals.weighted_passes + excluded.weighted_passes, "
+        "test_case_name = CASE WHEN excluded.last_at >= test_totals.last_at "
+        "THEN COALESCE(excluded.test_case_name, test_totals.test_case_name) "
+        "ELSE test_totals.test_case_name END, "
+        "plan_id = CASE WHEN excluded.last_at >= test_totals.last_at "
+        "THEN excluded.plan_id ELSE test_totals.plan_id END, "
+        "last_at = CASE WHEN excluded.last_at > test_totals.last_at "
+        "THEN excluded.last_at ELSE test_totals.last_at END",
+        rows,
+    )
+    groups = {("plan", t.night, str(t.plan_id or 0)) for t in (*old, *new) if t.plan_id}
+    groups |= {("machine", t.night, t.machine) for t in (*old, *new) if t.machine}
+    _count_groups(db, groups)
+
+
+def _count_groups(db: Backend, groups: Iterable[tuple[str, str, Any]]) -> None:
+    """Count again each night's plan or machine in ``groups``: its tests, and how many failed."""
+    rows = []
+    for kind, night, value in groups:
+        column, stored = ("plan_id", int(value)) if kind == "plan" else ("machine", value)
+        ((tests, failed),) = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN first = 'pass' THEN 0 ELSE 1 END), 0) "
+            f"FROM tallies WHERE night = ? AND {column} = ?",
+            (night, stored),
+        )
+        rows.append((kind, night, str(value), int(tests), int(failed)))
+    db.executemany(
+        "INSERT INTO night_groups (kind, night, value, tests, failed) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (kind, night, value) DO UPDATE SET tests = excluded.tests, "
+        "failed = excluded.failed",
+        rows,
+    )
+
+
+def rebuild(db: Backend) -> None:
+    """Fill ``test_totals`` and ``night_groups`` from every tally (after migration 2)."""
+    db.execute("DELETE FROM test_totals")
+    db.execute("DELETE FROM night_groups")
+    update(db, (), [tally(row) for row in db.execute(f"SELECT {TALLY_COLUMNS} FROM tallies")])
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def summaries(
+    db: Backend,
+    *,
+    now: float,
+    model: FlakeModel,
+    since: str | None = None,
+    plans: Collection[int] | None = None,
+) -> list[TestFlake]:
+    """:func:`~rerunorch.ledger.model.summarize` of the tallies (``since``, ``plans``)."""
+    whole = since is None and not plans and model.half_life_days * _DAY == DECAY_HALF_LIFE
+    if whole and abs(now - DECAY_REF) < 900 * DECAY_HALF_LIFE:  # 2^900 stays a float
+        outages = _outages_kept(db, model)
+        clause, params = "1 = 1", list[Any]()
+        failing, failing_params = "SELECT test_key FROM test_totals WHERE failures > 0", []
+        passing = _passing_kept(db, outages, now, model)
+    else:
+        clause, params = where(since, plans)
+        outages = _outages_counted(db, clause, params, model)
+        failing = (
+            f"SELECT test_key FROM tallies WHERE {clause} GROUP BY test_key "
+            "HAVING SUM(failures) > 0"
+        )
+        failing_params = params
+        passing = _passing_counted(db, clause, params, outages, now, model)
+    # The tests that failed need their tallies in order (flips, the streak at the end).
+    rows = db.execute(
+        f"SELECT {TALLY_COLUMNS} FROM tallies WHERE {clause} AND test_key IN ({failing})",
+        params + failing_params,
+    )
+    tallies = by_test(mark([tally(row) for row in rows], model, outages))
+    failed = (test_sums(history, now, model) for history in tallies)
+    return flakiest_first(flake_of(sums, now, model) for sums in (*failed, *passing))
+
+
+def _out(outages: OutageKeys) -> tuple[str, list[Any]]:
+    """SQL that is 1 for a tally of an outage, 0 otherwise; and its parameters."""
+    if not outages:
+        return "0", []
+    ordered = sorted(outages, key=str)
+    cases = " OR ".join(
+        "(night = ? AND plan_id = ?)" if kind == "plan" else "(night = ? AND machine = ?)"
+        for kind, _, _ in ordered
+    )
+    return f"CASE WHEN {cases} THEN 1 ELSE 0 END", [
+        x for _, night, value in ordered for x in (night, value)
+    ]
+
+
+def _outage(kind: str, night: str, value: str) -> tuple[str, str, object]:
+    return (kind, night, int(value) if kind == "plan" else value)
+
+
+def _outages_kept(db: Backend, model: FlakeModel) -> OutageKeys:
+    rows = db.execute("SELECT kind, night, value, tests, failed FROM night_groups")
+    return {
+        _outage(kind, night, value)
+        for kind, night, value, tests, failed in rows
+        if model.outage(int(tests), int(failed))
+    }
+
+
+def _outages_counted(db: Backend, clause: str, params: list[Any], model: FlakeModel) -> OutageKeys:
+    keys: OutageKeys = set()
+    for kind, column, unknown in (("plan", "plan_id", 0), ("machine", "machine", "")):
+        for night, value, tests, failed in db.execute(
+            f"SELECT night, {column}, COUNT(*), SUM(CASE WHEN first = 'pass' THEN 0 ELSE 1 END) "
+            f"FROM tallies WHERE {clause} GROUP BY night, {column}",
+            params,
+        ):
+            if value != unknown and model.outage(int(tests), int(failed)):
+                keys.add((kind, night, value))
+    return keys
+
+
+def _passing_kept(
+    db: Backend, outages: OutageKeys, now: float, model: FlakeModel
+) -> list[TestSums]:
+    """Each never-failing test's sums from ``test_totals``, outage tallies taken out."""
+    factor = 2.0 ** (-(now - DECAY_REF) / DECAY_HALF_LIFE)
+    split = now - model.trend_days * _DAY
+    passing = "SELECT test_key FROM test_totals WHERE failures = 0"
+    # The tallies to take out (each once, if both its plan and its machine had an outage)
+    # and the recent ones (for the trend): a few nights, found by the night index.
+    out: dict[tuple[Any, ...], tuple[str, int, float]] = {}
+    for kind, night, value in outages:
+        column = "plan_id" if kind == "plan" else "machine"
+        for key, plan, machine, runs, last_at in db.execute(
+            f"SELECT test_key, plan_id, machine, runs, last_at FROM tallies "
+            f"WHERE night = ? AND {column} = ? AND test_key IN ({passing})",
+            (night, value),
+        ):
+            out[(key, plan, machine, night)] = (key, int(runs), float(last_at))
+    recent: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key, plan, machine, night, runs in db.execute(
+        "SELECT test_key, plan_id, machine, night, runs FROM tallies "
+        f"WHERE night >= ? AND last_at >= ? AND test_key IN ({passing})",
+        (_night_before(split), split),
+    ):
+        if (key, plan, machine, night) not in out:
+            recent[key][0] += int(runs)
+            recent[key][1] += 1
+    taken: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    for key, runs, last_at in out.values():
+        taken[key][0] += runs
+        taken[key][1] += 1
+        taken[key][2] += runs * _weight_at_ref(last_at)
+    found = []
+    for key, test_id, name, plan_id, runs, rows, nights, weighted, last_at in db.execute(
+        "SELECT test_key, test_case_id, test_case_name, plan_id, runs, tally_rows, nights, "
+        "weighted_passes, last_at FROM test_totals WHERE failures = 0"
+    ):
+        runs_out, rows_out, weighted_out = taken.get(key, (0, 0, 0.0))
+        counted_runs, counted_rows = int(runs) - int(runs_out), int(rows) - int(rows_out)
+        recent_runs, recent_rows = recent.get(key, (0, 0))
+        found.append(
+            TestSums(
+                test_case_id=test_id,
+                test_case_name=name,
+                plan_id=plan_id or None,
+                runs=counted_runs,
+                failures=0,
+                alpha=model.alpha,
+                beta=model.beta + max(float(weighted) - weighted_out, 0.0) * factor,
+                final=Seen.PASS if counted_runs else None,
+                streak=counted_runs,
+                recent=(0, recent_runs) if recent_rows else None,
+                older=(0, counted_runs - recent_runs) if counted_rows > recent_rows else None,
+                nights=int(nights),
+                last_seen=float(last_at),
+            )
+        )
+    return found
+
+
+def _night_before(at: float) -> str:
+    from rerunorch.ledger.observe import night_of
+
+    return night_of(at - _DAY)
+
+
+def _passing_counted(
+    db: Backend,
+    clause: str,
+    params: list[Any],
+    outages: OutageKeys,
+    now: float,
+    model: FlakeModel,
+) -> list[TestSums]:
+    """Each never-failing test's sums from one grouped query (outage rows count in no run)."""
+    out, out_params = _out(outages)
+    greatest = "MAX" if db.dialect == "sqlite" else "GREATEST"
+    split = now - model.trend_days * _DAY
+    rows = db.execute(
+        f"""SELECT test_key, MAX(test_case_id), MAX(test_case_name), MAX(plan_id),
+            COUNT(DISTINCT night), MAX(last_at), SUM(runs), SUM(weighted),
+            SUM(CASE WHEN last_at >= ? THEN runs ELSE 0 END),
+            SUM(CASE WHEN last_at >= ? THEN 1 - out ELSE 0 END),
+            SUM(CASE WHEN last_at < ? THEN runs ELSE 0 END),
+            SUM(CASE WHEN last_at < ? THEN 1 - out ELSE 0 END)
+        FROM (
+            SELECT test_key, test_case_id, test_case_name, plan_id, night, last_at,
+                failures, runs * (1 - out) AS runs,
+                runs * (1 - out) * POWER(0.5, {greatest}(? - last_at, 0) / ?) AS weighted,
+                out
+            FROM (SELECT *, {out} AS out FROM tallies WHERE {clause}) AS marked
+        ) AS counted
+        GROUP BY test_key HAVING SUM(failures) = 0""",
+        [split, split, split, split, now, model.half_life_days * _DAY, *out_params, *params],
+    )
+    return [
+        TestSums(
+            test_case_id=row[1],
+            test_case_name=row[2],
+            plan_id=row[3] or None,
+            nights=int(row[4]),
+            last_seen=float(row[5]),
+            runs=int(row[6]),
+            failures=0,
+            alpha=model.alpha,
+            beta=model.beta + float(row[7]),
+            final=Seen.PASS if row[6] else None,
+            streak=int(row[6]),
+            recent=(0, int(row[8])) if row[9] else None,
+            older=(0, int(row[10])) if row[11] else None,
+        )
+        for row in rows
+    ]
