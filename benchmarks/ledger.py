@@ -45,7 +45,7 @@ from rerunorch.verdicts import Seen, Verdict
 __all__ = ["NightClock", "Season", "flaky_timing", "ledger", "season"]
 
 DAY = 86400.0
-_LIMIT = 600.0  # wall seconds for one season at most
+_LIMIT = 600.0  # wall seconds for one night's sweep, or one command, at most
 
 
 class NightClock(ScaledClock):
