@@ -66,6 +66,8 @@ if _typing.TYPE_CHECKING:
     from rerunorch.events import SweepListener as SweepListener
     from rerunorch.events import SweepStarted as SweepStarted
     from rerunorch.journal import Journal as Journal
+    from rerunorch.ledger.advice import SweepHistory as SweepHistory
+    from rerunorch.ledger.store import LedgerStore as LedgerStore
     from rerunorch.notify import Notifier as Notifier
     from rerunorch.notify import run_notifiers as run_notifiers
     from rerunorch.outcome import Outcome as Outcome
@@ -155,6 +157,8 @@ _HOMES: dict[str, str] = {
     "RequestsPaused": "rerunorch.events",
     "SweepFinished": "rerunorch.events",
     "Journal": "rerunorch.journal",
+    "LedgerStore": "rerunorch.ledger.store",
+    "SweepHistory": "rerunorch.ledger.advice",
     "RunDiscovery": "rerunorch.discovery",
     "Window": "rerunorch.discovery",
     "Notifier": "rerunorch.notify",

@@ -572,6 +572,7 @@ async def run_sweep(
     rng: random.Random | None = None,
     journal: Journal | None = None,
     limits: SharedLimits | None = None,
+    history: SweepHistory | None = None,
 ) -> SweepReport:
     """Run a sweep and return its report: ``Sweep(targets, settings, ...).run()``.
 
@@ -590,5 +591,6 @@ async def run_sweep(
         rng=rng,
         journal=journal,
         limits=limits,
+        history=history,
     )
     return await sweep.run()

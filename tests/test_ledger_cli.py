@@ -190,3 +190,19 @@ def test_flaky_refuses_a_bad_since_and_an_unwritable_html(run: Any, tmp_path: Pa
     result = run("flaky", "--html", str(tmp_path / "no" / "such" / "dir" / "x.html"))
     assert result.exit_code == 2
     assert "--html" in result.output
+
+
+def test_the_read_commands_create_no_ledger(run: Any, tmp_path: Path) -> None:
+    for command in (["flaky"], ["history", "12"]):
+        result = run(*command)
+        assert result.exit_code == 2
+        assert "no history at" in result.output
+    assert not (tmp_path / DEFAULT_HISTORY).exists()
+
+
+def test_a_dry_run_records_nothing_and_makes_no_ledger(
+    run: Any, server: Server, tmp_path: Path
+) -> None:
+    result = run(*sweep(server.targets()[15]), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / DEFAULT_HISTORY).exists()

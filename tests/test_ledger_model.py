@@ -12,17 +12,15 @@ from hypothesis import strategies as st
 from rerunorch.ledger.beta import beta_cdf, beta_interval, beta_quantile
 from rerunorch.ledger.model import (
     FlakeModel,
-    HistoryPrior,
     fixed_bound,
-    history_prior,
     mark_outages,
-    merge_tallies,
     nights,
     plan_rates,
     summarize,
-    tally,
 )
+from rerunorch.ledger.prior import HistoryPrior, history_prior
 from rerunorch.ledger.records import FlakeStatus, Observation
+from rerunorch.ledger.tallies import merge_tallies, tally
 from rerunorch.verdicts import BetaPrior, Seen, rounds_to_decide
 
 DAY = 86400.0

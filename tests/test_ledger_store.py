@@ -9,7 +9,7 @@ import pytest
 from postgres_server import PASSWORD, PostgresServer, postgres_server_or_skip
 
 from rerunorch.ledger.migrations import LATEST
-from rerunorch.ledger.model import FlakeModel, summarize, tally
+from rerunorch.ledger.model import FlakeModel, summarize
 from rerunorch.ledger.records import FlakeStatus, Observation
 from rerunorch.ledger.store import (
     DEFAULT_HISTORY,
@@ -19,6 +19,7 @@ from rerunorch.ledger.store import (
     LedgerUnavailable,
     history_location,
 )
+from rerunorch.ledger.tallies import tally
 from rerunorch.verdicts import Seen
 
 DAY = 86400.0

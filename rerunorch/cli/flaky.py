@@ -109,7 +109,7 @@ def _flaky(
             except OSError as exc:
                 raise ConfigError(f"--html: cannot write {html}: {exc.strerror or exc}") from None
         first_night = night_of(since_at) if since_at is not None else None
-        with LedgerStore.open(history) as store:
+        with LedgerStore.open(history, create=False) as store:
             where = store.where
             found = store.summaries(now=now, since=first_night, plans=set(plans))
             recorded = store.nights(since=first_night, plans=set(plans))

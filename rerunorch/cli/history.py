@@ -34,7 +34,7 @@ def _history(*, test: str, history: str | None, as_json: bool, iterations: bool)
     from rerunorch.report.text import utc_text
 
     try:
-        with LedgerStore.open(history) as store:
+        with LedgerStore.open(history, create=False) as store:
             where = store.where
             timeline = store.timeline(test)
     except ConfigError as exc:

@@ -405,9 +405,14 @@ def _open_ledger(invocation: Invocation) -> Ledger | None:
     if invocation.history is None:
         return None
     from rerunorch.cli.recording import open_ledger
+    from rerunorch.ledger.store import sqlite_path
 
+    location = invocation.history
+    sqlite = "://" not in location or location.startswith("sqlite://")
+    if invocation.settings.dry_run and sqlite and not sqlite_path(location).exists():
+        return None  # a dry run reads history if there is one, and makes none
     return open_ledger(
-        invocation.history,
+        location,
         record=not invocation.settings.dry_run,
         rerun_broken=invocation.rerun_broken,
         quarantine_file=invocation.quarantine_file,

@@ -17,9 +17,11 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from rerunorch.api.models import TestCaseResult
-from rerunorch.ledger.model import FlakeModel, NightTally, history_prior, summarize, test_key
+from rerunorch.ledger.model import FlakeModel, summarize
 from rerunorch.ledger.overrides import Overrides
+from rerunorch.ledger.prior import history_prior
 from rerunorch.ledger.records import FlakeStatus, TestFlake
+from rerunorch.ledger.tallies import NightTally, test_key
 from rerunorch.verdicts import BetaPrior, Prior, PriorFor, Seen, TestEvidence
 
 __all__ = ["SweepHistory"]

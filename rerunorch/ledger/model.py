@@ -1,8 +1,9 @@
 """The flake model: each test's history summed up (docs/verdicts.md, "The ledger").
 
-Pure functions, no I/O. Observations are first folded into one :class:`NightTally`
-per test, plan, machine and night (what the store keeps, so that a million
-observations are read as a few thousand rows); everything else reads tallies:
+Pure functions, no I/O. Observations are first folded into one
+:class:`~rerunorch.ledger.tallies.NightTally` per test, plan, machine and night (what the
+store keeps, so that a million observations are read as a few thousand rows); everything
+else reads tallies:
 
 - :func:`mark_outages`: a night in which one plan or machine failed more than
   ``outage_share`` of its tests is an outage: its failures are no flake evidence.
@@ -12,43 +13,37 @@ observations are read as a few thousand rows); everything else reads tallies:
   failed) and a trend.
 - :func:`nights` and :func:`plan_rates`: the night-by-night chart and the
   pass-on-rerun rate per plan.
-- :func:`history_prior`: a test's history as the verdicts' :class:`~rerunorch.verdicts.Prior`.
+
+A test's history as the verdicts' prior is :mod:`rerunorch.ledger.prior`.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
 from rerunorch.ledger.beta import beta_interval
 from rerunorch.ledger.records import FlakeStatus, NightPoint, Observation, PlanRate, TestFlake
-from rerunorch.verdicts import BetaPrior, Prior, Seen
+from rerunorch.ledger.tallies import NightTally, by_test, tallies_of, tally
+from rerunorch.verdicts import BetaPrior, Seen
 
 __all__ = [
     "FlakeModel",
-    "HistoryPrior",
-    "NightTally",
     "OutageKeys",
     "TestSums",
-    "by_test",
     "fixed_bound",
     "flake_of",
     "flakiest_first",
-    "history_prior",
     "mark",
     "mark_outages",
-    "merge_tallies",
     "nights",
     "outage_keys",
     "plan_rates",
     "summarize",
-    "tally",
-    "test_key",
     "test_sums",
 ]
 
@@ -112,127 +107,6 @@ class FlakeModel:
     def weight(self, age_seconds: float) -> float:
         """How much evidence of this age counts: ``0.5 ** (age / half-life)``."""
         return float(0.5 ** (max(age_seconds, 0.0) / (self.half_life_days * _DAY)))
-
-
-@attrs.frozen(kw_only=True)
-class NightTally:
-    """One test's results on one night, in one plan and on one machine, folded.
-
-    Attributes:
-        first: Its first result that night (round 0: the original run).
-        last: Its last result that night.
-        tail: How many of the night's last results in a row equal ``last``.
-        flips: Consecutive results that differ, within the night.
-        rerun_passed: It did not pass first and passed later that night.
-        verdict: The sweep's verdict on it, if recorded.
-        outage: Its plan or machine had an outage that night (set by :func:`mark_outages`).
-    """
-
-    test_case_id: int | None
-    test_case_name: str | None = None
-    plan_id: int | None = None
-    machine: str | None = None
-    night: str
-    runs: int = 0
-    failures: int = 0
-    first: Seen
-    last: Seen
-    tail: int = 0
-    flips: int = 0
-    rerun_passed: bool = False
-    first_at: float
-    last_at: float
-    verdict: str | None = None
-    outage: bool = False
-
-    @property
-    def key(self) -> tuple[object, ...]:
-        """Where it belongs: one tally per key."""
-        return (self.test_case_id, self.test_case_name, self.plan_id, self.machine, self.night)
-
-    @property
-    def test(self) -> object:
-        """The test it is of (its id, else its name)."""
-        return test_key(self.test_case_id, self.test_case_name)
-
-    @property
-    def passes(self) -> int:
-        return self.runs - self.failures
-
-
-def test_key(test_case_id: int | None, name: str | None) -> object:
-    """A test's identity: its id, or its name when the server gave no id."""
-    return test_case_id if test_case_id is not None else ("name", name)
-
-
-# -- folding observations -------------------------------------------------------------------
-
-
-def _one(obs: Observation) -> NightTally:
-    judged = obs.seen is not Seen.NOT_RUN
-    return NightTally(
-        test_case_id=obs.test_case_id,
-        test_case_name=obs.test_case_name,
-        plan_id=obs.plan_id,
-        machine=obs.machine,
-        night=obs.night,
-        runs=int(judged),
-        failures=int(obs.seen is Seen.FAIL),
-        first=obs.seen,
-        last=obs.seen,
-        tail=int(judged),
-        first_at=obs.at,
-        last_at=obs.at,
-        verdict=obs.verdict,
-        outage=obs.outage,
-    )
-
-
-def merge_tallies(a: NightTally, b: NightTally) -> NightTally:
-    """Two tallies of one key as one (``b`` after ``a`` in time: they are put in order)."""
-    if (b.first_at, b.last_at) < (a.first_at, a.last_at):
-        a, b = b, a
-    if b.runs == 0:  # only "not run": it changes no result
-        return attrs.evolve(a, last_at=max(a.last_at, b.last_at), verdict=b.verdict or a.verdict)
-    if a.runs == 0:
-        return attrs.evolve(b, first=a.first, first_at=a.first_at, verdict=b.verdict or a.verdict)
-    same = a.last is b.first
-    return attrs.evolve(
-        a,
-        test_case_name=b.test_case_name or a.test_case_name,
-        runs=a.runs + b.runs,
-        failures=a.failures + b.failures,
-        last=b.last,
-        tail=b.tail + (a.tail if same and b.tail == b.runs else 0),
-        flips=a.flips + b.flips + (0 if same else 1),
-        rerun_passed=a.rerun_passed
-        or b.rerun_passed
-        or (a.first is not Seen.PASS and b.runs > b.failures),
-        last_at=max(a.last_at, b.last_at),
-        verdict=b.verdict or a.verdict,
-        outage=a.outage or b.outage,
-    )
-
-
-def tally(observations: Iterable[Observation]) -> list[NightTally]:
-    """The observations folded by test, plan, machine and night (iteration rows left out:
-    a data-driven test is judged as the test case)."""
-    found: dict[tuple[object, ...], NightTally] = {}
-    ordered = sorted(
-        (o for o in observations if o.set_name is None),
-        key=lambda o: (o.at, o.round, o.run_id),
-    )
-    for obs in ordered:
-        one = _one(obs)
-        old = found.get(one.key)
-        found[one.key] = one if old is None else merge_tallies(old, one)
-    return list(found.values())
-
-
-def _tallies(items: Iterable[Observation | NightTally]) -> list[NightTally]:
-    items = list(items)
-    tallies = [t for t in items if isinstance(t, NightTally)]
-    return tallies + tally(o for o in items if isinstance(o, Observation))
 
 
 # -- outages --------------------------------------------------------------------------------
@@ -452,21 +326,6 @@ def flake_of(s: TestSums, now: float, model: FlakeModel) -> TestFlake:
     )
 
 
-def by_test(tallies: Iterable[NightTally]) -> Iterator[list[NightTally]]:
-    """Each test's tallies, in time order."""
-    grouped: dict[object, list[NightTally]] = defaultdict(list)
-    for t in tallies:
-        grouped[t.test].append(t)
-    for history in grouped.values():
-        history.sort(key=_in_time)
-        yield history
-
-
-def _in_time(t: NightTally) -> tuple[float, float, int, str]:
-    """A test's tallies in time order (ties by plan and machine: the store's order too)."""
-    return (t.first_at, t.last_at, t.plan_id or 0, t.machine or "")
-
-
 def summarize(
     observations: Iterable[Observation | NightTally],
     *,
@@ -481,7 +340,7 @@ def summarize(
     tallies or, when they are only some tests', the ``outages`` given (:func:`outage_keys`).
     """
     model = model or FlakeModel()
-    tallies = mark(_tallies(observations), model, outages)
+    tallies = mark(tallies_of(observations), model, outages)
     return flakiest_first(
         flake_of(test_sums(history, now, model), now, model) for history in by_test(tallies)
     )
@@ -507,7 +366,7 @@ def nights(
     ``pass_on_rerun``: the share of those that did not pass first which passed later.
     """
     model = model or FlakeModel()
-    tallies = mark(_tallies(observations), model)
+    tallies = mark(tallies_of(observations), model)
     groups: dict[tuple[str, int | None], list[NightTally]] = defaultdict(list)
     for t in tallies:
         groups[(t.night, t.plan_id if by_plan else None)].append(t)
@@ -538,7 +397,7 @@ def plan_rates(
     """Per plan, the share of its failed tests (outages left out) that passed on a rerun."""
     model = model or FlakeModel()
     counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    for t in mark(_tallies(observations), model):
+    for t in mark(tallies_of(observations), model):
         if t.outage or t.first is Seen.PASS:
             continue
         counts[t.plan_id][0] += 1
@@ -547,54 +406,3 @@ def plan_rates(
         PlanRate(plan_id=plan, failures=failed, passed_on_rerun=passed, rate=passed / failed)
         for plan, (failed, passed) in sorted(counts.items(), key=lambda kv: str(kv[0]))
     ]
-
-
-# -- history as a prior ---------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class HistoryPrior:
-    """A test's own prior: ``P(broken)`` before tonight and its failure-rate posterior.
-
-    ``P(broken | k failed reruns) = h / (h + (1 - h) E[p^k])``, ``p`` under the
-    test's posterior Beta(a, b) size-biased by tonight's failure: Beta(a + 1, b).
-    """
-
-    broken: float
-    alpha: float
-    beta: float
-
-    def p_broken(self, failed_reruns: int) -> float:
-        if self.broken >= 1.0:
-            return 1.0
-        a, b = self.alpha + 1.0, self.beta
-        # E[p^k] as a sum of logs: it underflows for many reruns of a rare flake.
-        log_moment = sum(math.log((a + i) / (a + b + i)) for i in range(failed_reruns))
-        flaky = (1.0 - self.broken) * math.exp(log_moment)
-        return self.broken / (self.broken + flaky)
-
-
-def history_prior(
-    flake: TestFlake | Iterable[Observation | NightTally] | None,
-    population: BetaPrior,
-    *,
-    now: float | None = None,
-    model: FlakeModel | None = None,
-) -> Prior:
-    """The prior a test's history gives its verdict tonight (the population's without one).
-
-    ``flake`` is its :class:`TestFlake`, or its observations (then ``now`` is needed).
-    A test failing for nights starts near ``P(broken) = 1`` (decided without a rerun);
-    a known flake keeps a low ``P(broken)`` (``break_hazard`` at least), weighed with its
-    own failure rate instead of the population's.
-    """
-    model = model or FlakeModel()
-    if flake is not None and not isinstance(flake, TestFlake):
-        if now is None:
-            raise ValueError("history_prior of observations needs now=")
-        found = summarize(flake, now=now, model=model)
-        flake = found[0] if found else None
-    if flake is None or flake.runs < model.new_runs:
-        return population
-    broken = max(flake.p_broken, model.break_hazard)
-    return HistoryPrior(broken=broken, alpha=flake.alpha, beta=flake.beta)

@@ -19,7 +19,7 @@ import anyio.to_thread
 import attrs
 
 from rerunorch.ledger.records import Observation
-from rerunorch.ledger.store import LedgerStore, LedgerUnavailable
+from rerunorch.ledger.store import LedgerStore, LedgerUnavailable, sqlite_path
 from rerunorch.verdicts import Seen
 
 __all__ = ["DEFAULT_SPOOL", "Recorder", "Unrecorded", "spool_for"]
@@ -34,8 +34,8 @@ def spool_for(location: str) -> Path:
     """Where the observations a ledger could not take wait for the next sweep."""
     if "://" in location and not location.startswith("sqlite://"):
         return Path(DEFAULT_SPOOL)
-    path = location[len("sqlite://") :] if location.startswith("sqlite://") else location
-    return Path(path + ".unrecorded.jsonl")
+    path = sqlite_path(location)
+    return path.with_name(path.name + ".unrecorded.jsonl")
 
 
 @attrs.frozen

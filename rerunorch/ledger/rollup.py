@@ -22,10 +22,8 @@ from typing import Any
 from rerunorch.ledger.backends import Backend
 from rerunorch.ledger.model import (
     FlakeModel,
-    NightTally,
     OutageKeys,
     TestSums,
-    by_test,
     flake_of,
     flakiest_first,
     mark,
@@ -33,6 +31,7 @@ from rerunorch.ledger.model import (
 )
 from rerunorch.ledger.records import TestFlake
 from rerunorch.ledger.rows import TALLY_COLUMNS, stored_key, tally, where
+from rerunorch.ledger.tallies import NightTally, by_test
 from rerunorch.verdicts import Seen
 
 __all__ = ["DECAY_HALF_LIFE", "DECAY_REF", "rebuild", "summaries", "update"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from rerunorch.ledger.model import NightTally
 from rerunorch.ledger.records import Observation
+from rerunorch.ledger.tallies import NightTally
 from rerunorch.verdicts import Seen
 
 __all__ = [

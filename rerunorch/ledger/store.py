@@ -29,7 +29,7 @@ from types import TracebackType
 from rerunorch.ledger import rollup
 from rerunorch.ledger.backends import Backend, LedgerError, LedgerUnavailable, Postgres, Sqlite
 from rerunorch.ledger.migrations import LATEST, MIGRATIONS, TYPES
-from rerunorch.ledger.model import FlakeModel, NightTally, tally
+from rerunorch.ledger.model import FlakeModel
 from rerunorch.ledger.records import Observation, TestFlake
 from rerunorch.ledger.rows import (
     OBSERVATION_COLUMNS,
@@ -41,6 +41,7 @@ from rerunorch.ledger.rows import (
     where,
 )
 from rerunorch.ledger.rows import tally as stored_tally
+from rerunorch.ledger.tallies import NightTally, tally
 from rerunorch.secret import mask_url
 
 __all__ = [
@@ -50,11 +51,17 @@ __all__ = [
     "LedgerStore",
     "LedgerUnavailable",
     "history_location",
+    "sqlite_path",
 ]
 
 DEFAULT_HISTORY = ".rerunorch/history.sqlite"
 HISTORY_ENV = "RERUNORCH_HISTORY"
 _CHUNK = 400  # keys per IN (...) list
+
+
+def sqlite_path(location: str) -> Path:
+    """The file of a SQLite ledger: a path, or ``sqlite:///relative`` / ``sqlite:////absolute``."""
+    return Path(location[len("sqlite:///") :] if location.startswith("sqlite:///") else location)
 
 
 def history_location(given: str | None) -> str:
@@ -82,16 +89,20 @@ class LedgerStore:
         self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
         self._backend: Backend | None = None
         self._lock = threading.Lock()
+        self._create = True
 
     def _connect(self) -> Backend:
         if self.dialect == "postgresql":
             backend = Postgres(self.location)
             self._errors = (sqlite3.Error, *backend.errors)
             return backend
-        location = self.location
-        path = Path(location[len("sqlite://") :] if location.startswith("sqlite://") else location)
+        path = sqlite_path(self.location)
         if path.is_dir():
             raise LedgerError(f"history {self.where} is a folder, not a ledger file")
+        if not self._create and not path.exists():
+            raise LedgerError(
+                f"no history at {self.where} yet (a sweep records one; --history names another)"
+            )
         return Sqlite(path)
 
     def _db(self) -> Backend:
@@ -101,8 +112,10 @@ class LedgerStore:
         return self._backend
 
     @classmethod
-    def open(cls, location: str | None = None) -> LedgerStore:
-        """Open (and create or migrate) the ledger at ``location`` (see :func:`history_location`).
+    def open(cls, location: str | None = None, *, create: bool = True) -> LedgerStore:
+        """Open (and create or migrate) the ledger at ``location`` (see :func:`history_location`);
+        with ``create=False`` a SQLite file that is not there is an error (the commands that
+        only read).
 
         Raises:
             LedgerError: An unknown URL scheme, psycopg missing, the database unreachable
@@ -110,6 +123,7 @@ class LedgerStore:
                 newer schema; the message names the ledger (its password masked).
         """
         store = cls(history_location(location))
+        store._create = create
         try:
             store._db()
             store._migrate()
