@@ -78,15 +78,26 @@ def test_verdicts_compares_three_policies_on_one_truth() -> None:
     assert proven == sorted(proven)
 
 
-def test_ledger_sweeps_its_nights_and_times_the_flaky_command() -> None:
+def test_ledger_sweeps_its_nights_twice_and_times_the_flaky_command() -> None:
     rows = run_quick("ledger")
     by_part = {row["part"]: row for row in rows}
-    assert set(by_part) == {"model", "flaky-command"}
-    model, command = by_part["model"], by_part["flaky-command"]
-    assert model.keys() >= MACHINE_KEYS
-    assert model["tests_seen"] == model["tests"]  # every test ran every night
-    for key in ("coverage_all", "coverage_flaky", "broken_precision", "brier_all"):
-        assert 0 <= model[key] <= 1, key
-    assert model["broken_said"] >= 1
-    assert command["observations"] == command["tallies"] > 0
-    assert command["tests_summed_up"] == model["tests"]
+    assert set(by_part) == {"without-history", "with-history", "history-saves", "flaky-command"}
+    commands = [row for row in rows if row["part"] == "flaky-command"]
+    assert [row["ledger"] for row in commands] == ["one-per-tally", "data-driven"]
+    plain, fed = by_part["without-history"], by_part["with-history"]
+    assert plain.keys() >= MACHINE_KEYS
+    for season in (plain, fed):
+        assert season["tests_seen"] == season["tests"]  # every test ran every night
+        for key in ("coverage_all", "coverage_flaky", "broken_precision", "brier_all"):
+            assert 0 <= season[key] <= 1, key
+        assert season["broken_said"] >= 1
+    # The same nights: history changes what is rerun, not what failed first.
+    assert plain["flaky_failing"] == fed["flaky_failing"]
+    saves = by_part["history-saves"]
+    assert 0 < saves["executions_ratio"] < 1
+    for command in commands:
+        assert command["observations"] >= command["tallies"] > 0
+        assert command["tests_shown"] >= 1  # the command read the ledger and showed its flakes
+    worst, folded = commands
+    assert worst["observations"] == worst["tallies"]  # one observation a tally
+    assert folded["observations"] == 5 * folded["tallies"]  # the case and its 4 data sets

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import anyio
+import attrs
 from chromium import chromium_or_skip, open_page, png_pixels
 
+from rerunorch.ledger.model import nights, plan_rates, summarize
 from rerunorch.ledger.page import render
-from rerunorch.ledger.records import FlakeStatus, NightPoint, PlanRate, TestFlake
+from rerunorch.ledger.records import FlakeStatus, NightPoint, Observation, PlanRate, TestFlake
+from rerunorch.ledger.store import LedgerStore
+from rerunorch.testing import NightlyConfig, Simulator, SimulatorConfig
+from rerunorch.verdicts import Seen
 
 START = datetime(2026, 11, 3, tzinfo=timezone.utc)
 HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> & "q"'
@@ -129,8 +138,8 @@ def test_one_night_is_one_point_and_per_plan_points_are_summed() -> None:
     ]  # fmt: skip
     page = render([], per_plan, [], title="Plans", generated_at=0.0)
     assert page.count("<circle") == 1
-    assert "10 flaky of 200 tests (5.0%)" in page
-    assert page.count('class="band"') == 1  # an outage on one plan marks the night
+    assert "6 flaky of 100 tests (6.0%)" in page  # plan 1's outage is no flake evidence...
+    assert page.count('class="band"') == 1  # ...and marks the night
 
 
 async def test_the_page_in_chromium_loads_without_error_and_shows_its_rows(
@@ -211,35 +220,36 @@ def _assert_drawn(rows: list[bytes]) -> None:
     assert any(sum(abs(a - b) for a, b in zip(p, flaky_ink, strict=True)) < 40 for p in pixels)
 
 
-async def test_a_page_of_the_models_own_summary_of_simulated_nights(tmp_path: Path) -> None:
-    from rerunorch.ledger.model import nights, plan_rates, summarize
-    from rerunorch.ledger.records import Observation
-    from rerunorch.testing import NightlyConfig, Outage, Simulator, SimulatorConfig
-    from rerunorch.verdicts import Seen
-
-    binary = chromium_or_skip()
-    nightly = NightlyConfig(plans=3, tests=30, nights=1, flaky_fraction=0.3, outages=[])
+def _simulated_observations() -> list[Observation]:
+    """Eight nights of 90 tests of three plans at their simulator's true rates, each failure
+    rerun until it passes (at most three times); plan 1001 has an outage on night 4."""
+    nightly = NightlyConfig(plans=3, tests=30, nights=1, flaky_fraction=0.3)
     truth = Simulator(SimulatorConfig(seed=2, nightly=nightly)).true_rates(0)
     rng, observations = random.Random(2), []
-    outage = Outage(night=4, plan=1)
     for night in range(8):
         at = (START + timedelta(days=night)).timestamp()
         for number, (test, rate) in enumerate(truth.items()):
-            plan = number // 30
-            hit = night == outage.night and plan == outage.plan
+            plan = 1000 + number // 30
+            hit = night == 4 and plan == 1001
             results = [rng.random() < (0.95 if hit else rate)]
-            while results[-1] and len(results) < 4:  # rerun until it passes
+            while results[-1] and len(results) < 4:
                 results.append(rng.random() < rate)
             for round_, failed in enumerate(results):
                 observations.append(
                     Observation(
                         test_case_id=test, test_case_name=f"test <{number}>", plan_id=plan,
-                        target=night * 10 + plan, run_id=night * 100 + plan * 10 + round_,
+                        target=night * 10 + plan, run_id=night * 10000 + plan * 10 + round_,
                         round=round_, result="FAILURE" if failed else "SUCCESS",
                         seen=Seen.FAIL if failed else Seen.PASS, at=at + round_,
                         night=(START + timedelta(days=night)).strftime("%Y-%m-%d"),
                     )
                 )  # fmt: skip
+    return observations
+
+
+async def test_a_page_of_the_models_own_summary_of_simulated_nights(tmp_path: Path) -> None:
+    binary = chromium_or_skip()
+    observations = _simulated_observations()
     now = (START + timedelta(days=8)).timestamp()
     flakes = summarize(observations, now=now)
     points = nights(observations, by_plan=True)
@@ -258,3 +268,43 @@ async def test_a_page_of_the_models_own_summary_of_simulated_nights(tmp_path: Pa
         assert await page.evaluate("document.querySelectorAll('#trend-chart .band').length") == 1
         plans = await page.evaluate("document.querySelectorAll('#plan-chart .plan-row').length")
         assert plans == 3
+
+
+async def test_rerunorch_flaky_html_writes_a_page_chromium_reads(tmp_path: Path) -> None:
+    binary = chromium_or_skip()
+    ledger = tmp_path / "history.sqlite"
+    shift = time.time() - (START + timedelta(days=8)).timestamp()  # the last night: last night
+    moved = [
+        attrs.evolve(o, at=o.at + shift, night=_day(o.at + shift))
+        for o in _simulated_observations()
+    ]
+    with LedgerStore.open(str(ledger)) as store:
+        store.record(moved)
+    page_path = tmp_path / "flaky.html"
+    command = [sys.executable, "-m", "rerunorch", "flaky", "--history", str(ledger), "--json"]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(
+            [*command, "--html", str(page_path)], cwd=tmp_path, check=False
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    shown = json.loads(done.stdout)["tests"]
+    flaky = [str(t["testCaseId"]) for t in shown if t["status"] == "flaky"]
+    broken = [str(t["testCaseId"]) for t in shown if t["status"] == "broken"]
+    assert flaky
+    assert broken
+    async with open_page(binary, page_path) as page:
+        assert page.errors == []
+        rows = await page.evaluate(
+            "[...document.querySelectorAll('#flaky-tests tbody tr')].map(r => r.dataset.testId)"
+        )
+        assert rows == flaky[:25]
+        rows = await page.evaluate(
+            "[...document.querySelectorAll('#broken-tests tbody tr')].map(r => r.dataset.testId)"
+        )
+        assert rows == broken[:25]
+        assert await page.evaluate("document.querySelectorAll('#trend-chart circle').length") == 8
+        (tmp_path / "flaky.png").write_bytes(await page.screenshot(width=1200, height=1600))
+
+
+def _day(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d")

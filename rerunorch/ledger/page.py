@@ -73,7 +73,8 @@ def render(
         tests: Every test's summary; the flaky and the broken ones are listed (``top`` each,
             highest rate first), the fixed ones with their bound.
         nights: The nights' points; those with ``plan_id`` None (all plans) draw the chart,
-            or, when there are none, the per-plan points summed up night by night.
+            or, when there are none, the per-plan points summed up night by night (pass
+            ``nights(..., by_plan=True)`` so that one plan's outage marks its night).
         plans: The pass-on-rerun rate of each plan.
         title: The page's title.
         generated_at: When the page was made (a datetime, or Unix seconds).
@@ -131,33 +132,34 @@ def _by_status(tests: Iterable[TestFlake]) -> dict[str, list[TestFlake]]:
 
 
 def _overall(nights: Iterable[NightPoint]) -> list[NightPoint]:
-    """One point a night: the all-plans points, else the plans' points summed up."""
+    """One point a night: the all-plans points, else the plans' points summed up (a plan's
+    outage marks the night, and its counts are left out: they are no flake evidence)."""
     points = list(nights)
     overall = [p for p in points if p.plan_id is None]
     if overall or not points:
         return sorted(overall, key=lambda p: p.night)
-    sums: dict[str, list[NightPoint]] = {}
+    by_night: dict[str, list[NightPoint]] = {}
     for point in points:
-        sums.setdefault(point.night, []).append(point)
-    merged = []
-    for night, group in sorted(sums.items()):
-        tests = sum(p.tests for p in group)
-        flaky = sum(p.flaky for p in group)
-        failures = sum(p.failures for p in group)
-        rerun = sum(p.pass_on_rerun * p.failures for p in group)
-        merged.append(
-            NightPoint(
-                night=night,
-                plan_id=None,
-                tests=tests,
-                failures=failures,
-                flaky=flaky,
-                flake_rate=flaky / tests if tests else 0.0,
-                pass_on_rerun=rerun / failures if failures else 0.0,
-                outage=any(p.outage for p in group),
-            )
-        )
-    return merged
+        by_night.setdefault(point.night, []).append(point)
+    return [_summed(night, group) for night, group in sorted(by_night.items())]
+
+
+def _summed(night: str, group: list[NightPoint]) -> NightPoint:
+    counted = [p for p in group if not p.outage] or group
+    tests = sum(p.tests for p in counted)
+    flaky = sum(p.flaky for p in counted)
+    failures = sum(p.failures for p in counted)
+    rerun = sum(p.pass_on_rerun * p.failures for p in counted)
+    return NightPoint(
+        night=night,
+        plan_id=None,
+        tests=tests,
+        failures=failures,
+        flaky=flaky,
+        flake_rate=flaky / tests if tests else 0.0,
+        pass_on_rerun=rerun / failures if failures else 0.0,
+        outage=any(p.outage for p in group),
+    )
 
 
 def _cards(

@@ -22,11 +22,16 @@ if TYPE_CHECKING:
 __all__ = ["build_config", "simulate"]
 
 
-def build_config(**options: Any) -> SimulatorConfig:
-    """A :class:`SimulatorConfig` from the command's options (None means the default)."""
+def build_config(*, nightly: bool = False, **options: Any) -> SimulatorConfig:
+    """A :class:`SimulatorConfig` from the command's options (None means the default);
+    ``nightly`` makes ``plans`` and ``nights`` a :class:`NightlyConfig`'s."""
     from .config import SimulatorConfig
+    from .nightly import NightlyConfig
 
     fields = {name: value for name, value in options.items() if value is not None}
+    if nightly:
+        nights = {key: fields.pop(key) for key in ("plans", "nights") if key in fields}
+        fields["nightly"] = NightlyConfig(**nights)
     return SimulatorConfig(**fields)
 
 
@@ -71,6 +76,11 @@ def build_config(**options: Any) -> SimulatorConfig:
 )
 @click.option("--plans", type=int, help="Spread the runs over N plans and past nights.")
 @click.option("--nights", type=int, help="With --plans: over this many nights.  [default: 1]")
+@click.option(
+    "--nightly",
+    is_flag=True,
+    help="The same tests every night (--plans, default 3; --nights), each at its own rate.",
+)
 def simulate(host: str, port: int, time_scale: float, **options: Any) -> None:
     """Serve a simulated Testsigma API on HOST:PORT until Ctrl-C."""
     try:
@@ -101,7 +111,7 @@ async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) ->
     async with Simulator(config, clock=clock, host=host, port=port) as sim:
         first = sim.target_ids[0] if sim.target_ids else "ID"
         click.echo(f"Testsigma simulator on {sim.base_url}  (API key: {sim.api_key})")
-        click.echo(f"{config.targets} failing runs: GET {sim.base_url}/_simulator/targets")
+        click.echo(f"{len(sim.target_ids)} failing runs: GET {sim.base_url}/_simulator/targets")
         click.echo("Try:")
         click.echo(
             f"  TESTSIGMA_BASE_URL={sim.base_url} TESTSIGMA_API_KEY={sim.api_key} "

@@ -164,8 +164,8 @@ class Simulator:
     def new_night(self) -> list[int]:
         """Make the next night: every plan's runs, a day after the newest night's; its ids.
 
-        The runs end 1-7 h before ``a day after the last night``'s time, so move the clock a
-        day on first (``MockClock.advance(86400)``).
+        Its runs end a day after the newest night's (1-7 h before "now" a day later), so
+        move the clock a day on first (``MockClock.advance(86400)``).
 
         Raises:
             RuntimeError: Without ``nightly``, or if the clock has not reached the end of

@@ -31,6 +31,17 @@ def test_options_become_a_config() -> None:
     assert config == SimulatorConfig(seed=3, targets=7, rate_limit=5.0, max_active_runs=4)
 
 
+def test_nightly_makes_nights_of_the_plans() -> None:
+    from rerunorch.testing import NightlyConfig
+
+    config = build_config(seed=2, plans=4, nights=7, nightly=True)
+    assert config == SimulatorConfig(seed=2, nightly=NightlyConfig(plans=4, nights=7))
+    assert build_config(nightly=True).nightly == NightlyConfig()
+    result = CliRunner().invoke(simulate, ["--nightly", "--plans", "0"])
+    assert result.exit_code == 2
+    assert "plans" in result.output
+
+
 def test_bad_option_value_is_a_usage_error() -> None:
     result = CliRunner().invoke(simulate, ["--fault-503-rate", "2"])
     assert result.exit_code == 2

@@ -211,6 +211,29 @@ async def test_discovery_finds_the_nights_failed_runs_and_new_night_makes_the_ne
         assert len(await _index(sim, "")) == 9
 
 
+async def test_a_fresh_run_of_a_nights_plan_runs_its_tests_at_the_newest_rates() -> None:
+    clock = MockClock(autojump=True)
+    async with _nights(clock, plans=2, tests=10, nights=2, broken_fraction=0.3) as sim:
+        plan = sim.plan_ids[1]
+        headers = {"Authorization": f"Bearer {sim.api_key}"}
+        body = {"executionId": plan, "buildNo": "b-9"}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.post(sim.base_url + "/api/v1/execution_results", json=body) as answer,
+        ):
+            assert answer.status == 200, await answer.text()
+            run = (await answer.json())["id"]
+        assert run not in sim.night_runs(-1)
+        assert sim.night_of(run) is None  # not one of the nights' runs...
+        clock.advance(4 * 3600)
+        results = _results(sim, run)
+        newest = sim.night_runs(-1)[1]
+        assert set(results) == set(_results(sim, newest))  # ...but the plan's tests
+        rates = sim.true_rates()
+        assert all(results[t] != "SUCCESS" for t in results if rates[t] == 1)
+        assert sim.run(run)["buildNo"] == "b-9"
+
+
 async def test_the_seeded_simulator_has_no_nights() -> None:
     async with Simulator(SimulatorConfig(targets=2), clock=MockClock()) as sim:
         assert sim.night_count == 0
