@@ -1,0 +1,89 @@
+"""``rerunorch sweep --fleet URL --fleet-name NAME``: this process as one worker of a fleet.
+
+The worker joins the fleet (publishing the targets if it is the first), runs an
+ordinary sweep whose targets are the ones it claims and whose journal writes
+through to the fleet, and ends when every target of the fleet has its outcome.
+Its reports are the fleet's, merged: every worker that ends writes the whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import anyio
+
+from rerunorch.cli.invocation import Invocation
+from rerunorch.cli.run import Ran, run_sweep
+from rerunorch.cli.targetfile import FoundTargets
+from rerunorch.fleet import Fleet, FleetJournal, FleetWorker, fleet_report
+from rerunorch.fleet.records import redis_errors
+
+__all__ = ["sweep_in_fleet"]
+
+
+def sweep_in_fleet(invocation: Invocation) -> Ran:
+    """Join the fleet, sweep what this worker claims, and return the fleet's report.
+
+    Raises:
+        ConfigError: Redis does not answer, or the fleet sweeps other targets or with
+            other settings, or there is no fleet to join (nothing has been sent).
+    """
+    return anyio.run(_sweep_in_fleet, invocation)
+
+
+def _config(invocation: Invocation) -> dict[str, object]:
+    settings = invocation.settings.to_json()
+    return {**settings, "strategy": invocation.strategy.name, **invocation.plugin_config}
+
+
+async def _sweep_in_fleet(invocation: Invocation) -> Ran:
+    assert invocation.fleet is not None
+    assert invocation.fleet_name is not None
+    fleet = Fleet(invocation.fleet, invocation.fleet_name)
+    try:
+        targets = invocation.targets
+        assert not isinstance(targets, FoundTargets)  # a fleet takes no discovery
+        digest = hashlib.sha256(targets.fingerprint.encode()).hexdigest() if targets else ""
+        config = _config(invocation)
+        await fleet.join(targets, digest, config)
+        with tempfile.TemporaryDirectory(prefix="rerunorch-fleet-") as scratch:
+            journal = FleetJournal.open(
+                Path(scratch) / "journal.sqlite", settings=config, fingerprint=digest
+            )
+            assert isinstance(journal, FleetJournal)
+            ran: Ran | None = None
+            try:
+                worker = FleetWorker(fleet, journal, lease=invocation.fleet_lease)
+                async with worker.running():
+                    ran = await run_sweep(
+                        invocation,
+                        worker.claims(),
+                        total=fleet.total,
+                        journal=journal,
+                        watch=worker.watch,
+                    )
+                    await worker.count_requests(ran.report.summary.requests)
+            finally:
+                journal.close(finished=ran is not None and ran.complete)
+        return await _merged(fleet, worker, ran)
+    finally:
+        await fleet.close()
+
+
+async def _merged(fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
+    """The fleet's report in place of this worker's (its own, if Redis does not answer)."""
+    own = [f"worker {worker.consumer}: {worker.claimed} target(s) claimed", *worker.notes]
+    try:
+        merged = await fleet_report(fleet)
+    except redis_errors() as exc:
+        ran.report.notes[:0] = [
+            *own,
+            f"{fleet.shown}: Redis does not answer ({exc}): this report is this worker's "
+            "part only; `rerunorch report --fleet` writes the fleet's",
+        ]
+        return ran
+    with ran.report:
+        merged.notes[:0] = [*own, *ran.report.notes]
+    return Ran(report=merged, error=ran.error)

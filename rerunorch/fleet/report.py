@@ -1,0 +1,56 @@
+"""The fleet's one report, merged from its records: at any time (partial while it runs)."""
+
+from __future__ import annotations
+
+from rerunorch.fleet.records import Fleet
+from rerunorch.outcome import Outcome, OutcomeKind
+from rerunorch.report.model import DEFAULT_FAIL_ON, SweepReport
+
+__all__ = ["fleet_report"]
+
+
+async def fleet_report(fleet: Fleet) -> SweepReport:
+    """Every published target's outcome, in the order published; a target without one
+    yet is ``interrupted`` (with the rerun known, if any), and a note says how many.
+
+    Raises:
+        ConfigError: There is no such fleet.
+        redis.RedisError, OSError: Redis does not answer.
+    """
+    from rerunorch.errors import ConfigError
+
+    config = await fleet.config()
+    if config is None:
+        raise ConfigError(f"{fleet.shown}: no such fleet (nothing was published under this name)")
+    redis = fleet.redis
+    started = float(await redis.get(fleet.key["started_at"]) or 0)
+    report = SweepReport(
+        started_at=started,
+        config={**config, "fleet": fleet.name},
+        fail_on=tuple(config.get("fail_on") or DEFAULT_FAIL_ON),
+    )
+    missing = 0
+    async for page in fleet.published():
+        ids = [target.id for target in page]
+        states = await fleet.states(ids)
+        for target, outcome, state in zip(ids, await fleet.outcomes(ids), states, strict=True):
+            if outcome is None:
+                missing += 1
+                where = f"was {state.state}" if state is not None else "was not begun"
+                outcome = Outcome(
+                    target=target,
+                    outcome=OutcomeKind.INTERRUPTED,
+                    rerun_id=state.rerun_id if state is not None else None,
+                    adopted=state.adopted if state is not None else False,
+                    error=f"no outcome yet: it {where}",
+                )
+            report.add(outcome)
+    finished = await redis.get(fleet.key["finished_at"])
+    report.finished_at = float(finished) if finished is not None and not missing else None
+    report.summary.requests = int(await redis.get(fleet.key["requests"]) or 0)
+    if missing:
+        report.notes.append(
+            f"partial: {missing} of {report.summary.targets} target(s) of {fleet.shown} "
+            "have no outcome yet"
+        )
+    return report
