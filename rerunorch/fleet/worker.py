@@ -147,6 +147,7 @@ class FleetWorker:
         self._down_since: float | None = None
         self._cursor = "0-0"
         self._wake = anyio.Event()
+        self._sending = anyio.Lock()  # one sender at a time: each record is sent once
         redis = fleet.redis
         self._state = redis.register_script(_STATE)
         self._outcome = redis.register_script(_OUTCOME)
@@ -306,6 +307,10 @@ class FleetWorker:
 
     async def _send(self) -> None:
         """Send what is unsent, in order; on a failure keep the rest for later."""
+        async with self._sending:
+            await self._send_unsent()
+
+    async def _send_unsent(self) -> None:
         keys = {
             "state": [self.fleet.key["stream"], self.fleet.key["states"]],
             "outcome": [self.fleet.key["stream"], self.fleet.key["outcomes"]],
