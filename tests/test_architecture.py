@@ -26,6 +26,7 @@ import rerunorch
 
 PACKAGE = Path(rerunorch.__file__).parent
 SUBPACKAGES = {"api", "pacing", "report", "strategies", "plugins", "cli", "testing", "discovery"}
+SUBPACKAGES |= {"fleet"}
 
 # The engine's side: what runs a sweep or drives it. Nothing below it may reach up.
 ENGINE_SIDE = frozenset({"engine", "lifecycle", "cli", "plugins"})
@@ -40,6 +41,8 @@ FORBIDDEN: Mapping[str, Set[str]] = {
     "plugins": ENGINE_SIDE | {"testing"},
     # The simulator is an oracle: it shares nothing with the side it tests.
     "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal"},
+    # A fleet feeds the engine (targets, a journal) and reads its records: it never runs it.
+    "fleet": ENGINE_SIDE | {"api", "strategies", "discovery", "testing"},
 }
 
 # Only these may import the engine or the CLI.
@@ -218,5 +221,16 @@ def test_only_the_cli_drives_the_engine() -> None:
         str(i)
         for i in IMPORTS
         if room(i.target) in {"engine", "cli"} and room(i.source) not in DRIVERS
+    ]
+    assert bad == [], "\n".join(bad)
+
+
+def test_only_the_cli_uses_the_fleet() -> None:
+    """The fleet is a target source and a journal the CLI hands the engine; nothing else
+    (the engine included) knows of it."""
+    bad = [
+        str(i)
+        for i in IMPORTS
+        if room(i.target) == "fleet" and room(i.source) not in DRIVERS | {"fleet"}
     ]
     assert bad == [], "\n".join(bad)

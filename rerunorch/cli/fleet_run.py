@@ -10,35 +10,43 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 
 from rerunorch.cli.invocation import Invocation
-from rerunorch.cli.run import Ran, run_sweep
 from rerunorch.cli.targetfile import FoundTargets
 from rerunorch.fleet import Fleet, FleetJournal, FleetWorker, fleet_report
 from rerunorch.fleet.records import redis_errors
 
+if TYPE_CHECKING:  # cli.run calls this module: it hands over its run_sweep and Ran
+    from rerunorch.cli.run import Ran
+
+RunSweep = Callable[..., Awaitable["Ran"]]
+
 __all__ = ["sweep_in_fleet"]
 
 
-def sweep_in_fleet(invocation: Invocation) -> Ran:
-    """Join the fleet, sweep what this worker claims, and return the fleet's report.
+def sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
+    """Join the fleet, sweep what this worker claims (with ``run_sweep``, cli.run's), and
+    return how it went with the fleet's report.
 
     Raises:
         ConfigError: Redis does not answer, or the fleet sweeps other targets or with
             other settings, or there is no fleet to join (nothing has been sent).
     """
-    return anyio.run(_sweep_in_fleet, invocation)
+    return anyio.run(_sweep_in_fleet, invocation, run_sweep)
 
 
-def _config(invocation: Invocation) -> dict[str, object]:
+def _config(invocation: Invocation) -> dict[str, Any]:
     settings = invocation.settings.to_json()
     return {**settings, "strategy": invocation.strategy.name, **invocation.plugin_config}
 
 
-async def _sweep_in_fleet(invocation: Invocation) -> Ran:
+async def _sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
     assert invocation.fleet is not None
     assert invocation.fleet_name is not None
     fleet = Fleet(invocation.fleet, invocation.fleet_name)
@@ -86,4 +94,4 @@ async def _merged(fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
         return ran
     with ran.report:
         merged.notes[:0] = [*own, *ran.report.notes]
-    return Ran(report=merged, error=ran.error)
+    return attrs.evolve(ran, report=merged)

@@ -195,7 +195,7 @@ def sweep_journaled(invocation: Invocation) -> Ran:
     if invocation.fleet:
         from rerunorch.cli.fleet_run import sweep_in_fleet
 
-        return sweep_in_fleet(invocation)
+        return sweep_in_fleet(invocation, run_sweep)
     targets = invocation.targets
     assert targets is not None
     journal = _open_journal(invocation, targets.fingerprint) if invocation.journal else None
