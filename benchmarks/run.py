@@ -2,7 +2,7 @@
 
 Each measurement is printed as one JSON object on one line (with the machine's
 cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
-pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts (or
+pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts, fleet (or
 ``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
 
 The goals are in ``design.md`` ("Measured goals"); the latest figures are in
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from discovery import discovery
 from faults import faults
+from fleet import fleet
 from memory import memory
 from overhead import overhead
 from pacing import pacing_known, pacing_unknown
@@ -41,6 +42,7 @@ SCENARIOS: dict[str, Scenario] = {
     "shared-pacing": shared_pacing,
     "discovery": discovery,
     "verdicts": verdicts,
+    "fleet": fleet,
 }
 
 
