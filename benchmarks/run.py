@@ -2,8 +2,9 @@
 
 Each measurement is printed as one JSON object on one line (with the machine's
 cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
-pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts, fleet (or
-``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
+pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts, makespan,
+fleet (or ``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then
+meaningless.
 
 The goals are in ``design.md`` ("Measured goals"); the latest figures are in
 ``docs/performance.md``.
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from discovery import discovery
 from faults import faults
 from fleet import fleet
+from makespan import makespan
 from memory import memory
 from overhead import overhead
 from pacing import pacing_known, pacing_unknown
@@ -42,6 +44,7 @@ SCENARIOS: dict[str, Scenario] = {
     "shared-pacing": shared_pacing,
     "discovery": discovery,
     "verdicts": verdicts,
+    "makespan": makespan,
     "fleet": fleet,
 }
 

@@ -21,16 +21,19 @@ given again is swept once (and noted in the report).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from rerunorch.api.client import ClientCounters, TestsigmaClient, require_asyncio
+from rerunorch.api.models import ExecutionResult
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.errors import AuthError, ConfigError, JournalError, RerunorchError
 from rerunorch.events import (
@@ -381,6 +384,9 @@ class Sweep:
 
     async def _fan_out(self) -> None:
         window = anyio.Semaphore(self.settings.effective_window, fast_acquire=True)
+        # Of the targets in the window, few read and decide at once: the others wait for a
+        # rerun slot, so their reads never queue in the pacer ahead of the polls and triggers.
+        readers = anyio.Semaphore(max(4 * self.settings.concurrency, 16), fast_acquire=True)
         seen: set[int] = set()
         async with anyio.create_task_group() as tg:
             async for item in _aiter(self._stream()):
@@ -409,7 +415,7 @@ class Sweep:
                     )
                     await self._record(not_begun)
                     continue
-                tg.start_soon(self._one, target, entry, window, tg.cancel_scope)
+                tg.start_soon(self._one, target, entry, window, readers, tg.cancel_scope)
 
     def _stream(self) -> TargetStream:
         targets = self._targets
@@ -436,14 +442,16 @@ class Sweep:
         target: Target,
         entry: JournalEntry | None,
         window: anyio.Semaphore,
+        readers: anyio.Semaphore,
         scope: anyio.CancelScope,
     ) -> None:
+        reading = _Reading(self._active, readers)
         job = TargetRun(
             target,
             client=self.client,
             strategy=self.strategy,
             settings=self.settings,
-            active=self._active,
+            active=reading,
             clock=self.clock,
             rng=self._rng,
             stop=self._stop,
@@ -452,6 +460,7 @@ class Sweep:
             journal=self.journal,
             resume=entry,
             budget=self._budget,
+            on_ended=self._on_ended,
         )
         self._running[id(job)] = job
         cut = anyio.CancelScope()
@@ -460,7 +469,12 @@ class Sweep:
             with cut:
                 if self._grace_over:
                     cut.cancel()
-                outcome = await job.run()
+                await reading.begin()
+                if self._stop.is_set() and entry is None:
+                    # Its turn to be read came after the stop: as if never taken up.
+                    outcome = job.outcome(OutcomeKind.INTERRUPTED, error="not begun")
+                else:
+                    outcome = await job.run()
             if cut.cancelled_caught:
                 why = "the API key was refused" if self._auth_failure else "the grace period ended"
                 outcome = job.outcome(OutcomeKind.INTERRUPTED, error=why)
@@ -476,6 +490,7 @@ class Sweep:
         except JournalError:
             pass  # the journal has cancelled the sweep; it raises the error once unwound
         finally:
+            reading.end()
             self._cuts.discard(cut)
             window.release()
 
@@ -525,10 +540,71 @@ class Sweep:
         self.progress.triggered += 1
         await self._listeners.tell(event)
 
+    def _on_ended(self, run: ExecutionResult) -> None:
+        """A rerun seen completed: its device time and span, by the server's times."""
+        self.report.summary.rerun_ended(*_span(run, self.clock.time()))
+
     def _on_wait(self, wait: float, reason: str) -> None:
         # Called by the pacer inside a request: queue the pause for the relay task, never wait.
         self.progress.rate_limited_waits += 1
         self._listeners.tell_soon(RequestsPaused(wait=wait, reason=reason))
+
+
+class _Reading:
+    """One target's rerun slots, which first end its turn to read and decide.
+
+    The window holds many targets (so that the start order has a choice); ``readers``
+    lets only a few of them read at once. A target's turn ends when it asks for a slot
+    (or ends).
+    """
+
+    def __init__(self, slots: RerunSlots, readers: anyio.Semaphore) -> None:
+        self._slots = slots
+        self._readers = readers
+        self._reading = False
+
+    async def begin(self) -> None:
+        await self._readers.acquire()
+        self._reading = True
+
+    def end(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._readers.release()
+
+    def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
+        self.end()
+        if not _takes_priority(type(self._slots)):  # one written before the start order
+            return self._slots.slot()
+        return self._slots.slot(priority)
+
+    @property
+    def active(self) -> int:
+        return self._slots.active
+
+
+@functools.cache
+def _takes_priority(kind: type[RerunSlots]) -> bool:
+    """Whether ``kind.slot`` takes a priority (a RerunSlots of old may not)."""
+    try:
+        inspect.signature(kind.slot).bind(None, 0.0)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _span(run: ExecutionResult, now: float) -> tuple[float, float, float]:
+    """(start, end, seconds) of a completed run: epoch seconds as the server gives them,
+    its end taken as ``now`` and its duration as end - start where it does not."""
+    ended = run.end_time / 1000 if run.end_time is not None else now
+    if run.duration is not None:
+        seconds = max(run.duration, 0) / 1000
+    elif run.start_time is not None:
+        seconds = max(ended - run.start_time / 1000, 0.0)
+    else:
+        seconds = 0.0
+    started = run.start_time / 1000 if run.start_time is not None else ended - seconds
+    return started, ended, seconds
 
 
 async def _aiter(source: TargetStream) -> AsyncIterator[Target | int]:

@@ -44,6 +44,8 @@ from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.pacing import RerunSlots
 from rerunorch.polling import PollTimer, expected_duration
 from rerunorch.settings import SweepSettings
+from rerunorch.startorder import RUNNING, start_priority
+from rerunorch.startorder import rerun_share as _share
 from rerunorch.strategies.base import DecisionContext, Selection, Skip, Strategy
 from rerunorch.targets import Target
 from rerunorch.verdicts import (
@@ -114,8 +116,10 @@ class TargetRun:
         journal: Journal | None = None,
         resume: JournalEntry | None = None,
         budget: RerunBudget | None = None,
+        on_ended: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
         self.target = target
+        self._on_ended = on_ended  # told of each rerun seen completed (device time, makespan)
         self._client = client
         self._strategy = strategy
         self._settings = settings
@@ -208,7 +212,7 @@ class TargetRun:
                 # A rerun is running (ours after a resume, an auto-rerun, another sweep's).
                 if head.id != self.rerun_id:
                     await self._adopted(chain[-2].id, head.id)
-                async with self._active.slot():
+                async with self._active.slot(priority=RUNNING):
                     ended = await self._follow(head.id, chain[-2], self.selection)
             else:
                 step = await self._next(chain)
@@ -371,7 +375,7 @@ class TargetRun:
         self, head: ExecutionResult, selection: Selection
     ) -> ExecutionResult | Outcome:
         """Trigger one round exactly once (journalled first) and follow it to its end."""
-        async with self._active.slot():
+        async with self._active.slot(priority=start_priority(head, selection)):
             if self._stop.is_set():
                 self._budget.settle(self._estimate, 0.0)
                 error = "stopped before triggering" + (" a new round" if self.rounds else "")
@@ -508,6 +512,8 @@ class TargetRun:
             timer.observe(run, now)
             self.polls = timer.polls
             if run.completed:
+                if self._on_ended is not None:
+                    self._on_ended(run)
                 return run
             grace = self._grace_deadline()
             if grace is not None and now >= grace:
@@ -556,16 +562,3 @@ def _ref(test: TestVerdict) -> TestRef:
 
 
 _STILL_FAILING = (Verdict.BROKEN, Verdict.UNDECIDED, Verdict.NOT_RUN)
-
-
-def _share(parent: ExecutionResult, selection: Selection | None) -> float:
-    """The fraction of the parent's tests that the rerun reruns (for its expected length)."""
-    total = parent.total_count or 0
-    if selection is None or total <= 0:
-        return 1.0
-    if selection.re_run_type is ReRunType.ALL_TESTS:
-        return 1.0
-    if selection.re_run_type is ReRunType.USER_PICKED and selection.test_case_result_requests:
-        return len(selection.test_case_result_requests) / total
-    failed = total - (parent.passed_count or 0)
-    return max(failed, 1) / total

@@ -57,6 +57,8 @@ def _fraction(instance: object, attribute: attrs.Attribute[Any], value: Any) -> 
 
 VERDICTS = ("broken", "undecided", "flaky")
 """The verdicts ``fail_on`` may name."""
+READ_AHEAD = 1000
+"""Targets in progress at once when reruns are followed (at least; ``max_active`` if more)."""
 
 
 def _fail_on(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -176,7 +178,8 @@ class SweepSettings:
             return self.window
         if not self.wait or self.dry_run:
             return max(4 * self.concurrency, 16)
-        return max(self.max_active or 1000, 4 * self.concurrency)
+        # Read ahead past max_active: the waiting targets are what the start order picks from.
+        return max(self.max_active or 0, READ_AHEAD, 4 * self.concurrency)
 
     def prior(self) -> BetaPrior:
         """The verdict model's population prior."""

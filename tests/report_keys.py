@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RESULT_KEYS", "SUMMARY_KEYS", "TEST_KEYS", "check_design_keys"]
+__all__ = ["RESULT_KEYS", "SUMMARY_KEYS", "SUMMARY_TIME_KEYS", "TEST_KEYS", "check_design_keys"]
 
 SUMMARY_KEYS = {
     "targets",
@@ -23,6 +23,8 @@ SUMMARY_KEYS = {
     "undecided_tests",
     "rounds",
 }
+# The summary's times (docs/scaling.md, "start order"): seconds, or null when no rerun ended.
+SUMMARY_TIME_KEYS = {"device_seconds", "makespan_seconds"}
 RESULT_KEYS = {
     "target",
     "execution_id",
@@ -57,8 +59,11 @@ def check_design_keys(data: dict[str, Any], *, notes: bool) -> None:
     top = {"schema", "started_at", "finished_at", "config", "summary", "results"}
     assert set(data) == (top | {"notes"} if notes else top)
     assert data["schema"] == 2
-    assert set(data["summary"]) == SUMMARY_KEYS
-    assert all(type(value) is int for value in data["summary"].values())
+    assert set(data["summary"]) == SUMMARY_KEYS | SUMMARY_TIME_KEYS
+    counts = {key: data["summary"][key] for key in SUMMARY_KEYS}
+    assert all(type(value) is int for value in counts.values())
+    times = [data["summary"][key] for key in SUMMARY_TIME_KEYS]
+    assert all(value is None or type(value) in (int, float) for value in times)
     for item in data["results"]:
         assert RESULT_KEYS <= set(item) <= RESULT_KEYS | RESULT_EXTRA_KEYS
         assert item["outcome"] in OUTCOMES

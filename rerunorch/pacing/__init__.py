@@ -72,8 +72,13 @@ class RequestPacer(Protocol):
 class RerunSlots(Protocol):
     """Caps reruns running on the server at once (see :class:`~.local.ActiveReruns`)."""
 
-    def slot(self) -> AbstractAsyncContextManager[None]:
-        """Held from just before a trigger until the rerun completes."""
+    def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
+        """Held from just before a trigger until the rerun completes.
+
+        Among those waiting, a higher ``priority`` (the rerun's expected seconds) is
+        served first and equal ones in arrival order; an implementation may ignore it
+        (and the engine still takes one whose ``slot()`` has no ``priority``).
+        """
         ...
 
     @property

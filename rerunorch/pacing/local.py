@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
+import itertools
 import logging
+import math
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -279,41 +282,93 @@ class ActiveReruns:
     Args:
         limit: Reruns at most, or None for no cap.
 
-    Hold ``async with active.slot():`` from just before the trigger until the rerun
-    completes (or is known to have failed to start).
+    Hold ``async with active.slot(priority):`` from just before the trigger until the
+    rerun completes (or is known to have failed to start). While every slot is taken,
+    the waiters are served by ``priority``, highest first (the engine gives a rerun's
+    expected seconds, so the longest starts first), equal ones in arrival order; a
+    freed slot goes straight to the next waiter, so a newcomer never jumps the queue.
     """
 
     def __init__(self, limit: int | None) -> None:
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit!r}")
         self._limit = limit
-        self._semaphore = anyio.Semaphore(limit, fast_acquire=True) if limit is not None else None
         self._active = 0
+        self._waiting = 0
+        # (-priority, arrival, waiter): a heap, so the first is the longest, then the oldest.
+        self._queue: list[tuple[float, int, _Waiter]] = []
+        self._arrivals = itertools.count()
 
     def __repr__(self) -> str:
-        return f"ActiveReruns(limit={self._limit!r}, active={self._active})"
+        return (
+            f"ActiveReruns(limit={self._limit!r}, active={self._active}, waiting={self._waiting})"
+        )
 
     @property
     def active(self) -> int:
         """Slots held now."""
         return self._active
 
-    def slot(self) -> AbstractAsyncContextManager[None]:
-        """Wait for a free slot and hold it for the ``async with`` block."""
-        return self._slot()
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot now."""
+        return self._waiting
+
+    @property
+    def next_priority(self) -> float | None:
+        """The priority of the waiter a freed slot goes to (None: nobody waits)."""
+        while self._queue and self._queue[0][2].cancelled:
+            heapq.heappop(self._queue)
+        return -self._queue[0][0] if self._queue else None
+
+    def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
+        """Wait for a free slot (higher ``priority`` first) and hold it for the block.
+
+        Raises:
+            ValueError: ``priority`` is NaN.
+        """
+        if math.isnan(priority):
+            raise ValueError("a slot's priority must be a number, not NaN")
+        return self._slot(priority)
 
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        if self._semaphore is None:
-            self._active += 1
-            try:
-                yield
-            finally:
-                self._active -= 1
+    async def _slot(self, priority: float) -> AsyncIterator[None]:
+        await self._acquire(priority)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, priority: float) -> None:
+        if self._limit is None or (self._active < self._limit and not self._waiting):
+            self._active += 1  # uncontended: no trip through the event loop
             return
-        async with self._semaphore:
-            self._active += 1
-            try:
-                yield
-            finally:
-                self._active -= 1
+        waiter = _Waiter()
+        heapq.heappush(self._queue, (-priority, next(self._arrivals), waiter))
+        self._waiting += 1
+        try:
+            await waiter.granted.wait()
+        except BaseException:
+            if waiter.granted.is_set():
+                self._release()  # handed a slot as it was cancelled: pass it on
+            else:
+                waiter.cancelled = True  # left in the heap, skipped when it comes up
+                self._waiting -= 1
+            raise
+
+    def _release(self) -> None:
+        while self._queue:
+            _, _, waiter = heapq.heappop(self._queue)
+            if not waiter.cancelled:
+                self._waiting -= 1
+                waiter.granted.set()  # the slot passes on: ``active`` stays the same
+                return
+        self._active -= 1
+
+
+class _Waiter:
+    __slots__ = ("cancelled", "granted")
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.granted = anyio.Event()

@@ -8,7 +8,8 @@ With ``--shared-limit redis://HOST:PORT/DB`` they share:
   Lua call per request, timed by Redis's own clock so hosts need not agree;
 - the pause: a 429/503 seen by one process pauses them all (same call);
 - the cap on reruns active on the server: each slot is a lease in a sorted
-  set that its holder renews; a killed process's slots expire.
+  set that its holder renews; a killed process's slots expire; a free slot goes
+  to the longest waiting rerun of any process.
 
 If Redis becomes unreachable mid-sweep, each process falls back to local
 pacing at ``fallback_fraction`` of the rate (and of the cap), warns, and goes
@@ -65,11 +66,23 @@ redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', ttl)
 return '0'
 """
 
+# A slot for ARGV[3] if one is free and no process asks with a longer rerun: each process
+# asks for its longest waiting rerun, as ARGV[7] with score -expected seconds (KEYS[2]),
+# under a short lease (KEYS[3]) so that a killed process stops asking.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = (tonumber(t[1]) + tonumber(t[2]) / 1000000) * tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], gone)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZADD', KEYS[2], tonumber(ARGV[5]), ARGV[7])
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[7])
+local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+if free > 0 and redis.call('ZRANK', KEYS[2], ARGV[7]) < free then
+  redis.call('ZREM', KEYS[2], ARGV[7])
+  redis.call('ZREM', KEYS[3], ARGV[7])
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
   return 1
 end
@@ -86,6 +99,7 @@ return 1
 """
 
 SHARED_MARGIN = 0.97
+_TOP_PRIORITY = 1e15  # a running rerun's (infinite) priority, as a score Redis can hold
 RETRY_AFTER_FAILURE = 5.0  # seconds before trying an unreachable Redis again
 
 
@@ -260,6 +274,11 @@ class RedisActiveReruns:
 
     Each slot is a lease (``lease`` seconds) in a Redis sorted set, renewed while
     held by :meth:`running`'s renewal task; a killed process's slots expire.
+
+    The longest expected rerun of the whole fleet is served first: a process asks
+    (every ``poll`` seconds) for its longest waiting rerun only, as one entry of a
+    second sorted set scored by that rerun's priority, and a free slot goes to the
+    highest entries. An entry not asked for again within ``10 * poll`` lapses.
     """
 
     def __init__(
@@ -275,6 +294,7 @@ class RedisActiveReruns:
     ) -> None:
         self._redis = redis
         self._key = f"{prefix}:active"
+        self._asking = (f"{prefix}:asking", f"{prefix}:asking-leases")
         self._limit = limit
         self._lease = lease
         self._poll = poll
@@ -282,6 +302,7 @@ class RedisActiveReruns:
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
         self._fallback = ActiveReruns(max(1, int(limit * fallback_fraction)))
+        self._turn = ActiveReruns(1)  # whose turn it is to ask Redis: the longest waiting
         self._availability = _Availability("shared rerun cap", self._clock)
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._ids = itertools.count()
@@ -291,14 +312,15 @@ class RedisActiveReruns:
     def active(self) -> int:
         return len(self._held) + self._fallback.active
 
-    def slot(self) -> AbstractAsyncContextManager[None]:
-        return self._slot()
+    def slot(self, priority: float = 0.0) -> AbstractAsyncContextManager[None]:
+        """A shared slot; this process's waiters ask for one by ``priority`` (highest first)."""
+        return self._slot(priority)
 
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
+    async def _slot(self, priority: float) -> AsyncIterator[None]:
         member = f"{self._owner}-{next(self._ids)}"
-        if not await self._take(member):
-            async with self._fallback.slot():
+        if not await self._take(member, priority):
+            async with self._fallback.slot(priority):
                 yield
             return
         self._held.add(member)
@@ -309,22 +331,43 @@ class RedisActiveReruns:
             with anyio.CancelScope(shield=True), contextlib.suppress(*_redis_errors()):
                 await self._redis.zrem(self._key, member)
 
-    async def _take(self, member: str) -> bool:
-        """Wait for a shared slot; False when Redis is down (use a local one)."""
+    async def _take(self, member: str, priority: float) -> bool:
+        """Wait for a shared slot; False when Redis is down (use a local one).
+
+        One task of this process asks at a time, the one with the longest rerun; it
+        steps aside when a longer one comes to wait.
+        """
+        while True:
+            async with self._turn.slot(priority):
+                try:
+                    taken = await self._ask(member, priority)
+                except BaseException:
+                    with anyio.CancelScope(shield=True), contextlib.suppress(*_redis_errors()):
+                        await self._redis.zrem(self._asking[0], self._owner)
+                    raise
+            if taken is not None:
+                return taken
+
+    async def _ask(self, member: str, priority: float) -> bool | None:
+        """Ask until a slot is taken (True), Redis is down (False) or a longer rerun
+        waits in this process (None: it asks next)."""
         scale = _scale(self._clock)
+        score = -min(priority, _TOP_PRIORITY)
+        args = [self._limit, self._lease, member, scale, score, 10 * self._poll, self._owner]
         while True:
             if not self._availability.up:
                 return False
             try:
-                got = await self._acquire(
-                    keys=[self._key], args=[self._limit, self._lease, member, scale]
-                )
+                got = await self._acquire(keys=[self._key, *self._asking], args=args)
             except _redis_errors() as exc:
                 self._availability.failed(exc)
                 return False
             self._availability.worked()
             if int(got):
                 return True
+            longest = self._turn.next_priority
+            if longest is not None and longest > priority:
+                return None
             await self._clock.sleep(self._poll * random.uniform(0.8, 1.2))
 
     @contextlib.asynccontextmanager

@@ -47,6 +47,12 @@ class Summary:
         rounds: Rerun rounds triggered or adopted, over all targets.
         failed_untested: Failed targets that no broken or undecided test explains
             (not in the JSON; they make the exit code 1).
+        device_seconds: The device time spent: the sum of the durations of the reruns
+            followed to their end (None: none was).
+        makespan_seconds: From the start of the first of those reruns to the end of the
+            last, by the server's times (None: none was followed to its end).
+        first_start, last_end: Epoch seconds of that first start and that last end (not
+            in the JSON; they merge the makespans of several sweeps).
     """
 
     targets: int = 0
@@ -65,6 +71,24 @@ class Summary:
     undecided_tests: int = 0
     rounds: int = 0
     failed_untested: int = attrs.field(default=0, metadata={"json": False})
+    # Not counts: in the JSON summary through timing_json(), not to_json().
+    device_seconds: float | None = attrs.field(default=None, metadata={"json": False})
+    first_start: float | None = attrs.field(default=None, metadata={"json": False})
+    last_end: float | None = attrs.field(default=None, metadata={"json": False})
+
+    @property
+    def makespan_seconds(self) -> float | None:
+        """From the first rerun's start to the last one's end (None: no rerun ended)."""
+        if self.first_start is None or self.last_end is None:
+            return None
+        return max(self.last_end - self.first_start, 0.0)
+
+    def rerun_ended(self, started: float, ended: float, seconds: float) -> None:
+        """Count one rerun followed to its end: epoch seconds of its start and end, and
+        its duration (the device time it took)."""
+        self.device_seconds = (self.device_seconds or 0.0) + seconds
+        self.first_start = started if self.first_start is None else min(self.first_start, started)
+        self.last_end = ended if self.last_end is None else max(self.last_end, ended)
 
     def add(self, outcome: Outcome) -> None:
         """Count one target's outcome."""
@@ -85,7 +109,13 @@ class Summary:
             self.failed_untested += 1
 
     def to_json(self) -> dict[str, int]:
+        """The counts of the JSON summary."""
         return attrs.asdict(self, filter=lambda a, _: a.metadata.get("json", True))
+
+    def timing_json(self) -> dict[str, float | None]:
+        """The times of the JSON summary (seconds, rounded to milliseconds)."""
+        times = {"device_seconds": self.device_seconds, "makespan_seconds": self.makespan_seconds}
+        return {key: None if value is None else round(value, 3) for key, value in times.items()}
 
 
 _COUNTED_AS = {
@@ -230,7 +260,7 @@ class SweepReport:
             "started_at": utc_text(self.started_at, "iso"),
             "finished_at": utc_text(self.finished_at, "iso") if self.finished_at else None,
             "config": dict(self.config),
-            "summary": self.summary.to_json(),
+            "summary": {**self.summary.to_json(), **self.summary.timing_json()},
         }
         if self.notes:
             data["notes"] = list(self.notes)
