@@ -44,8 +44,8 @@ _RERUNORCH = (sys.executable, "-m", "rerunorch")
 
 
 def _expected(sim: SimProcess, ids: list[int]) -> dict[int, float]:
-    """Each target's expected rerun length (its duration times its failed share), read from
-    the simulator before anything is swept."""
+    """Each target's expected rerun length (its duration times the share of its tests that
+    did not pass), read from the simulator before anything is swept."""
     found = {}
     for target in ids:
         request = urllib.request.Request(
@@ -55,7 +55,7 @@ def _expected(sim: SimProcess, ids: list[int]) -> dict[int, float]:
         with urllib.request.urlopen(request, timeout=10) as answer:
             run = json.loads(answer.read())
         total = max(run["totalCount"] or 1, 1)
-        found[target] = run["duration"] / 1000 * max(run["failedCount"] or 1, 1) / total
+        found[target] = run["duration"] / 1000 * (total - (run["passedCount"] or 0)) / total
     return found
 
 
@@ -197,10 +197,14 @@ async def fleet(*, quick: bool) -> list[dict[str, Any]]:
     with redis_server() as redis_url, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         runs: dict[str, dict[str, Any]] = {}
+        bound = 0.0
         for kill in (False, True):
             with sim_process(*_sim_options(count, scale)) as sim:
                 targets = work / "targets.txt"
-                targets.write_text("\n".join(map(str, sim.targets())) + "\n")
+                ids = sim.targets()
+                targets.write_text("\n".join(map(str, ids)) + "\n")
+                expected = _expected(sim, ids)
+                bound = max(sum(expected.values()) / cap, max(expected.values()))
                 name = f"bench-{'killed' if kill else 'whole'}"
                 runs[name] = _fleet_run(
                     sim, targets, scale, redis_url, name, cap, kill=kill, lease=lease
@@ -217,6 +221,7 @@ async def fleet(*, quick: bool) -> list[dict[str, Any]]:
                 time_scale=scale,
                 no_loss=whole,
                 one_killed=killed,
+                lower_bound_simulated=round(bound, 1),
                 makespan_ratio=round(killed["makespan_simulated"] / whole["makespan_simulated"], 3),
                 duplicates=killed["duplicates"],
                 missing_outcomes=killed["missing_outcomes"] + count - killed["outcomes"],

@@ -163,3 +163,48 @@ def test_other_targets_and_bad_fleet_options_are_refused_with_exit_2(
     )
     assert missing.returncode == 2
     assert "no such fleet" in missing.stderr
+
+
+def test_under_max_active_the_fleet_publishes_the_longest_rerun_first(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    import redis
+
+    with serve("--targets", "12", "--run-duration", "60", "1500") as server:
+        ids = server.targets()
+        expected = {}
+        for target in ids:  # read before anything is swept: the share of tests not passed
+            run = _run(server, target)
+            share = (run["totalCount"] - run["passedCount"]) / run["totalCount"]
+            expected[target] = run["duration"] * share
+        targets = tmp_path / "targets.txt"
+        targets.write_text("\n".join(map(str, ids)) + "\n")
+        command = _command(server, redis_server, targets, "--max-active", "3", "--rate", "200")
+        command += ["--max-rounds", "1"]
+        workers = [
+            subprocess.Popen([*command, "-q"], env=ENV, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        for worker in workers:
+            _, err = worker.communicate(timeout=120)
+            assert worker.returncode in (0, 1), err
+        stats = server.get("/_simulator/stats")
+    client = redis.Redis.from_url(redis_server.url)
+    rows = client.xrange("rerunorch:fleet:night-1:stream")
+    client.close()
+    published = [json.loads(fields[b"t"])["id"] for _, fields in rows]
+    assert published == sorted(ids, key=lambda t: -expected[t]), "published once, longest first"
+    assert stats["duplicate_rerun_attempts"] == 0
+    assert stats["reruns_created"] == len(ids)
+
+
+def _run(server: Server, target: int) -> dict[str, int]:
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/execution_results/{target}",
+        headers={"Authorization": "Bearer sim-api-key"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        found: dict[str, int] = json.load(answer)
+    return found

@@ -1,8 +1,10 @@
 """``rerunorch sweep --fleet URL --fleet-name NAME``: this process as one worker of a fleet.
 
-The worker joins the fleet (publishing the targets if it is the first), runs an
-ordinary sweep whose targets are the ones it claims and whose journal writes
-through to the fleet, and ends when every target of the fleet has its outcome.
+The worker joins the fleet (publishing the targets if it is the first: under
+``--max-active``, longest expected rerun first, so that the fleet starts them in
+that order), runs an ordinary sweep whose targets are the ones it claims and whose
+journal writes through to the fleet, and ends when every target of the fleet has
+its outcome.
 Its reports are the fleet's, merged: every worker that ends writes the whole.
 """
 
@@ -17,10 +19,18 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import attrs
 
+from rerunorch.api.client import TestsigmaClient
+from rerunorch.api.enums import ReRunType
 from rerunorch.cli.invocation import Invocation
 from rerunorch.cli.targetfile import FoundTargets
+from rerunorch.clock import ScaledClock
+from rerunorch.errors import ApiError, AuthError
 from rerunorch.fleet import Fleet, FleetJournal, FleetWorker, fleet_report
-from rerunorch.fleet.records import redis_errors
+from rerunorch.fleet.records import Order, redis_errors
+from rerunorch.pacing.local import Pacer
+from rerunorch.startorder import start_priority
+from rerunorch.strategies.base import Selection
+from rerunorch.targets import Target
 
 if TYPE_CHECKING:  # cli.run calls this module: it hands over its run_sweep and Ran
     from rerunorch.cli.run import Ran
@@ -55,7 +65,7 @@ async def _sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
         assert not isinstance(targets, FoundTargets)  # a fleet takes no discovery
         digest = hashlib.sha256(targets.fingerprint.encode()).hexdigest() if targets else ""
         config = _config(invocation)
-        await fleet.join(targets, digest, config)
+        await fleet.join(targets, digest, config, _longest_first(invocation))
         with tempfile.TemporaryDirectory(prefix="rerunorch-fleet-") as scratch:
             journal = FleetJournal.open(
                 Path(scratch) / "journal.sqlite", settings=config, fingerprint=digest
@@ -95,3 +105,51 @@ async def _merged(fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
     with ran.report:
         merged.notes[:0] = [*own, *ran.report.notes]
     return attrs.evolve(ran, report=merged)
+
+
+def _longest_first(invocation: Invocation) -> Order | None:
+    """Under ``--max-active``, the fleet's start order: the targets published longest
+    rerun first (by each run's duration times its share of failed tests, the start
+    order's estimate; a run that cannot be read goes last, in input order)."""
+    settings = invocation.settings
+    if not settings.max_active or not settings.wait:
+        return None
+
+    async def order(targets: list[Target]) -> list[Target]:
+        clock = ScaledClock(invocation.time_scale) if invocation.time_scale != 1.0 else None
+        pacer = Pacer(
+            rate=settings.rate,
+            burst=settings.burst,
+            max_in_flight=settings.concurrency,
+            clock=clock,
+        )
+        client = TestsigmaClient(
+            invocation.key,
+            settings.base_url,
+            pacer=pacer,
+            clock=clock,
+            timeout=settings.request_timeout,
+            max_response_bytes=settings.max_response_bytes,
+        )
+        expected: dict[int, float] = {}
+        pending = iter(targets)
+
+        async def read() -> None:
+            for target in pending:
+                try:
+                    run = await client.get_run(target.id)
+                except AuthError:
+                    raise
+                except ApiError:
+                    continue
+                expected[target.id] = start_priority(run, _FAILED)
+
+        async with client, anyio.create_task_group() as tg:
+            for _ in range(settings.concurrency):
+                tg.start_soon(read)
+        return sorted(targets, key=lambda target: -expected.get(target.id, 0.0))
+
+    return order
+
+
+_FAILED = Selection(ReRunType.ONLY_FAILED_TESTS)  # the estimate's share: the tests that failed

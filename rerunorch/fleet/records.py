@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
+
+import anyio
 
 from rerunorch.errors import ConfigError
 from rerunorch.journal import JournalEntry
@@ -20,7 +23,11 @@ from rerunorch.pacing.shared import connect
 from rerunorch.secret import mask_url
 from rerunorch.targets import Target
 
-__all__ = ["GROUP", "Fleet", "check_fleet_name", "redis_errors"]
+__all__ = ["GROUP", "Fleet", "Order", "check_fleet_name", "redis_errors"]
+
+Order = Callable[[list[Target]], Awaitable[list[Target]]]
+"""Puts the targets in the order they are published (claimed) in, e.g. longest first."""
+PUBLISH_LEASE = 60.0  # seconds one worker may take to publish before another may
 
 GROUP = "workers"
 """The stream's one consumer group: every worker of the fleet reads through it."""
@@ -119,6 +126,7 @@ class Fleet:
                 "finished_at",
                 "started_at",
                 "requests",
+                "publishing",
             )
         }
         self.total = 0
@@ -132,9 +140,16 @@ class Fleet:
     # -- joining -----------------------------------------------------------------------------
 
     async def join(
-        self, targets: Iterable[Target] | None, digest: str, config: Mapping[str, Any]
+        self,
+        targets: Iterable[Target] | None,
+        digest: str,
+        config: Mapping[str, Any],
+        order: Order | None = None,
     ) -> None:
         """Publish ``targets`` (unless published already) and join; or join with None.
+
+        One worker publishes (the others wait for it): it puts the targets in ``order``
+        first, if given (e.g. longest first, reading each run).
 
         Raises:
             ConfigError: Redis does not answer; the fleet sweeps other targets or with
@@ -144,7 +159,7 @@ class Fleet:
             if targets is None:
                 await self._join_published(config)
             else:
-                await self._publish(targets, digest, config)
+                await self._publish(targets, digest, config, order)
             self.total = int(await self.redis.get(self.key["total"]) or 0)
         except redis_errors() as exc:
             raise ConfigError(f"{self.shown}: Redis does not answer ({exc})") from None
@@ -159,14 +174,40 @@ class Fleet:
         self._check_settings(json.loads(theirs), config)
 
     async def _publish(
-        self, targets: Iterable[Target], digest: str, config: Mapping[str, Any]
+        self,
+        targets: Iterable[Target],
+        digest: str,
+        config: Mapping[str, Any],
+        order: Order | None,
+    ) -> None:
+        me = uuid.uuid4().hex
+        lock = self.key["publishing"]
+        while await self.redis.get(self.key["digest"]) is None:
+            if await self.redis.set(lock, me, nx=True, px=int(PUBLISH_LEASE * 1000)):
+                break
+            await anyio.sleep(0.2)  # another worker publishes: its digest comes soon
+        try:
+            await self._publish_now(targets, digest, config, order)
+        finally:
+            if await self.redis.get(lock) == me.encode():
+                await self.redis.delete(lock)
+
+    async def _publish_now(
+        self,
+        targets: Iterable[Target],
+        digest: str,
+        config: Mapping[str, Any],
+        order: Order | None,
     ) -> None:
         seen: set[int] = set()
-        entries = []
+        chosen = []
         for target in targets:
             if target.id not in seen:
                 seen.add(target.id)
-                entries.append(target_json(target))
+                chosen.append(target)
+        if order is not None and await self.redis.get(self.key["digest"]) is None:
+            chosen = await order(chosen)
+        entries = [target_json(target) for target in chosen]
         script = self.redis.register_script(_PUBLISH)
         keys = [self.key[k] for k in ("digest", "stream", "total", "config")]
         keys += [self.key[k] for k in ("outcomes", "states", "finished_at", "started_at")]
