@@ -3,7 +3,7 @@ against one simulator and a real redis-server, a Redis restart among them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ async def _worker(
     digest: str = "d1",
     listener: SweepListener | None = None,
     rounds: int = 3,
+    joined: Callable[[], None] = lambda: None,
 ) -> tuple[FleetWorker, SweepReport]:
     """One worker to the fleet's end: (the worker, its own part of the sweep)."""
     fleet = Fleet(url, name)
@@ -55,6 +56,7 @@ async def _worker(
     try:
         chosen = None if targets is None else [Target(t) for t in targets]
         await fleet.join(chosen, digest, _config(settings))
+        joined()
         path = tmp / f"worker-{id(fleet)}.sqlite"
         journal = FleetJournal.open(path, settings={}, fingerprint=digest)
         assert isinstance(journal, FleetJournal)
@@ -162,14 +164,21 @@ async def test_a_worker_with_other_targets_is_refused_and_one_without_joins(
 
 
 class _WhileDown(SweepListener):
-    """Stops Redis after the first outcome; starts it again after one more ends."""
+    """Stops Redis after the first outcome once ``workers`` have joined; starts it again
+    after one more ends."""
 
-    def __init__(self, server: RedisServer) -> None:
+    def __init__(self, server: RedisServer, workers: int = 1) -> None:
         self.server = server
         self.down = False
         self.ended_while_down = 0
+        self.waiting_for = workers
+
+    def joined(self) -> None:
+        self.waiting_for -= 1
 
     async def rerun_finished(self, event: RerunFinished) -> None:
+        if self.waiting_for > 0:
+            return
         if self.down:
             self.ended_while_down += 1
             self.server.start()
@@ -188,13 +197,21 @@ async def test_workers_keep_their_targets_going_while_redis_restarts(
 ) -> None:
     sim = rerunorch_simulator
     ids = sim.target_ids
-    restarting = _WhileDown(redis_server)
+    restarting = _WhileDown(redis_server, workers=2)
     async with anyio.create_task_group() as tg:
         parts: list[tuple[FleetWorker, SweepReport]] = []
 
         async def one(listener: SweepListener | None) -> None:
             # One round: a target triggered goes on to its end without Redis.
-            found = await _worker(tmp_path, redis_server.url, sim, ids, listener=listener, rounds=1)
+            found = await _worker(
+                tmp_path,
+                redis_server.url,
+                sim,
+                ids,
+                listener=listener,
+                rounds=1,
+                joined=restarting.joined,
+            )
             parts.append(found)
 
         tg.start_soon(one, restarting)
@@ -209,3 +226,31 @@ async def test_workers_keep_their_targets_going_while_redis_restarts(
     assert merged.summary.interrupted == merged.summary.errors == 0
     assert sim.stats.reruns_created == merged.summary.rounds
     merged.close()
+
+
+@pytest.mark.simulator(targets=10, run_duration=(60.0, 400.0), seed=5)
+async def test_a_redis_that_restarts_empty_is_said_and_nothing_is_triggered_blind(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    server = redis_server_or_skip()  # no persistence: a restart loses the fleet
+    server.start()
+    try:
+        restarting = _WhileDown(server)
+        worker, part = await _worker(
+            tmp_path,
+            server.url,
+            sim,
+            sim.target_ids,
+            listener=restarting,
+            rounds=1,
+            joined=restarting.joined,
+        )
+    finally:
+        server.stop()
+    assert worker.gone
+    assert any("records are gone" in note for note in worker.notes), worker.notes
+    assert sim.stats.duplicate_rerun_attempts == 0
+    # The targets begun went on to their ends; none was triggered without its record.
+    assert part.summary.targets >= 2
+    assert sim.stats.reruns_created == part.summary.triggered

@@ -24,7 +24,7 @@ from rerunorch.api.enums import ReRunType
 from rerunorch.cli.invocation import Invocation
 from rerunorch.cli.targetfile import FoundTargets
 from rerunorch.clock import ScaledClock
-from rerunorch.errors import ApiError, AuthError
+from rerunorch.errors import ApiError, AuthError, ConfigError
 from rerunorch.fleet import Fleet, FleetJournal, FleetWorker, fleet_report
 from rerunorch.fleet.records import Order, redis_errors
 from rerunorch.pacing.local import Pacer
@@ -93,13 +93,13 @@ async def _sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
 async def _merged(fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
     """The fleet's report in place of this worker's (its own, if Redis does not answer)."""
     own = [f"worker {worker.consumer}: {worker.claimed} target(s) claimed", *worker.notes]
+    failures: tuple[type[BaseException], ...] = (*redis_errors(), ConfigError)
     try:
         merged = await fleet_report(fleet)
-    except redis_errors() as exc:
+    except failures as exc:  # Redis is down, or lost the fleet
         ran.report.notes[:0] = [
             *own,
-            f"{fleet.shown}: Redis does not answer ({exc}): this report is this worker's "
-            "part only; `rerunorch report --fleet` writes the fleet's",
+            f"{fleet.shown}: no merged report ({exc}): this report is this worker's part only",
         ]
         return ran
     with ran.report:

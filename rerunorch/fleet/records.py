@@ -39,7 +39,7 @@ SAME_SETTINGS = ("base_url", "strategy", "wait", "dry_run", "max_rounds")
 _PUBLISH = """
 local have = redis.call('GET', KEYS[1])
 if have then return {have, redis.call('GET', KEYS[4]) or '{}'} end
-redis.call('DEL', KEYS[2], KEYS[5], KEYS[6], KEYS[7])
+redis.call('DEL', KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[9], KEYS[10])
 redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
 for i = 5, #ARGV do redis.call('XADD', KEYS[2], '*', 't', ARGV[i]) end
 redis.call('SET', KEYS[3], #ARGV - 4)
@@ -127,6 +127,7 @@ class Fleet:
                 "started_at",
                 "requests",
                 "publishing",
+                "reclaimed",
             )
         }
         self.total = 0
@@ -211,6 +212,7 @@ class Fleet:
         script = self.redis.register_script(_PUBLISH)
         keys = [self.key[k] for k in ("digest", "stream", "total", "config")]
         keys += [self.key[k] for k in ("outcomes", "states", "finished_at", "started_at")]
+        keys += [self.key[k] for k in ("requests", "reclaimed")]  # leftovers: cleared
         text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
         have, theirs = await script(
             keys=keys, args=[digest, GROUP, text, repr(time.time()), *entries]

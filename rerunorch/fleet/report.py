@@ -48,6 +48,11 @@ async def fleet_report(fleet: Fleet) -> SweepReport:
     finished = await redis.get(fleet.key["finished_at"])
     report.finished_at = float(finished) if finished is not None and not missing else None
     report.summary.requests = int(await redis.get(fleet.key["requests"]) or 0)
+    reclaimed = int(await redis.get(fleet.key["reclaimed"]) or 0)
+    if reclaimed:
+        report.notes.append(
+            f"{reclaimed} claim(s) taken over from a worker lost or stopped (after its lease)"
+        )
     if missing:
         report.notes.append(
             f"partial: {missing} of {report.summary.targets} target(s) of {fleet.shown} "

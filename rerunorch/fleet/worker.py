@@ -141,6 +141,7 @@ class FleetWorker:
         self.consumer = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.notes: list[str] = []
         self.claimed = 0
+        self.gone = False  # the fleet's records vanished from Redis
         self._held: dict[int, str] = {}  # target -> its stream entry, while ours
         self._unsent: dict[tuple[str, int], str] = {}  # ("state"|"outcome", target) -> json
         self._stopping: Callable[[], bool] = lambda: False
@@ -165,6 +166,15 @@ class FleetWorker:
     # -- Redis up and down -------------------------------------------------------------------
 
     def _went_down(self, exc: BaseException) -> None:
+        if "NOGROUP" in str(exc) and not self.gone:
+            self.gone = True  # Redis answers, without the fleet: it restarted empty
+            line = (
+                f"{self.fleet.shown}: the fleet's records are gone from Redis (did it restart "
+                "without persistence?): claiming nothing more; the targets claimed go on, "
+                "without triggering"
+            )
+            log.error("%s", line)
+            self.notes.append(line)
         if self._down_since is None:
             self._down_since = time.monotonic()
             line = (
@@ -190,7 +200,7 @@ class FleetWorker:
     async def claims(self) -> AsyncIterator[Target]:
         """The targets this worker claims, one at a time, until every target has an outcome
         (or the sweep winds down)."""
-        while not self._stopping():
+        while not self._stopping() and not self.gone:
             try:
                 target = await self._claim()
                 done = target is None and await self._all_done()
@@ -214,6 +224,7 @@ class FleetWorker:
                 stream, GROUP, self.consumer, int(self.lease * 1000), self._cursor, count=1
             )
             self._cursor = _text(cursor)
+            reclaimed = bool(rows)
             if not rows:
                 found = await redis.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=1)
                 rows = _rows(found)
@@ -222,6 +233,8 @@ class FleetWorker:
             entry, fields = rows[0]
             target = target_from_json(fields[b"t"])
             if await self._take(target, _text(entry)):
+                if reclaimed:  # a lost worker's claim, or one given up at a stop
+                    await redis.incr(self.fleet.key["reclaimed"])
                 return target
 
     async def _take(self, target: Target, entry: str) -> bool:
@@ -230,8 +243,7 @@ class FleetWorker:
             self._held[target.id] = entry
             return False
         redis = self.fleet.redis
-        outcome, state = await redis.hmget(self.fleet.key["outcomes"], [target.id]), None
-        if outcome[0] is not None:  # recorded (by a worker that then lost it): done
+        if await redis.hexists(self.fleet.key["outcomes"], target.id):  # recorded: done
             await redis.xack(self.fleet.key["stream"], GROUP, entry)
             return False
         state = await redis.hget(self.fleet.key["states"], target.id)
@@ -275,6 +287,10 @@ class FleetWorker:
                 )
             except redis_errors() as exc:
                 self._went_down(exc)
+                if self.gone:
+                    raise ClaimLost(
+                        f"the fleet's records are gone: {target} not triggered"
+                    ) from None
                 await anyio.sleep(RETRY)
                 continue
             self._came_back()
