@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import redis
 from common import API_KEY, SimProcess, emit, sim_process
 from shared import _redis as redis_server
 
@@ -39,7 +40,7 @@ __all__ = ["fleet"]
 
 WORKERS = 4
 _LIMIT = 900.0  # wall seconds one configuration may take
-_KILL_AFTER = 6  # reruns the victim triggers before it is killed
+_KILL_AFTER = 6  # reruns the victim triggers before it is killed (2 with --quick)
 _RERUNORCH = (sys.executable, "-m", "rerunorch")
 
 
@@ -132,6 +133,7 @@ def _fleet_run(
     *,
     kill: bool,
     lease: float,
+    kill_after: int = _KILL_AFTER,
 ) -> dict[str, Any]:
     fleet = ["--fleet", redis_url, "--fleet-name", name, "--fleet-lease", str(lease)]
     fleet += ["--max-active", str(cap)]
@@ -144,7 +146,7 @@ def _fleet_run(
         triggered = 0
         for line in victim.stderr:  # its own word that reruns run: no polling
             triggered += " rerun " in line and "finished" not in line
-            if triggered >= _KILL_AFTER:
+            if triggered >= kill_after:
                 break
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
@@ -154,13 +156,16 @@ def _fleet_run(
     report = _fleet_report(redis_url, name)
     results = report.get("results", [])
     stats = sim.stats()
+    client = redis.Redis.from_url(redis_url)
+    reclaimed = int(client.get(f"rerunorch:fleet:{name}:reclaimed") or 0)
+    client.close()
     return {
         "makespan_simulated": round(elapsed * scale, 1),
         "elapsed": round(elapsed, 2),
         "killed_after": round(killed_at, 2) if killed_at is not None else None,
         "outcomes": len(results),
         "missing_outcomes": sum(r["outcome"] in ("interrupted",) for r in results),
-        "adopted": sum(bool(r.get("adopted")) for r in results),
+        "claims_taken_over": reclaimed,
         "duplicates": stats["duplicate_rerun_attempts"],
         "reruns_created": stats["reruns_created"],
     }
@@ -192,7 +197,7 @@ def _sim_options(count: int, scale: float) -> list[str]:
 
 async def fleet(*, quick: bool) -> list[dict[str, Any]]:
     """Rows: a worker lost against none; static shards against the fleet."""
-    count, scale, cap, lease = (24, 2000.0, 6, 1.0) if quick else (160, 400.0, 12, 2.0)
+    count, scale, cap, lease = (12, 4000.0, 4, 1.0) if quick else (160, 400.0, 12, 2.0)
     rows = []
     with redis_server() as redis_url, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -207,7 +212,15 @@ async def fleet(*, quick: bool) -> list[dict[str, Any]]:
                 bound = max(sum(expected.values()) / cap, max(expected.values()))
                 name = f"bench-{'killed' if kill else 'whole'}"
                 runs[name] = _fleet_run(
-                    sim, targets, scale, redis_url, name, cap, kill=kill, lease=lease
+                    sim,
+                    targets,
+                    scale,
+                    redis_url,
+                    name,
+                    cap,
+                    kill=kill,
+                    lease=lease,
+                    kill_after=2 if quick else _KILL_AFTER,
                 )
         whole, killed = runs["bench-whole"], runs["bench-killed"]
         rows.append(
