@@ -107,7 +107,9 @@ def test_a_killed_workers_claims_are_taken_over_and_nothing_is_triggered_twice(
     assert any("taken over" in note for note in data["notes"]), data["notes"]
     assert stats["reruns_created"] == len(ids) == data["summary"]["triggered"]
     assert junit.read_text().count("<testcase") >= len(ids)
-    assert "night-1" in data["config"]["fleet"]
+    assert data["config"]["fleet"] == "night-1"
+    assert data["summary"]["device_seconds"] > 0  # the survivor's: the victim's went with it
+    assert data["summary"]["makespan_seconds"] > 0
 
     # The report of the fleet, written apart, is the same, target for target.
     again = tmp_path / "again.json"

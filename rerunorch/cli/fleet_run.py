@@ -82,7 +82,7 @@ async def _sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
                         journal=journal,
                         watch=worker.watch,
                     )
-                    await worker.count_requests(ran.report.summary.requests)
+                    await worker.add_totals(ran.report.summary)
             finally:
                 journal.close(finished=ran is not None and ran.complete)
         return await _merged(fleet, worker, ran)

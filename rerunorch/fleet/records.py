@@ -125,7 +125,7 @@ class Fleet:
                 "states",
                 "finished_at",
                 "started_at",
-                "requests",
+                "totals",
                 "publishing",
                 "reclaimed",
             )
@@ -212,7 +212,7 @@ class Fleet:
         script = self.redis.register_script(_PUBLISH)
         keys = [self.key[k] for k in ("digest", "stream", "total", "config")]
         keys += [self.key[k] for k in ("outcomes", "states", "finished_at", "started_at")]
-        keys += [self.key[k] for k in ("requests", "reclaimed")]  # leftovers: cleared
+        keys += [self.key[k] for k in ("totals", "reclaimed")]  # leftovers: cleared
         text = json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
         have, theirs = await script(
             keys=keys, args=[digest, GROUP, text, repr(time.time()), *entries]

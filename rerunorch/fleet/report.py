@@ -1,4 +1,8 @@
-"""The fleet's one report, merged from its records: at any time (partial while it runs)."""
+"""The fleet's one report, merged from its records: at any time (partial while it runs).
+
+Its requests, device time and rerun span are those of the workers that have ended (each
+adds its own); a worker killed takes its own with it.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,14 @@ async def fleet_report(fleet: Fleet) -> SweepReport:
             report.add(outcome)
     finished = await redis.get(fleet.key["finished_at"])
     report.finished_at = float(finished) if finished is not None and not missing else None
-    report.summary.requests = int(await redis.get(fleet.key["requests"]) or 0)
+    totals = {k.decode(): v.decode() for k, v in (await redis.hgetall(fleet.key["totals"])).items()}
+    summary = report.summary
+    summary.requests = int(totals.get("requests", 0))
+    if "device_seconds" in totals:
+        summary.device_seconds = float(totals["device_seconds"])
+    if "first_start" in totals and "last_end" in totals:
+        summary.first_start = float(totals["first_start"])
+        summary.last_end = float(totals["last_end"])
     reclaimed = int(await redis.get(fleet.key["reclaimed"]) or 0)
     if reclaimed:
         report.notes.append(

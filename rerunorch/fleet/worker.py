@@ -38,6 +38,7 @@ from rerunorch.fleet.records import (
 )
 from rerunorch.journal import JournalEntry, State
 from rerunorch.outcome import Outcome
+from rerunorch.report.model import Summary
 from rerunorch.targets import Target
 
 if TYPE_CHECKING:
@@ -111,6 +112,22 @@ return 1
 )
 
 
+# Add a worker's requests and device seconds; keep the earliest start and the latest end.
+_TOTALS = """
+redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HINCRBYFLOAT', KEYS[1], 'device_seconds', ARGV[2]) end
+local first = redis.call('HGET', KEYS[1], 'first_start')
+if ARGV[3] ~= '' and (not first or tonumber(ARGV[3]) < tonumber(first)) then
+  redis.call('HSET', KEYS[1], 'first_start', ARGV[3])
+end
+local last = redis.call('HGET', KEYS[1], 'last_end')
+if ARGV[4] ~= '' and (not last or tonumber(ARGV[4]) > tonumber(last)) then
+  redis.call('HSET', KEYS[1], 'last_end', ARGV[4])
+end
+return 1
+"""
+
+
 class ClaimLost(RerunorchError):
     """Another worker holds this target now (this one's lease ran out): it goes on there."""
 
@@ -143,6 +160,7 @@ class FleetWorker:
         self.claimed = 0
         self.gone = False  # the fleet's records vanished from Redis
         self._held: dict[int, str] = {}  # target -> its stream entry, while ours
+        self._yielded: set[int] = set()  # targets handed to the sweep (it takes each once)
         self._unsent: dict[tuple[str, int], str] = {}  # ("state"|"outcome", target) -> json
         self._stopping: Callable[[], bool] = lambda: False
         self._down_since: float | None = None
@@ -154,6 +172,7 @@ class FleetWorker:
         self._outcome = redis.register_script(_OUTCOME)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+        self._totals = redis.register_script(_TOTALS)
 
     def watch(self, sweep: Any) -> None:
         """Stop claiming once ``sweep`` (anything with ``stopping``) winds down."""
@@ -242,6 +261,12 @@ class FleetWorker:
         if target.id in self._held:  # ours already (our lease lapsed and we took it back)
             self._held[target.id] = entry
             return False
+        if target.id in self._yielded:  # swept here, then lost, and back: the sweep has it
+            self._held[target.id] = entry
+            done = self.journal.outcome(target.id)
+            if done is not None:  # its outcome was fenced out when lost: record it now
+                await self.finished(done)
+            return False
         redis = self.fleet.redis
         if await redis.hexists(self.fleet.key["outcomes"], target.id):  # recorded: done
             await redis.xack(self.fleet.key["stream"], GROUP, entry)
@@ -254,6 +279,7 @@ class FleetWorker:
             )
             self.journal.take_entry(target.id, found)
         self._held[target.id] = entry
+        self._yielded.add(target.id)
         self.claimed += 1
         return True
 
@@ -403,12 +429,14 @@ class FleetWorker:
                 "%s: could not give up %d claim(s): %s", self.fleet.shown, len(self._held), exc
             )
 
-    async def count_requests(self, requests: int) -> None:
-        """Add this worker's requests to the fleet's count (for its report)."""
+    async def add_totals(self, summary: Summary) -> None:
+        """Add this worker's requests, device time and rerun span to the fleet's (its report's)."""
+        times = [summary.device_seconds, summary.first_start, summary.last_end]
+        args = [summary.requests, *("" if t is None else repr(t) for t in times)]
         try:
-            await self.fleet.redis.incrby(self.fleet.key["requests"], requests)
+            await self._totals(keys=[self.fleet.key["totals"]], args=args)
         except redis_errors() as exc:
-            log.warning("%s: could not count this worker's requests: %s", self.fleet.shown, exc)
+            log.warning("%s: could not add this worker's totals: %s", self.fleet.shown, exc)
 
 
 def _rows(found: Any) -> list[Any]:
