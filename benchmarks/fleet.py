@@ -14,7 +14,12 @@ through Redis). Three configurations of the same targets:
   cap (what a team without Redis does), against four fleet workers sharing the cap.
 
 The makespan is wall time from the first worker's start to the last one's end, in
-simulated seconds (wall seconds times the time scale).
+simulated seconds (wall seconds times the time scale: process start-up and the
+publisher's reads included); ``server_makespan_seconds`` is the merged report's, by the
+server's times, from the first rerun's start to the last one's end (of the reruns the
+surviving workers followed). The lower bound is ``max(sum of expected reruns / cap,
+longest)``, the expected rerun being the run's duration times its share of tests that
+did not pass (the simulator adds +-20 % noise, so a run may beat it).
 """
 
 from __future__ import annotations
@@ -159,8 +164,11 @@ def _fleet_run(
     client = redis.Redis.from_url(redis_url)
     reclaimed = int(client.get(f"rerunorch:fleet:{name}:reclaimed") or 0)
     client.close()
+    summary = report.get("summary", {})
     return {
         "makespan_simulated": round(elapsed * scale, 1),
+        "server_makespan_seconds": summary.get("makespan_seconds"),
+        "device_seconds": summary.get("device_seconds"),
         "elapsed": round(elapsed, 2),
         "killed_after": round(killed_at, 2) if killed_at is not None else None,
         "outcomes": len(results),
