@@ -6,8 +6,7 @@ pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts, mak
 fleet (or ``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then
 meaningless.
 
-The goals are in ``design.md`` ("Measured goals"); the latest figures are in
-``docs/performance.md``.
+The goals and the latest figures are in ``docs/performance.md``.
 """
 
 from __future__ import annotations

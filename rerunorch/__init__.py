@@ -107,6 +107,9 @@ if _typing.TYPE_CHECKING:
     from rerunorch.strategies.base import Strategy as Strategy
     from rerunorch.targets import Target as Target
     from rerunorch.targets import read_targets as read_targets
+    from rerunorch.verdicts import RoundContext as RoundContext
+    from rerunorch.verdicts import TestVerdict as TestVerdict
+    from rerunorch.verdicts import Verdict as Verdict
 
 # Exported name -> the module it is imported from on first use.
 _HOMES: dict[str, str] = {
@@ -198,6 +201,9 @@ _HOMES: dict[str, str] = {
     "Strategy": "rerunorch.strategies.base",
     "Target": "rerunorch.targets",
     "read_targets": "rerunorch.targets",
+    "RoundContext": "rerunorch.verdicts",
+    "TestVerdict": "rerunorch.verdicts",
+    "Verdict": "rerunorch.verdicts",
 }
 
 __all__ = sorted(["__version__", *_HOMES])

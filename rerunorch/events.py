@@ -62,12 +62,15 @@ class RerunTriggered:
         target: The target.
         rerun_id: The rerun's result id.
         adopted: The rerun was not this sweep's POST (found running, or recovered).
+        expected: Its expected length in seconds, as the poller estimates it (the
+            parent's duration scaled by the share of tests rerun), when known.
     """
 
     name: ClassVar[str] = "rerun_triggered"
     target: Target
     rerun_id: int
     adopted: bool
+    expected: float | None = None
 
 
 @attrs.frozen(kw_only=True)

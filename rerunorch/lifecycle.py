@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
@@ -367,7 +368,8 @@ class TargetRun:
             return Bound.MAX_ROUNDS
         if len(chain) - 1 >= RERUN_CAP:
             return Bound.RERUN_CAP
-        if settings.deadline is not None and self._clock.time() >= settings.deadline:
+        # --deadline is a time of day: the wall clock's, not the sweep's (scaled by --time-scale).
+        if settings.deadline is not None and time.time() >= settings.deadline:
             return Bound.DEADLINE
         return None
 
@@ -390,7 +392,12 @@ class TargetRun:
                     self.target.id, head.id, self.rerun_id, self.adopted, number
                 )
             await self._on_triggered(
-                RerunTriggered(target=self.target, rerun_id=self.rerun_id, adopted=self.adopted)
+                RerunTriggered(
+                    target=self.target,
+                    rerun_id=self.rerun_id,
+                    adopted=self.adopted,
+                    expected=expected_duration(head, _share(head, selection)),
+                )
             )
             if not self._settings.wait:
                 return self.outcome(OutcomeKind.TRIGGERED, reason=selection.reason)

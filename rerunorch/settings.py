@@ -125,7 +125,8 @@ class SweepSettings:
         max_rounds: Rerun rounds per target at most (1, the library default: a single
             rerun; the CLI defaults to 8, docs/verdicts.md).
         budget: Rerun time for the whole sweep, in seconds (None: no budget).
-        deadline: Epoch seconds (the clock's ``time()``) after which no new round starts.
+        deadline: Epoch seconds of the wall clock (the time of day, not the sweep's clock,
+            which ``--time-scale`` speeds up) after which no new round starts.
         round_delay: Seconds between a rerun's end and the next round.
         fail_on: The verdicts that make the sweep exit 1.
         threshold: ``P(broken)`` at which a test that failed every time is broken.

@@ -73,7 +73,7 @@ class Bound(str, enum.Enum):
     BUDGET = "budget"  # --budget (rerun time)
     DEADLINE = "deadline"  # --deadline: no new round after it
     STOPPED = "stopped"  # the sweep stopped, or a later round timed out or was interrupted
-    STRATEGY = "strategy"  # the strategy's ``next_round`` left it out
+    STRATEGY = "strategy"  # the strategy or a plugin (``next_round``) left it out
 
 
 class Seen(str, enum.Enum):

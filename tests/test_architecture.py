@@ -25,7 +25,9 @@ import pytest
 import rerunorch
 
 PACKAGE = Path(rerunorch.__file__).parent
-SUBPACKAGES = {"api", "pacing", "report", "strategies", "plugins", "cli", "testing", "discovery"}
+SUBPACKAGES = {
+    "api", "pacing", "report", "strategies", "plugins", "cli", "testing", "discovery", "notifiers"
+}  # fmt: skip
 SUBPACKAGES |= {"fleet"}
 
 # The engine's side: what runs a sweep or drives it. Nothing below it may reach up.
@@ -39,6 +41,10 @@ FORBIDDEN: Mapping[str, Set[str]] = {
     "strategies": ENGINE_SIDE | {"report", "journal", "testing"},
     "discovery": ENGINE_SIDE | {"report", "journal", "strategies", "testing"},
     "plugins": ENGINE_SIDE | {"testing"},
+    # The notifiers see a finished report: nothing of the API, the engine or the CLI; of
+    # plugins/ only the hook marker (test below).
+    "notifiers": (ENGINE_SIDE - {"plugins"})
+    | {"api", "journal", "strategies", "discovery", "testing"},
     # The simulator is an oracle: it shares nothing with the side it tests.
     "testing": ENGINE_SIDE | {"api", "pacing", "strategies", "journal"},
     # A fleet feeds the engine (targets, a journal) and reads its records: it never runs it.
@@ -232,5 +238,20 @@ def test_only_the_cli_uses_the_fleet() -> None:
         str(i)
         for i in IMPORTS
         if room(i.target) == "fleet" and room(i.source) not in DRIVERS | {"fleet"}
+    ]
+    assert bad == [], "\n".join(bad)
+
+
+def test_the_notifiers_are_plugins_that_nothing_imports() -> None:
+    """Loaded through their entry points only; of plugins/ they take only the hook marker."""
+    bad = [
+        str(i)
+        for i in IMPORTS
+        if (room(i.target) == "notifiers" and room(i.source) != "notifiers")
+        or (
+            room(i.source) == "notifiers"
+            and room(i.target) == "plugins"
+            and i.target != "rerunorch.plugins.hookspecs"
+        )
     ]
     assert bad == [], "\n".join(bad)

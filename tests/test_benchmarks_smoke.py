@@ -64,3 +64,15 @@ def test_discovery_runs_and_takes_every_run_through_the_pacer() -> None:
         assert size["taken"] == size["runs"]
         assert size["requests_outside_pacer"] == 0
         assert size["requests_served"] == size["pages"]
+
+
+def test_verdicts_compares_three_policies_on_one_truth() -> None:
+    rows = run_quick("verdicts")
+    summary = {row["policy"]: row for row in rows if row["scenario"] == "verdicts-summary"}
+    assert set(summary) == {"one-rerun", "until-pass-3", "adaptive"}
+    # One truth (the same seeds) for all three; a broken test never passes, so never "flaky".
+    assert len({(row["failing_tests"], row["truly_broken"]) for row in summary.values()}) == 1
+    assert all(row["broken_labeled_flaky"] == 0 and row["duplicates"] == 0 for row in rows)
+    # The same draws at the same depth: more rounds prove at least the flaky tests fewer did.
+    proven = [summary[name]["flaky_proven"] for name in ("one-rerun", "until-pass-3", "adaptive")]
+    assert proven == sorted(proven)

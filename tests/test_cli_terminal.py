@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -136,4 +137,61 @@ async def test_on_a_terminal_the_bar_has_an_eta_and_the_summary_names_tests(
     assert re.search(bar, text), text[-3000:]
     assert "rerunorch sweep" in text  # the summary table's title
     assert re.search(r"(tests still failing|flaky tests) \(\d+\)", text), text[-3000:]
+    assert "verdict: " in text
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n
+
+
+@pytest.mark.simulator(targets=6, passed_targets=0, run_duration=(20.0, 60.0))
+async def test_under_script_the_bar_has_an_eta_and_piped_there_are_no_control_characters(
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
+) -> None:
+    """`script` (util-linux) gives the sweep a terminal, as a user's shell does."""
+    command = sweep_command(rerunorch_simulator, tmp_path)
+    env = environment(rerunorch_simulator)
+    line = " ".join(shlex.quote(part) for part in command)
+    with anyio.fail_after(60):
+        shown = await anyio.run_process(
+            ["script", "-qfec", line, "/dev/null"], env=env, check=False
+        )
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\]8;[^\x1b]*\x1b\\", "", shown.stdout.decode())
+    assert shown.returncode == 1, text[-3000:]
+    bar = r"sweeping .*━.* \d+/6 \d:\d\d:\d\d ETA \d:\d\d:\d\d"
+    assert re.search(bar, text), text[-3000:]
+    failing = re.search(r"tests still failing \((\d+)\)\r?\n  plan \d+, run \d+", text)
+    assert failing, text[-3000:]
+    assert re.search(r"\n    \S.*  (broken|undecided|not_run): failed \d+ of \d+ runs", text)
+
+    (tmp_path / "journal.sqlite").unlink()
+    with anyio.fail_after(60):
+        piped = await anyio.run_process(
+            [*command, "--journal", str(tmp_path / "j2")], env=env, check=False
+        )
+    out = piped.stdout.decode() + piped.stderr.decode()
+    assert piped.returncode == 1, out[-3000:]
+    assert not CONTROL.search(out), repr(CONTROL.search(out))
+    assert "verdict: " in out
+    assert re.search(r"\n  still failing: plan \d+, run \d+ → rerun \d+: https://", out)
+
+
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])[;m]")  # a foreground colour
+
+
+@pytest.mark.simulator(targets=4, passed_targets=0, run_duration=(20.0, 60.0))
+async def test_no_color_draws_the_terminal_without_colours(
+    rerunorch_simulator: Simulator, rerunorch_simulator_clock: Clock, tmp_path: Path
+) -> None:
+    command = sweep_command(rerunorch_simulator, tmp_path)
+    coloured = environment(rerunorch_simulator)
+    code, seen = await on_terminal(command, coloured, lambda process, seen: True)
+    assert code == 1
+    assert COLOUR.search(seen.decode(errors="replace")), "in colour by default"
+    (tmp_path / "journal.sqlite").unlink()
+    plain = {**coloured, "NO_COLOR": "1"}
+    code, seen = await on_terminal(command, plain, lambda process, seen: True)
+    text = seen.decode(errors="replace")
+    assert code == 1
+    assert "\x1b[" in text, "still drawn as on a terminal"
+    assert not COLOUR.search(text), COLOUR.search(text)
     assert "verdict: " in text

@@ -2,7 +2,7 @@
 local endpoints (Slack and webhook servers, an aiosmtpd server), and with one endpoint down
 the other two still deliver and the exit code is unchanged.
 
-Uses the installed plugins (``-e ./plugins/...`` in requirements-dev.txt), as users do.
+Uses the notifiers installed with the core (its entry points), as users do.
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ from click.testing import CliRunner, Result
 from rerunorch.cli import cli
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-for plugin in ("rerunorch_slack", "rerunorch_email", "rerunorch_webhook"):
-    pytest.importorskip(
-        plugin, reason="install the notifier plugins: pip install -r requirements-dev.txt"
-    )
 
 from aiohttp import web  # noqa: E402
 

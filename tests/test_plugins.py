@@ -691,7 +691,8 @@ def test_plugins_command_lists_builtin_and_quarantine_as_json() -> None:
     assert plugins["builtin"]["distribution"] == "rerunorch"
     assert set(plugins["builtin"]["strategies"]) == BUILTIN_STRATEGIES
     assert plugins["quarantine"]["distribution"] == "rerunorch-quarantine"
-    assert plugins["quarantine"]["hooks"] == ["rerunorch_register_strategies"]
+    hooks = ["rerunorch_next_round", "rerunorch_register_strategies"]
+    assert plugins["quarantine"]["hooks"] == hooks
     assert plugins["quarantine"]["strategies"] == ["quarantine"]
     assert data["failed"] == []
 

@@ -40,8 +40,8 @@ def on_terminal(live: LiveProgress, width: int = 80) -> list[str]:
     return console.export_text().splitlines()
 
 
-def triggered(target: int, rerun: int) -> RerunTriggered:
-    return RerunTriggered(target=Target(target), rerun_id=rerun, adopted=False)
+def triggered(target: int, rerun: int, expected: float | None = None) -> RerunTriggered:
+    return RerunTriggered(target=Target(target), rerun_id=rerun, adopted=False, expected=expected)
 
 
 def finished(target: int, rerun: int) -> RerunFinished:
@@ -51,7 +51,7 @@ def finished(target: int, rerun: int) -> RerunFinished:
 async def test_the_live_bar_has_an_eta_and_the_reruns_running_longest() -> None:
     clock = MockClock()
     targets = list(range(100_000_001, 100_000_011))
-    sweep = Sweep(targets, SweepSettings(), api_key="k", clock=clock)
+    sweep = Sweep(targets, SweepSettings(max_active=4), api_key="k", clock=clock)
     shown = terminal()
     live = LiveProgress(len(targets), shown, longest=3)
     live.watch(sweep)
@@ -66,7 +66,10 @@ async def test_the_live_bar_has_an_eta_and_the_reruns_running_longest() -> None:
     assert "━" in lines[0]
     assert " 2/10 " in lines[0]
     assert "0:07:00" in lines[0]  # elapsed, on the sweep's clock
-    assert "ETA 0:28:00" in lines[0]  # 8 left at 2 per 7 minutes
+    # No rerun's length was expected: each takes 6 minutes as the two ended did. The four
+    # running end at minutes 8 to 11, and the four queued follow in their slots (max 4):
+    # the last at minute 17, 10 minutes from now.
+    assert "ETA 0:10:00" in lines[0]
     # The three running longest, oldest first, then how many more run.
     assert lines[1:5] == [
         "  100000003 → rerun 900000002: running 5m 0s",
@@ -81,6 +84,23 @@ async def test_the_live_bar_has_an_eta_and_the_reruns_running_longest() -> None:
         "[1/10] 100000001: passed, rerun 900000000",
         "[2/10] 100000002: passed, rerun 900000001",
     ]
+
+
+async def test_the_eta_is_from_the_pollers_expected_ends() -> None:
+    clock = MockClock()
+    sweep = Sweep(list(range(1, 6)), SweepSettings(max_active=2), api_key="k", clock=clock)
+    live = LiveProgress(5, terminal())
+    live.watch(sweep)
+    assert "ETA -:--:--" in on_terminal(live)[0]  # nothing known yet
+    await live.rerun_triggered(triggered(1, 11, expected=600.0))
+    clock.advance(120)
+    await live.rerun_triggered(triggered(2, 12, expected=300.0))
+    lines = on_terminal(live)
+    # Rerun 11 ends at 10 min, 12 at 7 min; the 3 queued take the mean expected 7.5 min in
+    # the 2 slots: 7 + 7.5 + 7.5 = 22 min from the start, 20 from now.
+    assert "ETA 0:20:00" in lines[0], lines
+    assert lines[1] == "  1 → rerun 11: running 2m 0s of ~10m 0s"
+    assert lines[2] == "  2 → rerun 12: running 0.0s of ~5m 0s"
 
 
 async def test_the_live_view_fits_80_columns_with_long_numbers() -> None:

@@ -63,9 +63,10 @@ def test_retry_after_is_uncapped_on_request() -> None:
     assert parse_retry_after("nan", now=NOW, cap=math.inf) is None
 
 
-@pytest.mark.parametrize("module", ["rerunorch_slack._post", "rerunorch_webhook._post"])
-def test_the_plugins_read_retry_after_with_the_public_parser(module: str) -> None:
-    pytest.importorskip(module.partition(".")[0])
+@pytest.mark.parametrize(
+    "module", ["rerunorch.notifiers.slack_post", "rerunorch.notifiers.webhook_post"]
+)
+def test_the_notifiers_read_retry_after_with_the_public_parser(module: str) -> None:
     assert rerunorch.parse_retry_after is parse_retry_after
     assert importlib.import_module(module).parse_retry_after is parse_retry_after
 

@@ -1,4 +1,4 @@
-"""The sweep's reports: the JSON keys of design.md, the JUnit XML parsed, the Markdown read."""
+"""The sweep's reports: the JSON keys of design.md and the Markdown read (JUnit: test_junit.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import html
 import io
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import rerunorch
 import rerunorch.report.text
 from rerunorch.outcome import Outcome, OutcomeKind, TestRef
 from rerunorch.report.digest import Count, digest, summary_counts
-from rerunorch.report.junit import junit_xml, write_junit
 from rerunorch.report.markdown import markdown_summary, write_markdown
 from rerunorch.report.model import Summary, SweepReport
 from rerunorch.report.text import one_line, plural, utc_text
@@ -151,238 +149,6 @@ def test_unfinished_json_report_has_a_null_finished_at() -> None:
     assert data["finished_at"] is None
 
 
-# --- JUnit XML ---------------------------------------------------------------------------
-
-
-def parse_junit(report: SweepReport) -> ET.Element:
-    return ET.fromstring(junit_xml(report))
-
-
-def cases_by_target(root: ET.Element) -> dict[int, ET.Element]:
-    cases = {}
-    for case in root.iter("testcase"):
-        match = re.fullmatch(r"result (\d+)( \(rerun \d+\))?", case.attrib["name"])
-        assert match, case.attrib["name"]
-        cases[int(match[1])] = case
-    return cases
-
-
-def test_junit_has_one_suite_with_counts_of_the_jenkins_schema() -> None:
-    root = parse_junit(make_report(every_kind()))
-
-    assert root.tag == "testsuites"
-    assert root.attrib == {
-        "name": "rerunorch",
-        "tests": "7",
-        "failures": "1",
-        "errors": "3",
-        "time": "125.500",
-    }
-    [suite] = list(root)
-    assert suite.tag == "testsuite"
-    assert suite.attrib == {
-        "name": "rerunorch",
-        "tests": "7",
-        "failures": "1",
-        "errors": "3",
-        "skipped": "1",
-        "time": "125.500",
-        "timestamp": "2024-05-01T02:00:00",
-    }
-    # The Ant schema's order: properties, then the test cases, then the suite's output.
-    assert [child.tag for child in suite] == ["properties"] + ["testcase"] * 7
-
-
-def test_junit_properties_are_the_summary_counts() -> None:
-    report = make_report(every_kind())
-
-    properties = parse_junit(report).find("testsuite/properties")
-
-    assert properties is not None
-    found = {p.attrib["name"]: p.attrib["value"] for p in properties.iter("property")}
-    assert found == {name: str(value) for name, value in report.summary.to_json().items()}
-
-
-def test_junit_names_each_target_by_plan_and_rerun() -> None:
-    cases = cases_by_target(parse_junit(make_report(every_kind())))
-
-    assert sorted(cases) == [1, 2, 3, 4, 5, 6, 7]
-    assert cases[1].attrib == {
-        "classname": "rerunorch.plan42",
-        "name": "result 1 (rerun 101)",
-        "time": "0.000",
-    }
-    assert cases[3].attrib["name"] == "result 3"
-    assert cases[3].attrib["classname"] == "rerunorch.plan43"
-    assert cases[6].attrib["classname"] == "rerunorch.sweep"
-    for case in cases.values():
-        float(case.attrib["time"])
-
-
-def test_junit_passed_and_triggered_targets_are_plain_test_cases() -> None:
-    cases = cases_by_target(parse_junit(make_report(every_kind())))
-
-    for target in (1, 4):
-        assert [child.tag for child in cases[target]] == ["system-out"]
-    passed_out = cases[1].findtext("system-out")
-    assert passed_out is not None
-    assert "flaky (failed, then passed on rerun):" in passed_out
-    assert "Login (test case 501)" in passed_out
-    assert "Search (test case 502)" in passed_out
-    triggered_out = cases[4].findtext("system-out")
-    assert triggered_out is not None
-    assert "outcome: triggered" in triggered_out
-    assert "rerun: 104" in triggered_out
-
-
-def test_junit_failure_lists_the_still_failing_tests() -> None:
-    case = cases_by_target(parse_junit(make_report(every_kind())))[2]
-
-    assert [child.tag for child in case] == ["failure", "system-out"]
-    failure = case.find("failure")
-    assert failure is not None
-    assert failure.attrib == {
-        "message": "2 tests still failing: Checkout, test case 602",
-        "type": "still_failing",
-    }
-    assert failure.text == (
-        "rerun 102 of result 2: FAILURE\n"
-        "still failing:\n"
-        "  - Checkout (test case 601)\n"
-        "  - test case 602"
-    )
-    out = case.findtext("system-out")
-    assert out is not None
-    assert "Profile (test case 503)" in out
-
-
-def test_junit_failure_without_known_tests_says_the_result() -> None:
-    outcome = Outcome(target=9, outcome=OutcomeKind.FAILED, rerun_id=109, result="FAILURE")
-
-    failure = parse_junit(make_report([outcome])).find(".//failure")
-
-    assert failure is not None
-    assert failure.attrib["message"] == "the rerun finished with result FAILURE and still fails"
-
-
-@pytest.mark.parametrize(
-    ("target", "kind", "message"),
-    [
-        (5, "timed_out", "rerun 105 did not finish in 600 s"),
-        (6, "error", "HTTP 500 from the server"),
-        (7, "interrupted", "the sweep was stopped before this target ended"),
-    ],
-)
-def test_junit_incomplete_targets_are_errors(target: int, kind: str, message: str) -> None:
-    case = cases_by_target(parse_junit(make_report(every_kind())))[target]
-
-    assert [child.tag for child in case] == ["error", "system-out"]
-    error = case.find("error")
-    assert error is not None
-    assert error.attrib == {"message": message, "type": kind}
-    assert error.text == message
-
-
-def test_junit_skipped_target_carries_the_reason() -> None:
-    case = cases_by_target(parse_junit(make_report(every_kind())))[3]
-
-    assert [child.tag for child in case] == ["skipped", "system-out"]
-    skipped = case.find("skipped")
-    assert skipped is not None
-    assert skipped.attrib == {"message": "already passed"}
-
-
-def test_junit_keeps_nasty_names_and_drops_what_xml_cannot_hold(tmp_path: Path) -> None:
-    outcome = Outcome(
-        target=8,
-        outcome=OutcomeKind.FAILED,
-        execution_id=44,
-        rerun_id=108,
-        result="FAIL\x00URE",
-        error=None,
-        flaky=(TestRef(701, NASTY),),
-        still_failing=(TestRef(702, NASTY + "\nsecond line"),),
-    )
-    report = make_report(
-        [outcome, Outcome(target=9, outcome=OutcomeKind.ERROR, error=NASTY + "\r\nmore")],
-        notes=[NASTY],
-    )
-    path = tmp_path / "junit.xml"
-
-    write_junit(report, path)
-
-    raw = path.read_bytes().decode("utf-8")
-    assert not XML_ILLEGAL.search(raw)
-    root = ET.parse(path).getroot()
-    cases = cases_by_target(root)
-    failure = cases[8].find("failure")
-    assert failure is not None
-    assert failure.attrib["message"] == f"1 test still failing: {NASTY_KEPT} second line"
-    assert f"  - {NASTY_KEPT} second line (test case 702)" in (failure.text or "")
-    assert "result: FAILURE" in (cases[8].findtext("system-out") or "")
-    assert f"  - {NASTY_KEPT} (test case 701)" in (cases[8].findtext("system-out") or "")
-    error = cases[9].find("error")
-    assert error is not None
-    assert error.attrib["message"] == f"{NASTY_KEPT} more"
-    assert error.text == f"{NASTY_KEPT}\nmore"
-    assert root.findtext("testsuite/system-out") == NASTY_KEPT
-
-
-def test_junit_message_is_short_but_the_body_lists_every_test() -> None:
-    failing = tuple(TestRef(i, f"test number {i} " + "x" * 30) for i in range(40))
-    outcome = Outcome(target=1, outcome=OutcomeKind.FAILED, rerun_id=2, still_failing=failing)
-
-    failure = parse_junit(make_report([outcome])).find(".//failure")
-
-    assert failure is not None
-    message = failure.attrib["message"]
-    assert message.startswith("40 tests still failing: test number 0 ")
-    assert len(message) <= 500
-    assert "test number 9 " in message
-    assert "test number 10 " not in message
-    assert message.endswith(" and 30 more")
-    assert all(f"(test case {i})" in (failure.text or "") for i in range(40))
-
-
-def test_junit_of_an_empty_unfinished_sweep_loads() -> None:
-    root = parse_junit(make_report(finished_after=None))
-
-    suite = root.find("testsuite")
-    assert suite is not None
-    assert suite.attrib["tests"] == "0"
-    assert suite.attrib["time"] == "0.000"
-    assert root.find(".//testcase") is None
-
-
-def test_junit_counts_many_targets(tmp_path: Path) -> None:
-    kinds = list(OutcomeKind)
-    outcomes = [Outcome(target=i, outcome=kinds[i % len(kinds)]) for i in range(2000)]
-    path = tmp_path / "junit.xml"
-
-    write_junit(make_report(outcomes), path)
-
-    suite = ET.parse(path).getroot().find("testsuite")
-    assert suite is not None
-    assert len(suite.findall("testcase")) == 2000
-    per_kind = 2000 // len(kinds)  # 2000 = 7 * 285 + 5, so the first five kinds have one more
-    counts = {kind: per_kind + (kinds.index(kind) < 5) for kind in kinds}
-    assert suite.attrib["failures"] == str(counts[OutcomeKind.FAILED])
-    assert suite.attrib["skipped"] == str(counts[OutcomeKind.SKIPPED])
-    incomplete = [OutcomeKind.ERROR, OutcomeKind.TIMED_OUT, OutcomeKind.INTERRUPTED]
-    assert suite.attrib["errors"] == str(sum(counts[kind] for kind in incomplete))
-    assert len(suite.findall("testcase/error")) == int(suite.attrib["errors"])
-
-
-def test_write_junit_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
-    path = tmp_path / "junit.xml"
-    path.write_text("old", encoding="utf-8")
-
-    write_junit(make_report(every_kind()), str(path))
-
-    assert path.read_text(encoding="utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>')
-    assert [p.name for p in tmp_path.iterdir()] == ["junit.xml"]
-
-
 # --- Markdown ----------------------------------------------------------------------------
 
 
@@ -430,6 +196,17 @@ def test_markdown_title_counts_and_duration() -> None:
     assert counts["Rate-limited answers"] == "3"
     assert "Started 2024-05-01 02:00:00 UTC, took 2m 6s." in text
     assert "### Notes\n\n- slack: timed out" in text
+
+
+def test_markdown_gives_device_time_and_makespan_when_reruns_were_followed() -> None:
+    report = make_report(every_kind())
+    assert "device time" not in markdown_summary(report)
+    report.summary.rerun_ended(1000.0, 4600.0, 3600.0)
+    report.summary.rerun_ended(1000.0, 2800.0, 1800.0)
+    text = markdown_summary(report)
+    assert (
+        "Reruns: 1h 30m 0s of device time, 1h 0m 0s from the first start to the last end." in text
+    )
 
 
 def test_markdown_tables_of_flaky_and_still_failing_tests() -> None:
@@ -669,13 +446,15 @@ def console_counts(report: SweepReport) -> Rows:
 
 
 def email_text_counts(report: SweepReport) -> Rows:
-    email_text = pytest.importorskip("rerunorch_email._message").email_text
+    from rerunorch.notifiers.email_message import email_text
+
     blocks = email_text(digest(report)).split("\n\n")
     return [pair(r"(.+?) {2,}(\d+)", line) for line in blocks[2].split("\n")]
 
 
 def email_html_counts(report: SweepReport) -> Rows:
-    email_html = pytest.importorskip("rerunorch_email._message").email_html
+    from rerunorch.notifiers.email_message import email_html
+
     cells = re.findall(
         r"<tr><td [^>]*>(.*?)</td><td [^>]*>(.*?)</td></tr>", email_html(digest(report))
     )
@@ -683,14 +462,16 @@ def email_html_counts(report: SweepReport) -> Rows:
 
 
 def teams_counts(report: SweepReport) -> Rows:
-    teams_payload = pytest.importorskip("rerunorch_webhook").teams_payload
+    from rerunorch.notifiers.teams import teams_payload
+
     body = teams_payload(report)["attachments"][0]["content"]["body"]
     first = next(element for element in body if element["type"] == "FactSet")
     return [(fact["title"], fact["value"]) for fact in first["facts"]]
 
 
 def slack_counts(report: SweepReport) -> Rows:
-    slack_message = pytest.importorskip("rerunorch_slack").slack_message
+    from rerunorch.notifiers.slack_blocks import slack_message
+
     fields = [
         field["text"]
         for block in slack_message(report)["blocks"]
@@ -771,9 +552,11 @@ def test_the_console_summary_lists_flaky_and_still_failing_tests() -> None:
     text = console_text(make_report(every_kind()))
 
     assert "flaky tests (3)" in text
-    assert re.search(r"│ Login +│ +501 │ +1 │ +101 │", text)
+    assert "  plan 42, run 1 → rerun 101  https://app.testsigma.com/ui/td/runs/101\n" in text
+    assert "\n    Login\n" in text
     assert "still failing (2)" in text
-    assert re.search(r"│ \(no name\) +│ +602 │ +2 │ +102 │", text)
+    assert "  plan 42, run 2 → rerun 102  https://app.testsigma.com/ui/td/runs/102\n" in text
+    assert "\n    test case 602\n" in text
     assert "more" not in text
 
 
@@ -851,8 +634,6 @@ def test_one_utc_formatter_for_every_report() -> None:
     assert utc_text(epoch, "junit") == "2024-05-01T02:00:00"
     report = make_report()
     assert report.header_json()["started_at"] == utc_text(STARTED, "iso")
-    [suite] = parse_junit(report).iter("testsuite")
-    assert suite.attrib["timestamp"] == utc_text(STARTED, "junit")
     assert digest(report).started == utc_text(STARTED)
 
 
@@ -914,9 +695,9 @@ def test_the_plain_summary_names_a_test_with_its_verdict(
     )
     with report:
         print_summary(report)
-    assert (
-        "  flaky: Login (run 200 → rerun 202; flaky: failed 2 of 3 runs)" in capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "  flaky: run 200 → rerun 202: https://app.testsigma.com/ui/td/runs/202\n" in out
+    assert "\n    Login: flaky: failed 2 of 3 runs\n" in out
 
 
 def _judged(case: int, name: str, verdict: str, *, runs: tuple[int, ...], failures: int) -> Any:

@@ -7,6 +7,7 @@ import json
 import random
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import anyio
@@ -234,11 +235,23 @@ async def test_a_budget_ends_the_rounds(simulator: Simulator, simulator_clock: C
 async def test_a_deadline_passed_starts_no_new_round(
     simulator: Simulator, simulator_clock: Clock
 ) -> None:
-    report = await sweep(
-        simulator, simulator_clock, max_rounds=10, deadline=simulator_clock.time() + 1
-    )
+    report = await sweep(simulator, simulator_clock, max_rounds=10, deadline=time.time() - 1)
     assert_exactly_once(simulator, report, 1)
     assert Bound.DEADLINE in {t.bound for o in report.results for t in o.tests}
+
+
+# Rounds of 100 s or more on a clock 1000 times faster than the wall: the sweep's clock is
+# past `now + 50 s` after its first round, the time of day is not (the sweep takes < 1 s).
+@pytest.mark.simulator(targets=10, run_duration=(100.0, 200.0), **ROUNDS)
+async def test_the_deadline_is_a_time_of_day_not_the_sweeps_scaled_clock(
+    simulator: Simulator, simulator_clock: Clock
+) -> None:
+    deadline = time.time() + 50
+    report = await sweep(simulator, simulator_clock, max_rounds=3, deadline=deadline)
+    assert simulator_clock.time() > deadline  # the scaled clock passed it; the wall did not
+    assert_exactly_once(simulator, report, 3)
+    assert Bound.DEADLINE not in {t.bound for o in report.results for t in o.tests}
+    assert max(o.rounds for o in report.results) > 1
 
 
 @pytest.mark.simulator(targets=120, run_duration=(200.0, 400.0), **ROUNDS)

@@ -25,6 +25,7 @@ class LazyGroup(click.Group):
         "status": ("rerunorch.cli.status", "status"),
         "plugins": ("rerunorch.cli.plugins", "plugins"),
         "report": ("rerunorch.cli.report", "report"),
+        "init": ("rerunorch.cli.init", "init"),
     }
     plugin_commands_added: bool = False
 

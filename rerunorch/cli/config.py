@@ -60,6 +60,7 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "report": (str,),
     "junit": (str,),
     "markdown": (str,),
+    "app_url": (str,),
     "notify": (list,),
     "from_file": (str,),
     "shared_limit": (str,),

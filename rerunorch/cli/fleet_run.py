@@ -76,7 +76,7 @@ async def _sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
                 worker = FleetWorker(fleet, journal, lease=invocation.fleet_lease)
                 async with worker.running():
                     ran = await run_sweep(
-                        invocation,
+                        _no_junit(invocation),  # its records are read for the fleet's report
                         worker.claims(),
                         total=fleet.total,
                         journal=journal,
@@ -85,13 +85,14 @@ async def _sweep_in_fleet(invocation: Invocation, run_sweep: RunSweep) -> Ran:
                     await worker.add_totals(ran.report.summary)
             finally:
                 journal.close(finished=ran is not None and ran.complete)
-        return await _merged(fleet, worker, ran)
+        return await _merged(invocation, fleet, worker, ran)
     finally:
         await fleet.close()
 
 
-async def _merged(fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
-    """The fleet's report in place of this worker's (its own, if Redis does not answer)."""
+async def _merged(invocation: Invocation, fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
+    """The fleet's report in place of this worker's (its own, if Redis does not answer),
+    with the records of its runs for ``--junit``."""
     own = [f"worker {worker.consumer}: {worker.claimed} target(s) claimed", *worker.notes]
     failures: tuple[type[BaseException], ...] = (*redis_errors(), ConfigError)
     try:
@@ -101,10 +102,27 @@ async def _merged(fleet: Fleet, worker: FleetWorker, ran: Ran) -> Ran:
             *own,
             f"{fleet.shown}: no merged report ({exc}): this report is this worker's part only",
         ]
-        return ran
-    with ran.report:
-        merged.notes[:0] = [*own, *ran.report.notes]
-    return attrs.evolve(ran, report=merged)
+        merged = ran.report
+    else:
+        with ran.report:
+            merged.notes[:0] = [*own, *ran.report.notes]
+    records = None
+    if invocation.outputs.junit and ran.error is None and not ran.unreached:
+        from rerunorch.cli.records import read_records
+
+        records, notes = await read_records(
+            merged, invocation.settings, invocation.key, clock=_clock(invocation)
+        )
+        merged.notes.extend(notes)
+    return attrs.evolve(ran, report=merged, records=records)
+
+
+def _no_junit(invocation: Invocation) -> Invocation:
+    return attrs.evolve(invocation, outputs=attrs.evolve(invocation.outputs, junit=None))
+
+
+def _clock(invocation: Invocation) -> ScaledClock | None:
+    return ScaledClock(invocation.time_scale) if invocation.time_scale != 1.0 else None
 
 
 def _longest_first(invocation: Invocation) -> Order | None:
@@ -116,7 +134,7 @@ def _longest_first(invocation: Invocation) -> Order | None:
         return None
 
     async def order(targets: list[Target]) -> list[Target]:
-        clock = ScaledClock(invocation.time_scale) if invocation.time_scale != 1.0 else None
+        clock = _clock(invocation)
         pacer = Pacer(
             rate=settings.rate,
             burst=settings.burst,

@@ -18,6 +18,7 @@ import click
 from rerunorch.api import DEFAULT_BASE_URL
 from rerunorch.api.client import normalize_base_url
 from rerunorch.cli.config import PLUGIN_TABLES, load_config
+from rerunorch.cli.summary import DEFAULT_APP_URL, check_app_url
 from rerunorch.cli.targetfile import (
     FoundTargets,
     TargetInput,
@@ -122,6 +123,8 @@ class Invocation:
         time_scale: How much faster the sweep's clock runs.
         fleet, fleet_name, fleet_lease: ``--fleet`` (a Redis URL), ``--fleet-name`` and
             ``--fleet-lease`` (docs/scaling.md); None without a fleet.
+        show_all: ``--all``: the summary names every test (else the first 20 of each kind).
+        app_url: ``--app-url``: the pattern of a run's page in Testsigma (``{id}``).
     """
 
     settings: SweepSettings
@@ -143,6 +146,8 @@ class Invocation:
     fleet: str | None = None
     fleet_name: str | None = None
     fleet_lease: float = 60.0
+    show_all: bool = False
+    app_url: str = DEFAULT_APP_URL
 
     @property
     def total(self) -> int:
@@ -173,8 +178,11 @@ def read_invocation(
     fleet = merged.get("fleet")
     if fleet or merged.get("fleet_name"):
         settings = fleet_settings(settings, merged, ids)
-    outputs = Outputs(report=merged["report"], junit=merged["junit"], markdown=merged["markdown"])
+    outputs = Outputs(
+        report=_json_report(merged), junit=merged["junit"], markdown=merged["markdown"]
+    )
     outputs.check()
+    app_url = check_app_url(merged.get("app_url") or DEFAULT_APP_URL)
     from rerunorch import plugins as plugin_loading  # looked up here: tests replace it
 
     plugins_dir = merged.get("plugins_dir")
@@ -218,6 +226,8 @@ def read_invocation(
         fleet=fleet,
         fleet_name=merged.get("fleet_name"),
         fleet_lease=merged.get("fleet_lease") or 60.0,
+        show_all=bool(merged.get("show_all")),
+        app_url=app_url,
     )
 
 
@@ -428,6 +438,21 @@ def _notify_options(given: Iterable[str], chosen: list[str]) -> dict[str, dict[s
             raise ConfigError(f"--notify-option {path}: {name} is not a chosen --notify")
         by_name.setdefault(name, {})[key] = value
     return by_name
+
+
+def _json_report(merged: Mapping[str, Any]) -> str | None:
+    """``--report``'s path; ``-`` (stdout) with ``--json``."""
+    report: str | None = merged.get("report")
+    if not merged.get("json"):
+        return report
+    if report not in (None, STDOUT):
+        raise ConfigError(
+            f"--json prints the JSON report on stdout and --report writes it to {report}: "
+            "give one of them"
+        )
+    if STDOUT in (merged.get("junit"), merged.get("markdown")):
+        raise ConfigError("--json: another report already goes to stdout (-)")
+    return STDOUT
 
 
 def _merge_config(

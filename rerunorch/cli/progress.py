@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from rerunorch.cli.summary import count_groups
+from rerunorch.cli.summary import DEFAULT_APP_URL, by_run, count_groups, run_link
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.engine import Sweep
 from rerunorch.events import RequestsPaused, RerunFinished, RerunTriggered, SweepListener
@@ -29,7 +30,7 @@ from rerunorch.report.digest import Listing, TestLine, digest
 from rerunorch.report.model import SweepReport
 from rerunorch.report.text import duration_text, one_line
 
-__all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table"]
+__all__ = ["LiveProgress", "PlainProgress", "finished_line", "summary_table", "time_left"]
 
 _NO_ETA = "-:--:--"
 
@@ -48,6 +49,20 @@ def finished_line(outcome: Outcome, done: int, total: int | None) -> str:
     count = f"{done}/{total}" if total else str(done)
     line = f"[{count}] {outcome.target}: {', '.join(parts)}"
     return line + (f" ({detail})" if detail else "")
+
+
+def time_left(now: float, ends: list[float], queued: int, slots: int, typical: float) -> float:
+    """Seconds until the last rerun ends: the running ones end when expected (``ends``), and
+    the ``queued`` ones take ``typical`` seconds each, started as ``slots`` free up.
+
+    >>> time_left(0.0, [60.0, 120.0], queued=3, slots=2, typical=100.0)
+    260.0
+    """
+    slots = max(slots, 1, len(ends))
+    free = sorted([*(max(end, now) for end in ends), *([now] * (slots - len(ends)))])
+    waves, extra = divmod(queued, slots)
+    last = max((end + (waves + (i < extra)) * typical for i, end in enumerate(free)), default=now)
+    return max(last - now, 0.0)
 
 
 class PlainProgress(SweepListener):
@@ -78,6 +93,10 @@ class LiveProgress(SweepListener):
     """On a terminal: a bar with the elapsed time and an ETA, the reruns running longest,
     the sweep's counters, and a line above the bar for each target that ends.
 
+    The ETA is when the last rerun should end: each running one at its expected end
+    (:attr:`RerunTriggered.expected`, the poller's estimate; else as long as the reruns
+    that have ended took), the queued ones after them as ``--max-active`` slots free up.
+
     It fits 80 columns. Listen with it, and show it while the sweep runs::
 
         live = LiveProgress(total, console)
@@ -97,7 +116,8 @@ class LiveProgress(SweepListener):
         self._console = console
         self._longest = longest
         self._done = 0
-        self._running: dict[int, tuple[int, float]] = {}  # target: (rerun, since)
+        self._running: dict[int, tuple[int, float, float | None]] = {}  # (rerun, since, expected)
+        self._ended = (0, 0.0)  # reruns ended, and their time in all
         self._samples: list[tuple[float, int]] = []
         self._sweep: Sweep | None = None
         self._clock: Clock = SystemClock()
@@ -136,11 +156,14 @@ class LiveProgress(SweepListener):
         self._bar.start_task(self._task)
 
     async def rerun_triggered(self, event: RerunTriggered) -> None:
-        self._running[event.target.id] = (event.rerun_id, self._clock.monotonic())
+        self._running[event.target.id] = (event.rerun_id, self._clock.monotonic(), event.expected)
 
     async def rerun_finished(self, event: RerunFinished) -> None:
         self._done += 1
-        self._running.pop(event.outcome.target, None)
+        running = self._running.pop(event.outcome.target, None)
+        if running is not None:
+            count, spent = self._ended
+            self._ended = (count + 1, spent + self._clock.monotonic() - running[1])
         self._bar.update(self._task, completed=self._done)
         line = finished_line(event.outcome, self._done, self._total)
         self._console.print(Text(line, no_wrap=True, overflow="ellipsis"))
@@ -156,12 +179,26 @@ class LiveProgress(SweepListener):
         return Group(*lines)
 
     def _eta(self) -> str:
-        """The time left at the pace since the start (reruns end in bursts, minutes apart,
-        so a recent pace would swing)."""
-        if self._started is None or not self._done or self._total is None:
+        """The time left: see :func:`time_left`; at the pace since the start while no
+        rerun's length is known yet."""
+        if self._started is None or self._total is None:
             return _NO_ETA
-        elapsed = self._clock.monotonic() - self._started
-        left = elapsed / self._done * max(self._total - self._done, 0)
+        now = self._clock.monotonic()
+        running = list(self._running.copy().values())  # drawn from a thread of its own
+        count, spent = self._ended
+        known = [expected for _, _, expected in running if expected is not None]
+        typical = spent / count if count else (sum(known) / len(known) if known else None)
+        if typical is not None:
+            ends = [since + (typical if e is None else e) for _, since, e in running]
+            queued = max(self._total - self._done - len(running), 0)
+            settings = self._sweep.settings if self._sweep is not None else None
+            slots = (settings.max_active or settings.effective_window) if settings else 1
+            left = time_left(now, ends, queued, slots, typical)
+        elif self._done:
+            elapsed = now - self._started
+            left = elapsed / self._done * max(self._total - self._done, 0)
+        else:
+            return _NO_ETA
         minutes, seconds = divmod(int(left + 0.5), 60)
         hours, minutes = divmod(minutes, 60)
         return f"{hours}:{minutes:02d}:{seconds:02d}"
@@ -172,11 +209,12 @@ class LiveProgress(SweepListener):
         oldest = sorted(self._running.copy().items(), key=lambda item: item[1][1])[: self._longest]
         rows = [
             Text(
-                f"  {target} → rerun {rerun}: running {duration_text(now - since)}",
+                f"  {target} → rerun {rerun}: running {duration_text(now - since)}"
+                + (f" of ~{duration_text(expected)}" if expected else ""),
                 no_wrap=True,
                 overflow="ellipsis",
             )
-            for target, (rerun, since) in oldest
+            for target, (rerun, since, expected) in oldest
         ]
         more = len(self._running) - len(rows)
         if more > 0:
@@ -207,17 +245,20 @@ class LiveProgress(SweepListener):
         return (sent - s0) / (now - t0) if now > t0 else 0.0
 
 
-def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
+def summary_table(
+    report: SweepReport, *, max_tests: int | None = 20, app_url: str = DEFAULT_APP_URL
+) -> Group:
     """The end-of-sweep summary: the digest's counts (runs, tests and requests apart), then
-    the still-failing and the flaky tests, at most ``max_tests`` of each (the rest are
-    counted as "... and N more").
+    the still-failing tests and the flaky ones, grouped by run with a link to each run's page
+    (``app_url``), each with its verdict's evidence; at most ``max_tests`` of each (None:
+    all; the rest are counted as "... and N more").
 
     Raises:
         ValueError: ``max_tests`` is negative.
     """
-    if max_tests < 0:
+    if max_tests is not None and max_tests < 0:
         raise ValueError(f"max_tests must be 0 or more, not {max_tests}")
-    story = digest(report, max_items=max_tests)
+    story = digest(report, max_items=sys.maxsize if max_tests is None else max_tests)
     counts = Table(title="rerunorch sweep", show_header=False, title_justify="left")
     counts.add_column("what")
     counts.add_column("count", justify="right")
@@ -225,34 +266,37 @@ def summary_table(report: SweepReport, *, max_tests: int = 20) -> Group:
         for count in group.counts:
             counts.add_row(count.label, str(count.value))
         counts.add_section()  # runs, tests and requests apart
-    parts: list[Table | Text] = [counts]
+    parts: list[RenderableType] = [counts]
     listings = (
         ("tests still failing", "bold red", story.failing),
         ("flaky tests", "yellow", story.flaky),
     )
     for title, style, tests in listings:
         if tests.total:
-            parts += _tests_table(f"{title} ({tests.total})", style, tests)
+            parts += _tests_lines(f"{title} ({tests.total})", style, tests, app_url)
     return Group(*parts)
 
 
-def _tests_table(title: str, style: str, tests: Listing[TestLine]) -> list[Table | Text]:
-    more = [Text(f"... and {tests.more} more")] if tests.more else []
-    if not tests.items:
-        return [Text(title, style=style), *more]
-    table = Table(title=title, title_justify="left", title_style=style)
-    for column in ("test", "test case", "run", "rerun"):
-        table.add_column(column, justify="left" if column == "test" else "right")
-    for test in tests.items:
-        ids = (
-            "" if value is None else str(value)
-            for value in (test.test_case_id, test.run, test.rerun)
-        )
-        table.add_row(Text(_test_name(test)), *ids)  # Text: a name's [brackets] are not markup
-    return [table, *more]
+def _tests_lines(
+    title: str, style: str, tests: Listing[TestLine], app_url: str
+) -> list[RenderableType]:
+    lines: list[RenderableType] = [Text(title, style=style)]
+    for group in by_run(tests.items):
+        link = run_link(app_url, group.page)
+        header = Text(f"  {group.where}  ", style="bold")
+        header.append(link, style=f"link {link}")
+        lines.append(header)
+        for test in group.tests:
+            line = Text(f"    {_test_name(test)}")  # Text: a name's [brackets] are not markup
+            if test.evidence:
+                line.append(f"  {test.evidence}", style="dim")
+            lines.append(line)
+    if tests.more:
+        lines.append(Text(f"  ... and {tests.more} more (--all lists every one)"))
+    return lines
 
 
 def _test_name(test: TestLine) -> str:
     if test.name:
         return one_line(test.name)
-    return "(tests not known)" if test.test_case_id is None else "(no name)"
+    return "(tests not known)" if test.test_case_id is None else f"test case {test.test_case_id}"

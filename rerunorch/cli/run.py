@@ -10,12 +10,14 @@ is in what it writes.
 from __future__ import annotations
 
 import logging
+import re
 import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
@@ -26,7 +28,14 @@ from rich.text import Text
 from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
 from rerunorch.cli.reach import OutageGuard, unreachable
-from rerunorch.cli.summary import plain_counts, verdict, written_line
+from rerunorch.cli.summary import (
+    DEFAULT_APP_URL,
+    by_run,
+    plain_counts,
+    run_link,
+    verdict,
+    written_line,
+)
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.engine import Sweep, TargetSource
 from rerunorch.errors import AuthError, ConfigError, RerunorchError
@@ -34,6 +43,10 @@ from rerunorch.events import SweepListener
 from rerunorch.journal import Journal
 from rerunorch.report.digest import digest
 from rerunorch.report.model import SweepReport
+from rerunorch.report.text import duration_text
+
+if TYPE_CHECKING:
+    from rerunorch.report.junit import Records
 
 __all__ = [
     "Ran",
@@ -47,6 +60,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("rerunorch.cli")
+
+# "GET /api/v1/execution_results/10024: " before what went wrong.
+_REQUEST = re.compile(r"^[A-Z]+ /\S*: ")
 
 _VERDICT_STYLES = {0: "bold green", 1: "bold red", 3: "bold yellow"}
 
@@ -63,11 +79,16 @@ class Ran:
         report: What it found out (also after an error: what was known then).
         error: What ended it early (the key refused, an unexpected error), or None.
         journal: The journal's path, or None without one.
+        unreached: The server went away before it answered any request of the sweep.
+        records: Each run's test-case results and duration for the JUnit file (read
+            after the sweep when ``--junit`` is asked for), or None.
     """
 
     report: SweepReport
     error: Exception | None = None
     journal: Path | None = None
+    unreached: bool = False
+    records: Records | None = None
 
     @property
     def complete(self) -> bool:
@@ -90,13 +111,16 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 # -- running ---------------------------------------------------------------------------------
 
 
-async def _run_with_signals(sweep: Sweep) -> Exception | None:
-    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once.
+async def _run_with_signals(sweep: Sweep, guard: OutageGuard | None = None) -> Exception | None:
+    """Run the sweep; a first Ctrl-C/SIGTERM winds down, a second one stops at once, and
+    so does ``guard`` when the server has gone.
 
     Returns what ended the sweep early, if anything (``sweep.report`` holds what was known).
     """
     failure: Exception | None = None
     async with anyio.create_task_group() as tg:
+        if guard is not None:
+            guard.watch(sweep, cancel=tg.cancel_scope.cancel)
 
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -140,7 +164,8 @@ async def run_sweep(
     console = Console(stderr=True)
     live = LiveProgress(total, console) if not invocation.quiet and console.is_terminal else None
     guard = OutageGuard()
-    listeners: list[SweepListener] = [invocation.plugins.listener(), guard]
+    relay = invocation.plugins.listener()
+    listeners: list[SweepListener] = [relay, guard]
     if live is not None:
         listeners.append(live)
     elif not invocation.quiet:
@@ -149,7 +174,7 @@ async def run_sweep(
         targets,
         invocation.settings,
         api_key=invocation.key,
-        strategy=invocation.strategy,
+        strategy=relay.with_rounds(invocation.strategy),  # plugins' rerunorch_next_round
         listener=listeners,
         clock=clock,
         journal=journal,
@@ -157,18 +182,27 @@ async def run_sweep(
     sweep.report.notes.extend(getattr(targets, "notes", ()))  # e.g. repeated ids
     # The plugins' settings (masked) go in the report's config as the sweep's own do.
     sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
-    guard.watch(sweep)
     if watch is not None:
         watch(sweep)
     if live is not None:
         with live.showing(sweep):
-            error = await _run_with_signals(sweep)
+            error = await _run_with_signals(sweep, guard)
     else:
-        error = await _run_with_signals(sweep)
+        error = await _run_with_signals(sweep, guard)
     found_notes = getattr(targets, "found_notes", None)  # what a discovery found, and why
     if found_notes is not None:
         sweep.report.notes.extend(found_notes())
-    return Ran(report=sweep.report, error=error)
+    records = None
+    # The server is there (no error, no outage): read what the JUnit file shows.
+    server_there = error is None and guard.message is None
+    if invocation.outputs.junit and not invocation.settings.dry_run and server_there:
+        from rerunorch.cli.records import read_records
+
+        records, notes = await read_records(
+            sweep.report, invocation.settings, invocation.key, clock=sweep.clock
+        )
+        sweep.report.notes.extend(notes)
+    return Ran(report=sweep.report, error=error, unreached=guard.never_answered, records=records)
 
 
 def _open_journal(invocation: Invocation, fingerprint: str) -> Journal:
@@ -220,14 +254,17 @@ def write_outputs(report: SweepReport, outputs: Outputs) -> list[str]:
     return [warning for _, _, warning in _write_each(report, outputs) if warning]
 
 
-def _write_each(report: SweepReport, outputs: Outputs) -> list[tuple[str, str, str | None]]:
-    """Write each report asked for: ``(flag, path, warning or None)`` for each."""
+def _write_each(
+    report: SweepReport, outputs: Outputs, records: Records | None = None
+) -> list[tuple[str, str, str | None]]:
+    """Write each report asked for: ``(flag, path, warning or None)`` for each; the JUnit
+    file with each run's ``records`` when they were read (:mod:`rerunorch.cli.records`)."""
     from rerunorch.report.junit import write_junit
     from rerunorch.report.markdown import write_markdown
 
     writers: dict[str, Callable[[str], None]] = {
         "--report": report.write_json,
-        "--junit": partial(write_junit, report),
+        "--junit": partial(write_junit, report, records=records),
         "--markdown": partial(write_markdown, report),  # appends to $GITHUB_STEP_SUMMARY
     }
     written: list[tuple[str, str, str | None]] = []
@@ -252,26 +289,24 @@ def print_summary(
     report: SweepReport,
     *,
     err: bool = False,
-    max_tests: int = 20,
+    max_tests: int | None = 20,
     written: Sequence[tuple[str, str]] = (),
+    app_url: str = DEFAULT_APP_URL,
 ) -> None:
     """The summary: the counts (runs apart from tests; a table on a terminal), the tests
-    named, the first problems, the notes, the verdict and the report files ``written``.
+    named by run with a link to each run (``app_url``), the first problems, the notes, the
+    verdict and the report files ``written``.
 
     ``err`` sends the summary to stderr (when a report goes to stdout); at most
-    ``max_tests`` still-failing and as many flaky tests are named.
+    ``max_tests`` still-failing and as many flaky tests are named (None: all).
     """
     console = Console(stderr=err)
     if console.is_terminal:
-        console.print(summary_table(report, max_tests=max_tests))
+        console.print(summary_table(report, max_tests=max_tests, app_url=app_url))
     else:
-        _print_plain_summary(report, err=err, max_tests=max_tests)
-    problems = (o for o in report.results if o.outcome.incomplete)
-    for shown, outcome in enumerate(problems):
-        if shown == 10:
-            click.echo("  ... (the report lists them all)", err=True)
-            break
-        click.echo(f"  {outcome.target}: {outcome.outcome.value}: {outcome.error}", err=True)
+        _print_plain_summary(report, err=err, max_tests=max_tests, app_url=app_url)
+    for line in problem_lines(report):
+        click.echo(line, err=True)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     dry_run = bool(report.config.get("dry_run"))
@@ -283,20 +318,51 @@ def print_summary(
     files = written_line(written)
     if files:
         click.echo(files, err=err)
+    device, makespan = report.summary.device_seconds, report.summary.makespan_seconds
+    if device is not None and makespan is not None:
+        click.echo(
+            f"device time {duration_text(device)}, makespan {duration_text(makespan)}", err=err
+        )
 
 
-def _print_plain_summary(report: SweepReport, *, err: bool, max_tests: int) -> None:
-    """The counts on one line (runs, then tests), then one line per test named
-    (still failing first, then flaky), for logs and CI."""
-    story = digest(report, max_items=max_tests)
+def problem_lines(report: SweepReport, *, limit: int = 10) -> list[str]:
+    """A line for each way targets could not be rerun to their end: one target's error as
+    it is, or ``"  12 targets: interrupted: sweep cancelled (2001, 2002, ...)"`` for many
+    that ended the same way (the error less its request), ``limit`` lines at most."""
+    ways: dict[tuple[str, str], list[int]] = {}
+    for outcome in report.results:
+        if outcome.outcome.incomplete:
+            why = _REQUEST.sub("", outcome.error or "")
+            ways.setdefault((outcome.outcome.value, why), []).append(outcome.target)
+    lines = []
+    for (kind, why), targets in list(ways.items())[:limit]:
+        if len(targets) == 1:
+            lines.append(f"  {targets[0]}: {kind}: {why}")
+            continue
+        shown = ", ".join(map(str, targets[:5])) + (", ..." if len(targets) > 5 else "")
+        lines.append(f"  {len(targets)} targets: {kind}: {why} ({shown})")
+    if len(ways) > limit:
+        lines.append("  ... (the report lists them all)")
+    return lines
+
+
+def _print_plain_summary(
+    report: SweepReport, *, err: bool, max_tests: int | None, app_url: str
+) -> None:
+    """The counts on one line (runs, then tests), then the tests named (still failing
+    first, then flaky), a run's tests under a line with its link, for logs and CI."""
+    story = digest(report, max_items=sys.maxsize if max_tests is None else max_tests)
     click.echo(f"summary: {plain_counts(story.counts)}", err=err)
     for title, tests in (("still failing", story.failing), ("flaky", story.flaky)):
-        for test in tests.items:
-            name = test.name or "(tests not known)"
-            evidence = f"; {test.evidence}" if test.evidence else ""
-            click.echo(f"  {title}: {name} ({test.where}{evidence})", err=err)
+        for group in by_run(tests.items):
+            click.echo(f"  {title}: {group.where}: {run_link(app_url, group.page)}", err=err)
+            for test in group.tests:
+                name = test.name or "(tests not known)"
+                evidence = f": {test.evidence}" if test.evidence else ""
+                click.echo(f"    {name}{evidence}", err=err)
         if tests.more:
-            click.echo(f"  {title}: ... and {tests.more} more (the report lists them all)", err=err)
+            more = f"... and {tests.more} more (--all lists every one)"
+            click.echo(f"  {title}: {more}", err=err)
 
 
 def conclude(invocation: Invocation, ran: Ran) -> int:
@@ -319,6 +385,8 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
     if ran.refused_up_front:
         assert ran.error is not None
         return error_exit(ran.error, invocation.verbose)
+    if ran.unreached and not report.summary.triggered:
+        return 2  # said by the guard: the server answered nothing, nothing was triggered
     if ran.journal is not None and ran.complete and not invocation.quiet:
         click.echo(f"journal: {ran.journal}", err=True)
     if invocation.notifiers and invocation.settings.dry_run:
@@ -328,12 +396,18 @@ def _conclude(invocation: Invocation, ran: Ran) -> int:
         from rerunorch.notify import notify_all
 
         anyio.run(notify_all, invocation.notifiers, report, invocation.notify_options)
-    each = _write_each(report, invocation.outputs)
+    each = _write_each(report, invocation.outputs, ran.records)
     err = invocation.outputs.to_stdout
     if invocation.settings.dry_run:
         _print_plan(report, err=err)
     written = [(flag, path) for flag, path, warning in each if warning is None]
-    print_summary(report, err=err, written=written)
+    print_summary(
+        report,
+        err=err,
+        written=written,
+        max_tests=None if invocation.show_all else 20,
+        app_url=invocation.app_url,
+    )
     for line in (warning for _, _, warning in each if warning):
         click.echo(f"warning: {line}", err=True)
     if ran.error is not None:

@@ -5,21 +5,38 @@ A *run* is one execution result swept (a target, with its rerun); a *test* is on
 test case of a run. One still-failing run may hold many still-failing tests, so
 the two are never counted in one list.
 
-Testsigma's pages for a run are not linked: no URL pattern for them is
-documented (see the project's notes on the API), so none is guessed.
+The tests named are grouped by run, each run with a link to its page in
+Testsigma (``--app-url``/``app_url``, a pattern with ``{id}``; the default is the
+run page of app.testsigma.com).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
-from rerunorch.report.digest import Count
+from rerunorch.errors import ConfigError
+from rerunorch.report.digest import Count, TestLine
 from rerunorch.report.model import Summary, exit_code_for
 from rerunorch.report.text import plural
 
-__all__ = ["EXIT_MEANINGS", "CountGroup", "count_groups", "plain_counts", "verdict", "written_line"]
+__all__ = [
+    "DEFAULT_APP_URL",
+    "EXIT_MEANINGS",
+    "CountGroup",
+    "RunGroup",
+    "by_run",
+    "check_app_url",
+    "count_groups",
+    "plain_counts",
+    "run_link",
+    "verdict",
+    "written_line",
+]
+
+DEFAULT_APP_URL = "https://app.testsigma.com/ui/td/runs/{id}"
+"""Where Testsigma shows a run (``{id}``: its execution-result id)."""
 
 EXIT_MEANINGS = {
     0: "nothing still fails",
@@ -45,6 +62,71 @@ class CountGroup:
 
     title: str
     counts: tuple[Count, ...]
+
+
+@attrs.frozen
+class RunGroup:
+    """The tests named of one run (in the digest's order).
+
+    Attributes:
+        where: ``"plan 301, run 1001 → rerun 2001"``.
+        page: The id of the run whose page is linked (the rerun, else the run).
+        tests: Its tests.
+    """
+
+    where: str
+    page: int
+    tests: tuple[TestLine, ...]
+
+
+def by_run(tests: Iterable[TestLine]) -> Iterator[RunGroup]:
+    """``tests`` grouped by the run they are of (the digest lists a run's tests together);
+    in a run, broken tests first, then undecided ones, then those never run."""
+    group: list[TestLine] = []
+    for test in tests:
+        if group and (group[0].run, group[0].rerun) != (test.run, test.rerun):
+            yield _group(group)
+            group = []
+        group.append(test)
+    if group:
+        yield _group(group)
+
+
+# A run's tests by what matters most: broken, then undecided, then never run.
+_RANK = {"broken": 0, "undecided": 1, "not_run": 2}
+
+
+def _group(tests: list[TestLine]) -> RunGroup:
+    first = tests[0]
+    page = first.rerun if first.rerun is not None else first.run
+    ranked = sorted(tests, key=lambda t: _RANK.get((t.evidence or "").split(":", 1)[0], 3))
+    return RunGroup(first.where, page, tuple(ranked))
+
+
+def check_app_url(pattern: str, where: str = "--app-url") -> str:
+    """``pattern`` if it makes a web address of a run id, else a :class:`ConfigError`.
+
+    >>> check_app_url("https://t.example/runs/{id}")
+    'https://t.example/runs/{id}'
+    """
+    try:
+        link = pattern.format(id=1)
+    except (KeyError, IndexError, ValueError):
+        link = ""
+    if "{id}" not in pattern or not link.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"{where}: {pattern!r} is not a web address with {{id}} (e.g. {DEFAULT_APP_URL})"
+        )
+    return pattern
+
+
+def run_link(pattern: str, run_id: int) -> str:
+    """The page of run ``run_id`` in Testsigma.
+
+    >>> run_link(DEFAULT_APP_URL, 2001)
+    'https://app.testsigma.com/ui/td/runs/2001'
+    """
+    return pattern.format(id=run_id)
 
 
 def count_groups(counts: Iterable[Count]) -> tuple[CountGroup, ...]:

@@ -91,6 +91,12 @@ def sweep_options(command: Any) -> Any:
         click.option(
             "--report", type=click.Path(dir_okay=False), help="Write the JSON report here."
         ),
+        click.option(
+            "--json",
+            is_flag=True,
+            help="Print the JSON report on stdout, and nothing else there (the summary "
+            "goes to stderr); the same as --report -.",
+        ),
         click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here."),
         click.option(
             "--markdown",
@@ -125,6 +131,18 @@ def sweep_options(command: Any) -> Any:
         ),
         click.option("-v", "--verbose", count=True, help="More detail; -vv for debug logs."),
         click.option("-q", "--quiet", is_flag=True, help="Only the summary and errors."),
+        click.option(
+            "--all",
+            "show_all",
+            is_flag=True,
+            help="Name every flaky and still-failing test in the summary (default: 20 of each).",
+        ),
+        click.option(
+            "--app-url",
+            metavar="PATTERN",
+            help="A run's page in Testsigma, linked from the summary ({id}: the run's id).  "
+            "[default: https://app.testsigma.com/ui/td/runs/{id}]",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

@@ -4,13 +4,14 @@ Every hook name starts with ``rerunorch_``. A plugin is a module (or object)
 with functions of these names marked with :data:`hookimpl`; it may take any
 subset of a hook's arguments. The ``register_*`` hooks are plain functions;
 the sweep event hooks may also be ``async def``, and each takes one frozen
-``event`` (see :mod:`rerunorch.events`), so that new fields break no plugin.
+``event`` (see :mod:`rerunorch.events`), so that new fields break no plugin;
+so may ``rerunorch_next_round``, which takes one frozen ``ctx``.
 See docs/plugins.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -18,6 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from rerunorch.api.models import TestCaseResultRequest
     from rerunorch.events import (
         RequestsPaused,
         RerunFinished,
@@ -27,10 +29,12 @@ if TYPE_CHECKING:
     )
     from rerunorch.notify import Notifier
     from rerunorch.strategies.base import Strategy
+    from rerunorch.verdicts import RoundContext
 
 __all__ = [
     "hookimpl",
     "hookspec",
+    "rerunorch_next_round",
     "rerunorch_rate_limited",
     "rerunorch_register_commands",
     "rerunorch_register_notifiers",
@@ -101,3 +105,17 @@ def rerunorch_rate_limited(event: RequestsPaused) -> Awaitable[None] | None:
 @hookspec
 def rerunorch_sweep_finished(event: SweepFinished) -> Awaitable[None] | None:
     """The sweep has ended; ``event.report`` is final (notes may still be added to it)."""
+
+
+@hookspec
+def rerunorch_next_round(
+    ctx: RoundContext,
+) -> Iterable[TestCaseResultRequest] | Awaitable[Iterable[TestCaseResultRequest] | None] | None:
+    """Before a later round (2 or more) of ``ctx.target``: which of ``ctx.picks`` to rerun.
+
+    Asked after the strategy's own ``next_round``, and each plugin sees the picks the ones
+    before it left. Answer a subset of ``ctx.picks`` (matched by ``id``: a plugin narrows a
+    round, never widens it), an empty tuple to end the rounds (the undecided tests get the
+    bound ``strategy``), or None to keep them. A hook that raises or answers anything else
+    is noted in the report and counts as None.
+    """

@@ -37,11 +37,14 @@ from rerunorch.plugins.calls import await_me_maybe, call_impl, impls_of
 from rerunorch.plugins.enablement import PluginEnablement, normalize
 from rerunorch.plugins.info import FailedPlugin, PluginInfo
 from rerunorch.plugins.relay import PluginRelay
+from rerunorch.plugins.rounds import Picks, narrow, narrowed
 from rerunorch.secret import safe_error, safe_traceback
 from rerunorch.strategies.base import Strategy
 
 if TYPE_CHECKING:
     import click
+
+    from rerunorch.verdicts import RoundContext
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginManager", "installed_entry_points", "load_plugins"]
 
@@ -355,6 +358,41 @@ class PluginManager:
     async def sweep_finished(self, event: SweepFinished) -> list[tuple[str, str]]:
         """Run each plugin's ``rerunorch_sweep_finished``; returns the failures."""
         return await self._tell(self._pm.hook.rerunorch_sweep_finished, event)
+
+    # -- later rounds ------------------------------------------------------------------------
+
+    def decides_rounds(self) -> bool:
+        """Whether any plugin implements ``rerunorch_next_round``."""
+        return bool(impls_of(self._pm.hook.rerunorch_next_round))
+
+    async def next_round(self, ctx: RoundContext) -> tuple[Picks | None, list[tuple[str, str]]]:
+        """Ask each plugin's ``rerunorch_next_round`` (pluggy's order, async ones awaited)
+        which of ``ctx.picks`` to rerun; each sees what the ones before it left.
+
+        Returns:
+            The picks left (None: no plugin narrowed them; ``()``: a plugin ended the
+            rounds, and the rest were not asked), and ``(plugin name, error)`` for each
+            implementation that raised or answered something else than picks or None.
+        """
+        hook = self._pm.hook.rerunorch_next_round
+        failures: list[tuple[str, str]] = []
+        picks: Picks | None = None
+        for impl in reversed(impls_of(hook)):
+            try:
+                answer = await await_me_maybe(call_impl(impl, {"ctx": ctx}))
+                if answer is None:
+                    continue
+                picks = narrow(ctx, answer)
+            except Exception as exc:
+                log.debug(
+                    "plugin %s raised in %s:\n%s", impl.plugin_name, hook.name, safe_traceback(exc)
+                )
+                failures.append((impl.plugin_name, safe_error(exc)))
+                continue
+            if not picks:
+                return (), failures
+            ctx = narrowed(ctx, picks)
+        return picks, failures
 
     async def _tell(self, hook: pluggy.HookCaller, event: SweepEvent) -> list[tuple[str, str]]:
         """Call ``hook(event=event)`` on each plugin in pluggy's order (last registered first),

@@ -14,9 +14,12 @@ from rerunorch.events import (
     SweepListener,
     SweepStarted,
 )
+from rerunorch.plugins.rounds import Picks, RoundsStrategy
 
 if TYPE_CHECKING:
     from rerunorch.plugins.manager import PluginManager
+    from rerunorch.strategies.base import Strategy
+    from rerunorch.verdicts import RoundContext
 
 __all__ = ["PluginRelay"]
 
@@ -59,6 +62,19 @@ class PluginRelay(SweepListener):
         report.notes.extend(self.notes())
         self.failures.clear()
 
+    def with_rounds(self, strategy: Strategy) -> Strategy:
+        """``strategy`` with the plugins' ``rerunorch_next_round`` hooks asked about each later
+        round after its own ``next_round`` (``strategy`` itself when no plugin has the hook).
+        Their failures are noted like the event hooks' (event ``next_round``)."""
+        if not self._manager.decides_rounds():
+            return strategy
+        return RoundsStrategy(strategy, self._next_round)
+
+    async def _next_round(self, ctx: RoundContext) -> Picks | None:
+        picks, failures = await self._manager.next_round(ctx)
+        self._note("next_round", failures)
+        return picks
+
     def notes(self) -> list[str]:
         """One line per plugin and event that failed, e.g. for ``report.notes``."""
         lines = []
@@ -68,8 +84,11 @@ class PluginRelay(SweepListener):
         return lines
 
     def _count(self, event: SweepEvent, failures: list[tuple[str, str]]) -> None:
+        self._note(event.name, failures)
+
+    def _note(self, name: str, failures: list[tuple[str, str]]) -> None:
         for plugin, error in failures:
-            count, first = self.failures.get((plugin, event.name), (0, error))
-            self.failures[(plugin, event.name)] = (count + 1, first)
+            count, first = self.failures.get((plugin, name), (0, error))
+            self.failures[(plugin, name)] = (count + 1, first)
             if not count:
-                log.warning("plugin %s failed on %s: %s", plugin, event.name, error)
+                log.warning("plugin %s failed on %s: %s", plugin, name, error)

@@ -222,7 +222,7 @@ def digest(report: SweepReport, *, max_items: int = 50) -> Digest:
         problems=problems.listing(),
         started=started,
         duration=duration,
-        timing=_timing(started, duration),
+        timing=_timing(started, duration, summary),
         notes=tuple(report.notes),
     )
 
@@ -246,10 +246,18 @@ def _where(plan: int | None, run: int, rerun: int | None) -> str:
     return f"{plan_part}run {run}{rerun_part}"
 
 
-def _timing(started: str, duration: float | None) -> str:
-    if duration is None:
-        return f"Started {started}; not finished."
-    return f"Started {started}, took {duration_text(duration)}."
+def _timing(started: str, duration: float | None, summary: Summary) -> str:
+    text = (
+        f"Started {started}; not finished."
+        if duration is None
+        else f"Started {started}, took {duration_text(duration)}."
+    )
+    if summary.device_seconds is not None and summary.makespan_seconds is not None:
+        text += (
+            f" Reruns: {duration_text(summary.device_seconds)} of device time,"
+            f" {duration_text(summary.makespan_seconds)} from the first start to the last end."
+        )
+    return text
 
 
 def _line(test: TestRef, outcome: Outcome) -> TestLine:

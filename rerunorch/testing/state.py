@@ -136,7 +136,11 @@ class SimState:
         ids = self._ids
         run_id = next(ids)
         cases = tuple(
-            self._rerun_case(case, iterations, next(ids), parent.id) for case, iterations in picks
+            # The draw is keyed by the rerun's place in its chain, not by its id (which depends on
+            # the order reruns are created): a seed then repeats, and sweeps of one seed with
+            # different policies see the same draws at the same depth.
+            self._rerun_case(case, iterations, next(ids), f"{parent.root_id}:{parent.depth + 1}")
+            for case, iterations in picks
         )
         noise = 0.8 + 0.4 * unit(self._config.seed, "duration", parent.id)
         share = _weight(cases) / _weight(parent.cases)
@@ -252,7 +256,7 @@ class SimState:
         self._stats.active_runs_peak = max(self._stats.active_runs_peak, active)
 
     def _rerun_case(
-        self, case: Case, iterations: tuple[Iteration, ...], result_id: int, trial: int
+        self, case: Case, iterations: tuple[Iteration, ...], result_id: int, trial: object
     ) -> Case:
         rerun = self._dataset.rerun_result
         new = tuple(

@@ -6,6 +6,10 @@ The file may be named in the config file (or with ``-o file=PATH``)::
 
     [strategy.quarantine]
     file = "ci/quarantine.txt"
+
+Installed, it also keeps quarantined tests out of every later round, whatever the
+strategy (hook ``rerunorch_next_round``; the file of ``$RERUNORCH_QUARANTINE_FILE``,
+else ``quarantine.txt`` if there is one).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from rerunorch import (
     Decision,
     DecisionContext,
     ReRunType,
+    RoundContext,
     Selection,
     Skip,
     Strategy,
@@ -73,9 +78,13 @@ class QuarantineList:
 
     def holds(self, test: TestCaseResult) -> bool:
         """Whether ``test`` is quarantined."""
-        if test.test_case_id is not None and test.test_case_id in self.ids:
+        return self.holds_case(test.test_case_id, test.test_case_name)
+
+    def holds_case(self, test_case_id: int | None, name: str | None) -> bool:
+        """Whether the test case of this id or name is quarantined."""
+        if test_case_id is not None and test_case_id in self.ids:
             return True
-        return test.test_case_name is not None and test.test_case_name.strip() in self.names
+        return name is not None and name.strip() in self.names
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.names)
@@ -164,8 +173,47 @@ class Quarantine:
         reason = f"{len(keep)} failed test(s)" + (f", {held} quarantined" if held else "")
         return Selection(ReRunType.USER_PICKED, requests, reason=reason)
 
+    def next_round(self, ctx: RoundContext) -> tuple[TestCaseResultRequest, ...] | None:
+        """Its own file's quarantined tests are left out of later rounds too."""
+        return _without(ctx, self.quarantined())
+
+
+def _without(
+    ctx: RoundContext, quarantine: QuarantineList
+) -> tuple[TestCaseResultRequest, ...] | None:
+    held = {
+        pick_id
+        for pick_id, test in ctx.picked.items()
+        if quarantine.holds_case(test.test_case_id, test.test_case_name)
+    }
+    return tuple(p for p in ctx.picks if p.id not in held) if held else None
+
+
+_read: dict[tuple[str, int, int], QuarantineList] = {}
+
+
+def _current() -> QuarantineList:
+    """The quarantine file as it is now (read again when it changes)."""
+    named = os.environ.get(ENV_FILE) or None
+    file = Path(named if named is not None else DEFAULT_FILE)
+    try:
+        stat = file.stat()
+    except OSError:
+        return read_quarantine(named)  # none, or the error that names the file
+    key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _read:
+        _read.clear()
+        _read[key] = read_quarantine(named)
+    return _read[key]
+
 
 @hookimpl
 def rerunorch_register_strategies(register: Callable[[Strategy], None]) -> None:
     """Register the ``quarantine`` strategy."""
     register(Quarantine())
+
+
+@hookimpl
+def rerunorch_next_round(ctx: RoundContext) -> tuple[TestCaseResultRequest, ...] | None:
+    """Never rerun a quarantined test in a later round, whatever the strategy."""
+    return _without(ctx, _current())
