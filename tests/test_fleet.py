@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import pytest
 from redis_server import RedisServer, redis_server_or_skip
 
 from rerunorch import Sweep, SweepSettings
-from rerunorch.events import RerunFinished, SweepListener
+from rerunorch.events import RerunFinished, RerunTriggered, SweepListener
 from rerunorch.fleet import Fleet, FleetJournal, FleetWorker, fleet_report
 from rerunorch.outcome import Outcome
 from rerunorch.report.model import SweepReport
@@ -260,3 +261,52 @@ async def test_a_redis_that_restarts_empty_is_said_and_nothing_is_triggered_blin
     # The targets begun went on to their ends; none was triggered without its record.
     assert part.summary.targets >= 2
     assert sim.stats.reruns_created == part.summary.triggered
+
+
+class _StopOnTrigger(SweepListener):
+    """Winds its sweep down at the first rerun triggered."""
+
+    sweep: Sweep | None = None
+
+    async def rerun_triggered(self, event: RerunTriggered) -> None:
+        if self.sweep is not None:
+            self.sweep.stop()
+
+
+@pytest.mark.simulator(targets=8, run_duration=(600.0, 900.0), seed=2)
+async def test_a_worker_stopped_gives_its_claims_up_and_another_ends_the_sweep(
+    rerunorch_simulator: Simulator, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    ids = sim.target_ids
+    settings = attrs.evolve(_settings(sim, rounds=1), grace=0.0)
+    fleet = Fleet(redis_server.url, "night")
+    await fleet.join([Target(t) for t in ids], "d1", _config(settings))
+    journal = FleetJournal.open(tmp_path / "stopped.sqlite", settings={}, fingerprint="d1")
+    assert isinstance(journal, FleetJournal)
+    worker = FleetWorker(fleet, journal, lease=30.0)  # a long lease: only giving up frees them
+    stopper = _StopOnTrigger()
+    sweep = Sweep(
+        worker.claims(),
+        settings,
+        api_key=sim.api_key,
+        clock=sim.clock,
+        journal=journal,
+        listener=stopper,
+    )
+    stopper.sweep = sweep
+    worker.watch(sweep)
+    async with worker.running():
+        stopped = await sweep.run()
+    journal.close(finished=False)
+    await fleet.close()
+    assert stopped.summary.interrupted >= 1
+    assert worker.held >= 1, "claims left unfinished"
+    await _worker(tmp_path, redis_server.url, sim, ids, rounds=1)  # its lease: 1 s
+    merged = await _merged(redis_server.url)
+    assert merged.summary.targets == merged.summary.triggered == len(ids)
+    assert merged.summary.interrupted == 0
+    assert any("taken over" in note for note in merged.notes), merged.notes
+    assert sim.stats.duplicate_rerun_attempts == 0
+    assert sim.stats.reruns_created == len(ids)
+    merged.close()

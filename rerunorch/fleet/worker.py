@@ -381,8 +381,7 @@ class FleetWorker:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[FleetWorker]:
         """Renew the leases and send what is unsent while the block runs; on leaving it,
-        send what is left, give up the claims still held (others take them at once) and
-        add this worker's requests to the fleet's count."""
+        send what is left and give up the claims still held (others take them at once)."""
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._renewing)
             try:
