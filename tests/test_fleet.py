@@ -50,10 +50,11 @@ async def _worker(
     listener: SweepListener | None = None,
     rounds: int = 3,
     joined: Callable[[], None] = lambda: None,
+    window: int | None = None,
 ) -> tuple[FleetWorker, SweepReport]:
     """One worker to the fleet's end: (the worker, its own part of the sweep)."""
     fleet = Fleet(url, name)
-    settings = _settings(sim, rounds)
+    settings = attrs.evolve(_settings(sim, rounds), window=window)
     try:
         chosen = None if targets is None else [Target(t) for t in targets]
         await fleet.join(chosen, digest, _config(settings))
@@ -195,7 +196,7 @@ class _WhileDown(SweepListener):
             self.down = True
 
 
-@pytest.mark.simulator(targets=16, run_duration=(60.0, 400.0), seed=3)
+@pytest.mark.simulator(targets=16, run_duration=(300.0, 900.0), seed=3)
 async def test_workers_keep_their_targets_going_while_redis_restarts(
     rerunorch_simulator: Simulator,
     redis_server: RedisServer,
@@ -205,24 +206,26 @@ async def test_workers_keep_their_targets_going_while_redis_restarts(
     sim = rerunorch_simulator
     ids = sim.target_ids
     restarting = _WhileDown(redis_server, workers=2)
-    async with anyio.create_task_group() as tg:
-        parts: list[tuple[FleetWorker, SweepReport]] = []
+    parts: list[tuple[FleetWorker, SweepReport]] = []
 
-        async def one(listener: SweepListener | None) -> None:
-            # One round: a target triggered goes on to its end without Redis.
-            found = await _worker(
-                tmp_path,
-                redis_server.url,
-                sim,
-                ids,
-                listener=listener,
-                rounds=1,
-                joined=restarting.joined,
-            )
-            parts.append(found)
+    async def one(listener: SweepListener | None) -> None:
+        # One round: a target triggered goes on to its end without Redis.
+        found = await _worker(
+            tmp_path,
+            redis_server.url,
+            sim,
+            ids,
+            listener=listener,
+            rounds=1,
+            joined=restarting.joined,
+            window=4,  # so that the first worker leaves the second some to claim
+        )
+        parts.append(found)
 
-        tg.start_soon(one, restarting)
-        tg.start_soon(one, None)
+    with anyio.fail_after(120):  # a bound, not a wait: the test ends in about a second
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one, restarting)
+            tg.start_soon(one, None)
     assert restarting.ended_while_down == 1, "a claimed target went on to its end without Redis"
     notes = [note for worker, _ in parts for note in worker.notes]
     assert any("Redis is unreachable" in note for note in notes), notes

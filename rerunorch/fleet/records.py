@@ -186,7 +186,7 @@ class Fleet:
         while await self.redis.get(self.key["digest"]) is None:
             if await self.redis.set(lock, me, nx=True, px=int(PUBLISH_LEASE * 1000)):
                 break
-            await anyio.sleep(0.2)  # another worker publishes: its digest comes soon
+            await anyio.sleep(0.05)  # another worker publishes: its digest comes soon
         try:
             await self._publish_now(targets, digest, config, order)
         finally:
