@@ -141,8 +141,24 @@ def test_other_targets_and_bad_fleet_options_are_refused_with_exit_2(
             check=False,
         )
         assert ran.returncode in (0, 1), ran.stderr
+        # The config file's keys: the name (from the environment) joins the fleet, done.
+        config = tmp_path / "rerunorch.toml"
+        config.write_text('[sweep]\nfleet_name = "${FLEET}"\nfleet_lease = 5\n')
+        from_config = [*_command(server, redis_server, first)[:-4], "--config", str(config)]
+        joined = subprocess.run(
+            from_config,
+            env={**ENV, "FLEET": "night-1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert joined.returncode == ran.returncode, joined.stderr
+        assert "0 target(s) claimed" in joined.stderr, joined.stderr
+        config.write_text('[sweep]\nfleet_name = "${FLEET}"\nfleet_lease = 0.01\n')
         cases = [
             (_command(server, redis_server, other), "sweeps other targets"),
+            (from_config, "fleet_lease: 0.01 is not in the range"),
             (_command(server, redis_server, first, "--shard", "1/2"), "does not take --shard"),
             (_command(server, redis_server, first, "--max-active", "2"), "needs --rate"),
             (_command(server, redis_server, first)[:-4], "go together"),
@@ -151,7 +167,12 @@ def test_other_targets_and_bad_fleet_options_are_refused_with_exit_2(
         before = server.requests()
         for command, message in cases:
             done = subprocess.run(
-                command, env=ENV, capture_output=True, text=True, timeout=60, check=False
+                command,
+                env={**ENV, "FLEET": "night-1"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
             assert done.returncode == 2, (command, done.stderr)
             assert message in done.stderr, done.stderr
