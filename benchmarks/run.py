@@ -2,8 +2,9 @@
 
 Each measurement is printed as one JSON object on one line (with the machine's
 cpu count, CPU model and Python version). Scenarios: overhead, pacing-known,
-pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts, makespan, ledger
-(or ``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then meaningless.
+pacing-unknown, memory, polling, faults, shared-pacing, discovery, verdicts, makespan, ledger,
+fleet (or ``all``). ``--quick`` runs small sizes, for a smoke test; the figures are then
+meaningless.
 
 The goals and the latest figures are in ``docs/performance.md``.
 """
@@ -21,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from discovery import discovery
 from faults import faults
+from fleet import fleet
 from ledger import ledger
 from makespan import makespan
 from memory import memory
@@ -44,6 +46,7 @@ SCENARIOS: dict[str, Scenario] = {
     "verdicts": verdicts,
     "makespan": makespan,
     "ledger": ledger,
+    "fleet": fleet,
 }
 
 

@@ -19,12 +19,17 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """redis-server without persistence; ``stop()`` and ``start()`` again on the same port."""
+    """redis-server; ``stop()`` and ``start()`` again on the same port.
 
-    def __init__(self, binary: str) -> None:
+    Without persistence, unless given a ``directory`` for its append-only file (then a
+    restart keeps the data, as a production Redis does).
+    """
+
+    def __init__(self, binary: str, directory: str | None = None) -> None:
         self.binary = binary
         self.port = _free_port()
         self.process: subprocess.Popen[str] | None = None
+        self.directory = directory
 
     @property
     def url(self) -> str:
@@ -39,11 +44,13 @@ class RedisServer:
             "127.0.0.1",
             "--save",
             "",
-            "--appendonly",
-            "no",
             "--loglevel",
             "notice",
         ]
+        if self.directory is None:
+            command += ["--appendonly", "no"]
+        else:
+            command += ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.directory]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         for line in self.process.stdout:  # its own word that it listens: no polling
@@ -58,10 +65,10 @@ class RedisServer:
             self.process = None
 
 
-def redis_server_or_skip() -> RedisServer:
+def redis_server_or_skip(directory: str | None = None) -> RedisServer:
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("RERUNORCH_REQUIRE_REDIS"):
             pytest.fail("redis-server is not installed (CI installs it: see .ci/run)")
         pytest.skip("redis-server is not installed")
-    return RedisServer(binary)
+    return RedisServer(binary, directory)

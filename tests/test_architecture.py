@@ -36,6 +36,7 @@ SUBPACKAGES = {
     "discovery",
     "ledger",
     "notifiers",
+    "fleet",
 }
 
 # The engine's side: what runs a sweep or drives it. Nothing below it may reach up.
@@ -58,6 +59,8 @@ FORBIDDEN: Mapping[str, Set[str]] = {
     # The flake ledger reads the API's models and the verdicts; the sweep reads it.
     "ledger": ENGINE_SIDE
     | {"report", "journal", "strategies", "discovery", "pacing", "events", "outcome", "testing"},
+    # A fleet feeds the engine (targets, a journal) and reads its records: it never runs it.
+    "fleet": ENGINE_SIDE | {"api", "strategies", "discovery", "testing"},
 }
 
 # Rooms below the ledger: they must not import it (the events name its Observation).
@@ -239,6 +242,17 @@ def test_only_the_cli_drives_the_engine() -> None:
         str(i)
         for i in IMPORTS
         if room(i.target) in {"engine", "cli"} and room(i.source) not in DRIVERS
+    ]
+    assert bad == [], "\n".join(bad)
+
+
+def test_only_the_cli_uses_the_fleet() -> None:
+    """The fleet is a target source and a journal the CLI hands the engine; nothing else
+    (the engine included) knows of it."""
+    bad = [
+        str(i)
+        for i in IMPORTS
+        if room(i.target) == "fleet" and room(i.source) not in DRIVERS | {"fleet"}
     ]
     assert bad == [], "\n".join(bad)
 

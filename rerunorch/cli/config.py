@@ -64,6 +64,9 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "notify": (list,),
     "from_file": (str,),
     "shared_limit": (str,),
+    "fleet": (str,),
+    "fleet_name": (str,),
+    "fleet_lease": (int, float),
     "shard": (str,),
     "plugins_dir": (str,),
     # where the targets come from (discovery and reports)

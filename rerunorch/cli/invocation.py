@@ -35,7 +35,7 @@ from rerunorch.plugins import PluginManager
 from rerunorch.plugins.settings import configure_plugin, mask_settings, parse_option
 from rerunorch.polling import PollPolicy
 from rerunorch.report.output import STDOUT, check_output
-from rerunorch.secret import Secret, validate_api_key
+from rerunorch.secret import Secret, mask_url, validate_api_key
 from rerunorch.settings import SweepSettings
 from rerunorch.sharding import Shard
 from rerunorch.strategies.base import Strategy
@@ -122,6 +122,8 @@ class Invocation:
         plugins: The plugin manager (strategies, listeners).
         verbose, quiet: ``-v`` (counted) and ``-q``.
         time_scale: How much faster the sweep's clock runs.
+        fleet, fleet_name, fleet_lease: ``--fleet`` (a Redis URL), ``--fleet-name`` and
+            ``--fleet-lease`` (docs/scaling.md); None without a fleet.
         show_all: ``--all``: the summary names every test (else the first 20 of each kind).
         app_url: ``--app-url``: the pattern of a run's page in Testsigma (``{id}``).
         history: The flake ledger (a path or ``postgresql://`` URL), or None
@@ -146,6 +148,9 @@ class Invocation:
     verbose: int = 0
     quiet: bool = False
     time_scale: float = 1.0
+    fleet: str | None = None
+    fleet_name: str | None = None
+    fleet_lease: float = 60.0
     show_all: bool = False
     app_url: str = DEFAULT_APP_URL
     history: str | None = None
@@ -178,6 +183,9 @@ def read_invocation(
     key = demo_key or api_key(merged)
     shard = Shard.parse(merged["shard"]) if merged.get("shard") else None
     settings = _settings(merged, shard)
+    fleet = merged.get("fleet")
+    if fleet or merged.get("fleet_name"):
+        settings = fleet_settings(settings, merged, ids)
     outputs = Outputs(
         report=_json_report(merged), junit=merged["junit"], markdown=merged["markdown"]
     )
@@ -194,12 +202,14 @@ def read_invocation(
     journal = (
         None if demo or settings.dry_run else merged.get("journal") or default_journal_path(shard)
     )
+    if fleet:  # each worker keeps a scratch journal: the fleet's records are in Redis
+        journal = None
     return Invocation(
         settings=settings,
         key=key,
         # Last: it reads the targets (and stdin) through.
         targets=None
-        if demo
+        if demo or (fleet and not _given(merged, ids))  # a worker may join without them
         else read_targets(
             merged,
             ids,
@@ -221,6 +231,9 @@ def read_invocation(
         verbose=merged["verbose"],
         quiet=merged["quiet"],
         time_scale=merged.get("time_scale", 1.0),
+        fleet=fleet,
+        fleet_name=merged.get("fleet_name"),
+        fleet_lease=merged.get("fleet_lease") or 60.0,
         show_all=bool(merged.get("show_all")),
         app_url=app_url,
         history=None
@@ -560,3 +573,46 @@ def _settings(options: Mapping[str, Any], shard: Shard | None) -> SweepSettings:
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+_NOT_IN_FLEET = (
+    ("shard", "--shard (the fleet shares the targets out itself)"),
+    ("resume", "--resume (a fleet resumes by itself: start a worker again)"),
+    ("last_failed", "--last-failed"),
+    ("dry_run", "--dry-run"),
+    ("journal", "--journal (the fleet's records are in Redis)"),
+    ("shared_limit", "--shared-limit (the fleet shares the limits through --fleet)"),
+    *((key, flag) for key, flag in _TARGET_FLAGS if key not in ("from_file", "from_report")),
+)
+
+
+def fleet_settings(
+    settings: SweepSettings, options: Mapping[str, Any], ids: tuple[str, ...]
+) -> SweepSettings:
+    """The settings of a fleet worker: the fleet's Redis shares the rate and ``--max-active``,
+    and a worker holds at most a window of ``--max-active`` (or 4 x ``--concurrency``)
+    targets, so that the others find work to take.
+
+    Raises:
+        ConfigError: ``--fleet`` without ``--fleet-name`` (or the other way), a bad name,
+            an option a fleet does not take, or ``--max-active`` without ``--rate``.
+    """
+    from rerunorch.fleet import check_fleet_name
+
+    url, name = options.get("fleet"), options.get("fleet_name")
+    if not url or not name:
+        raise ConfigError("--fleet and --fleet-name go together: give both (or neither)")
+    if not str(url).startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"--fleet must be a redis:// URL, not {mask_url(str(url))[:120]!r}")
+    check_fleet_name(str(name))
+    for key, flag in _NOT_IN_FLEET:
+        if options.get(key):
+            raise ConfigError(f"--fleet does not take {flag}")
+    if settings.max_active and settings.rate is None:
+        raise ConfigError(
+            "--fleet with --max-active needs --rate: the fleet's workers share both "
+            "(the account's requests per second) through Redis"
+        )
+    window = settings.max_active or 4 * settings.concurrency
+    shared = url if settings.rate is not None else None
+    return attrs.evolve(settings, shared_limit=shared, window=window)

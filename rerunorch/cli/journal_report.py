@@ -1,4 +1,4 @@
-"""Rebuilding a :class:`~rerunorch.report.model.SweepReport` from a journal."""
+"""Rebuilding a :class:`~rerunorch.report.model.SweepReport` from a journal (or a fleet)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rerunorch.errors import ConfigError
 from rerunorch.journal import Journal
 from rerunorch.report.model import DEFAULT_FAIL_ON, SweepReport
 
-__all__ = ["load_report", "report_from_journal"]
+__all__ = ["load_report", "report_from_fleet", "report_from_journal"]
 
 
 def load_report(path: str | Path) -> SweepReport:
@@ -45,6 +45,37 @@ def report_from_journal(
         report = load_report(path)
     except ConfigError as exc:
         return error_exit(exc, verbose=0)
+    return _write(report, outputs)
+
+
+def report_from_fleet(
+    url: str, name: str, json_path: str | None, junit: str | None, markdown: str | None
+) -> int:
+    """``rerunorch report --fleet``: the merged reports of fleet ``name``; the exit code."""
+    import anyio
+
+    from rerunorch.fleet import Fleet, fleet_report
+    from rerunorch.fleet.records import redis_errors
+
+    async def merged() -> SweepReport:
+        fleet = Fleet(url, name)
+        try:
+            return await fleet_report(fleet)
+        except redis_errors() as exc:
+            raise ConfigError(f"{fleet.shown}: Redis does not answer ({exc})") from None
+        finally:
+            await fleet.close()
+
+    outputs = Outputs(report=json_path, junit=junit, markdown=markdown)
+    try:
+        outputs.check()
+        report = anyio.run(merged)
+    except ConfigError as exc:
+        return error_exit(exc, verbose=0)
+    return _write(report, outputs)
+
+
+def _write(report: SweepReport, outputs: Outputs) -> int:
     with report:
         for line in write_outputs(report, outputs):
             click.echo(f"warning: {line}", err=True)

@@ -153,8 +153,12 @@ async def run_sweep(
     journal: Journal | None = None,
     clock: Clock | None = None,
     ledger: Ledger | None = None,
+    watch: Callable[[Sweep], None] | None = None,
 ) -> Ran:
     """Run the sweep with progress (no notifiers, no reports: see :func:`conclude`).
+
+    ``watch`` is handed the sweep before it runs (a fleet worker stops claiming once it
+    winds down).
 
     Raises:
         ConfigError: The sweep could not start (e.g. an unknown strategy).
@@ -186,6 +190,8 @@ async def run_sweep(
     sweep.report.notes.extend(ledger.notes if ledger is not None else ())
     # The plugins' settings (masked) go in the report's config as the sweep's own do.
     sweep.report.config = {**sweep.report.config, **invocation.plugin_config}
+    if watch is not None:
+        watch(sweep)
     if live is not None:
         with live.showing(sweep):
             error = await _run_with_signals(sweep, guard)
@@ -228,6 +234,10 @@ def sweep_journaled(invocation: Invocation, ledger: Ledger | None = None) -> Ran
     Raises:
         ConfigError: The journal refuses this sweep, or the sweep could not start.
     """
+    if invocation.fleet:
+        from rerunorch.cli.fleet_run import sweep_in_fleet
+
+        return sweep_in_fleet(invocation, partial(run_sweep, ledger=ledger))
     targets = invocation.targets
     assert targets is not None
     journal = _open_journal(invocation, targets.fingerprint) if invocation.journal else None
@@ -456,7 +466,7 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
         invocation = read_invocation(ctx, options, ids=ids)
     except ConfigError as exc:
         return error_exit(exc, options["verbose"])
-    assert invocation.targets is not None
+    assert invocation.targets is not None or invocation.fleet
     ledger: Ledger | None = None
     try:
         problem = anyio.run(unreachable, invocation.settings.base_url)
@@ -468,7 +478,8 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
     except Exception as exc:
         return error_exit(exc, invocation.verbose)
     finally:
-        invocation.targets.close()
+        if invocation.targets is not None:
+            invocation.targets.close()
         if ledger is not None:
             ledger.close()
     return conclude(invocation, ran)

@@ -280,6 +280,19 @@ def _about(item: object) -> str:
 )
 @click.option("--shard", metavar="I/N", help="Sweep only shard I of N of the targets (1-based).")
 @click.option(
+    "--fleet",
+    metavar="redis://HOST:PORT/DB",
+    help="Join the fleet of workers sweeping one set of targets through Redis (--fleet-name).",
+)
+@click.option("--fleet-name", metavar="NAME", help="With --fleet: the fleet's name (e.g. CI run).")
+@click.option(
+    "--fleet-lease",
+    type=FiniteFloat(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="With --fleet: seconds a dead worker's claims wait before others take them.",
+)
+@click.option(
     "--time-scale",
     type=FiniteFloat(min=0, min_open=True),
     default=1.0,
