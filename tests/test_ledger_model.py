@@ -152,7 +152,9 @@ def test_the_interval_is_one_sided_at_a_boundary_the_data_cannot_leave() -> None
     # (a and b are rounded to 4 places for the quantiles, which are cached)
     low, high = never_failed.interval
     assert low == 0.0
-    assert high == pytest.approx(beta_quantile(0.9, never_failed.alpha, never_failed.beta), abs=1e-5)
+    assert high == pytest.approx(
+        beta_quantile(0.9, never_failed.alpha, never_failed.beta), abs=1e-5
+    )
     never_passed = one([o for n in range(3) for o in night_of(5, n, "FFFFFFFF")])
     low, high = never_passed.interval
     assert high == 1.0
@@ -165,9 +167,9 @@ def test_the_interval_is_one_sided_at_a_boundary_the_data_cannot_leave() -> None
     # An outage's failures are no failure: a test otherwise passing keeps its interval at 0.
     model = FlakeModel(outage_min_tests=1)
     outage = [o for o in night_of(4, 10, "F")]
-    assert one(outage + [o for n in range(10) for o in night_of(4, n, "P")], model).interval[
-        0
-    ] == 0.0
+    assert (
+        one(outage + [o for n in range(10) for o in night_of(4, n, "P")], model).interval[0] == 0.0
+    )
 
 
 def test_evidence_decays_with_the_half_life() -> None:

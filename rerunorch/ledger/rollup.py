@@ -15,6 +15,7 @@ Both give what :func:`~rerunorch.ledger.model.summarize` gives (tests/test_ledge
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
@@ -34,13 +35,26 @@ from rerunorch.ledger.rows import TALLY_COLUMNS, stored_key, tally, where
 from rerunorch.ledger.tallies import NightTally, by_test
 from rerunorch.verdicts import Seen
 
-__all__ = ["DECAY_HALF_LIFE", "DECAY_REF", "rebuild", "summaries", "update"]
+__all__ = [
+    "DECAY_HALF_LIFE",
+    "DECAY_REF",
+    "rebuild",
+    "rebuild_rollup",
+    "refresh",
+    "summaries",
+    "update",
+]
 
 DECAY_REF = 1.7e9
 """The reference time of ``test_totals.weighted_passes`` (2023-11-14)."""
 DECAY_HALF_LIFE = FlakeModel().half_life_days * 86400.0
 """The half-life it is weighted with; a model with another one takes the grouped query."""
 _DAY = 86400.0
+_KEPT = FlakeModel()
+"""The model whose outages ``test_rollup`` is summed with (a model with others reads tallies)."""
+_ROLLUP_OUTAGES = "rollup_outages"
+_CHUNK = 400
+_SEEN = {seen.value: seen for seen in Seen}
 
 
 def _weight_at_ref(last_at: float) -> float:
@@ -120,6 +134,160 @@ def rebuild(db: Backend) -> None:
     update(db, (), [tally(row) for row in db.execute(f"SELECT {TALLY_COLUMNS} FROM tallies")])
 
 
+# -- the failing tests' rollup --------------------------------------------------------------
+
+
+def _outage_text(outages: OutageKeys) -> str:
+    return json.dumps(sorted([kind, night, str(value)] for kind, night, value in outages))
+
+
+def _kept_outages(db: Backend) -> OutageKeys | None:
+    """The outages ``test_rollup`` was summed with (None: not summed yet)."""
+    rows = db.execute("SELECT value FROM ledger_meta WHERE key = ?", (_ROLLUP_OUTAGES,))
+    if not rows:
+        return None
+    return {_outage(kind, night, value) for kind, night, value in json.loads(rows[0][0])}
+
+
+def refresh(db: Backend, keys: Collection[str]) -> None:
+    """Sum up again, after tallies of the tests ``keys`` were written, those of them that
+    ever failed, and every failing test of a night's plan or machine whose outage came or
+    went (:func:`update` first: the outages are read from ``night_groups``)."""
+    outages = _outages_kept(db, _KEPT)
+    before = _kept_outages(db)
+    again = set(keys)
+    for kind, night, value in outages ^ (before or set()):
+        column = "plan_id" if kind == "plan" else "machine"
+        again.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT DISTINCT test_key FROM tallies WHERE night = ? AND {column} = ?",
+                (night, value),
+            )
+        )
+    _sum_up(db, sorted(again), outages)
+    db.execute(
+        "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (_ROLLUP_OUTAGES, _outage_text(outages)),
+    )
+
+
+def rebuild_rollup(db: Backend) -> None:
+    """Fill ``test_rollup`` from every tally of every test that failed (after migration 3)."""
+    db.execute("DELETE FROM test_rollup")
+    db.execute("DELETE FROM ledger_meta WHERE key = ?", (_ROLLUP_OUTAGES,))
+    refresh(db, [row[0] for row in db.execute("SELECT test_key FROM test_totals")])
+
+
+def _sum_up(db: Backend, keys: Sequence[str], outages: OutageKeys) -> None:
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        db.execute(f"DELETE FROM test_rollup WHERE test_key IN ({marks})", chunk)
+        rows = db.execute(
+            f"SELECT {TALLY_COLUMNS} FROM tallies WHERE test_key IN (SELECT test_key FROM "
+            f"test_totals WHERE failures > 0 AND test_key IN ({marks}))",
+            chunk,
+        )
+        histories = by_test(mark([tally(row) for row in rows], _KEPT, outages))
+        db.executemany(
+            f"INSERT INTO test_rollup ({_ROLLUP_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+            [_rollup_row(history) for history in histories],
+        )
+
+
+_ROLLUP_COLUMNS = (
+    "test_key, test_case_id, test_case_name, plan_id, runs, failures, counted_rows, "
+    "weighted_failures, weighted_passes, flips, final, streak, streak_nights, nights, "
+    "last_seen, last_failed"
+)
+
+
+def _rollup_row(history: Sequence[NightTally]) -> tuple[Any, ...]:
+    """A failing test's sums that do not depend on "now" (the model's own), and its
+    failures and passes weighted at the reference time."""
+    s = test_sums(history, DECAY_REF, _KEPT)
+    counted = [t for t in history if not t.outage]
+    newest = history[-1]
+    return (
+        stored_key(newest.test_case_id, newest.test_case_name),
+        s.test_case_id,
+        s.test_case_name,
+        s.plan_id or 0,
+        s.runs,
+        s.failures,
+        len(counted),
+        sum(t.failures * _weight_at_ref(t.last_at) for t in counted),
+        sum(t.passes * _weight_at_ref(t.last_at) for t in counted),
+        s.flips,
+        s.final.value if s.final is not None else None,
+        s.streak,
+        s.streak_nights,
+        s.nights,
+        s.last_seen,
+        s.last_failed,
+    )
+
+
+def _failing_rolled_up(
+    db: Backend, outages: OutageKeys, recent: dict[str, list[int]], factor: float, model: FlakeModel
+) -> list[TestSums] | None:
+    """Each failing test's sums from ``test_rollup``; None when it was summed with other
+    outages than ``outages`` (another model's), or misses a failing test."""
+    if _kept_outages(db) != outages:
+        return None
+    rows = db.execute(f"SELECT {_ROLLUP_COLUMNS} FROM test_rollup")
+    ((failing,),) = db.execute("SELECT COUNT(*) FROM test_totals WHERE failures > 0")
+    if len(rows) != int(failing):
+        return None
+    found = []
+    for row in rows:
+        runs, failures, counted_rows = int(row[4]), int(row[5]), int(row[6])
+        recent_runs, recent_failures, recent_rows = recent.get(row[0], (0, 0, 0))
+        found.append(
+            TestSums(
+                test_case_id=row[1],
+                test_case_name=row[2],
+                plan_id=row[3] or None,
+                runs=runs,
+                failures=failures,
+                alpha=model.alpha + float(row[7]) * factor,
+                beta=model.beta + float(row[8]) * factor,
+                flips=int(row[9]),
+                final=_SEEN[row[10]] if row[10] is not None else None,
+                streak=int(row[11]),
+                streak_nights=int(row[12]),
+                nights=int(row[13]),
+                last_seen=float(row[14]),
+                last_failed=float(row[15]) if row[15] is not None else None,
+                recent=(recent_failures, recent_runs) if recent_rows else None,
+                older=(failures - recent_failures, runs - recent_runs)
+                if counted_rows > recent_rows
+                else None,
+            )
+        )
+    return found
+
+
+def _recent(db: Backend, outages: OutageKeys, split: float) -> dict[str, list[int]]:
+    """Each test's runs, failures and tallies since ``split`` (outages aside): the trend's
+    recent side, a few nights found by the night index."""
+    recent: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for key, plan, machine, night, runs, failures in db.execute(
+        "SELECT test_key, plan_id, machine, night, runs, failures FROM tallies "
+        "WHERE night >= ? AND last_at >= ?",
+        (_night_before(split), split),
+    ):
+        if ("plan", night, plan) in outages or ("machine", night, machine) in outages:
+            continue
+        counts = recent[key]
+        counts[0] += int(runs)
+        counts[1] += int(failures)
+        counts[2] += 1
+    return recent
+
+
 # -- reading --------------------------------------------------------------------------------
 
 
@@ -135,9 +303,14 @@ def summaries(
     whole = since is None and not plans and model.half_life_days * _DAY == DECAY_HALF_LIFE
     if whole and abs(now - DECAY_REF) < 900 * DECAY_HALF_LIFE:  # 2^900 stays a float
         outages = _outages_kept(db, model)
+        factor = 2.0 ** (-(now - DECAY_REF) / DECAY_HALF_LIFE)
+        recent = _recent(db, outages, now - model.trend_days * _DAY)
+        passing = _passing_kept(db, outages, recent, factor, model)
+        rolled = _failing_rolled_up(db, outages, recent, factor, model)
+        if rolled is not None:
+            return flakiest_first(flake_of(sums, now, model) for sums in (*rolled, *passing))
         clause, params = "1 = 1", list[Any]()
         failing, failing_params = "SELECT test_key FROM test_totals WHERE failures > 0", []
-        passing = _passing_kept(db, outages, now, model)
     else:
         clause, params = where(since, plans)
         outages = _outages_counted(db, clause, params, model)
@@ -198,14 +371,16 @@ def _outages_counted(db: Backend, clause: str, params: list[Any], model: FlakeMo
 
 
 def _passing_kept(
-    db: Backend, outages: OutageKeys, now: float, model: FlakeModel
+    db: Backend,
+    outages: OutageKeys,
+    recent: dict[str, list[int]],
+    factor: float,
+    model: FlakeModel,
 ) -> list[TestSums]:
-    """Each never-failing test's sums from ``test_totals``, outage tallies taken out."""
-    factor = 2.0 ** (-(now - DECAY_REF) / DECAY_HALF_LIFE)
-    split = now - model.trend_days * _DAY
+    """Each never-failing test's sums from ``test_totals``, outage tallies taken out
+    (``recent``: :func:`_recent`; ``factor``: the decay from the reference time to now)."""
     passing = "SELECT test_key FROM test_totals WHERE failures = 0"
-    # The tallies to take out (each once, if both its plan and its machine had an outage)
-    # and the recent ones (for the trend): a few nights, found by the night index.
+    # The tallies to take out (each once, if both its plan and its machine had an outage).
     out: dict[tuple[Any, ...], tuple[str, int, float]] = {}
     for kind, night, value in outages:
         column = "plan_id" if kind == "plan" else "machine"
@@ -215,15 +390,6 @@ def _passing_kept(
             (night, value),
         ):
             out[(key, plan, machine, night)] = (key, int(runs), float(last_at))
-    recent: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for key, plan, machine, night, runs in db.execute(
-        "SELECT test_key, plan_id, machine, night, runs FROM tallies "
-        f"WHERE night >= ? AND last_at >= ? AND test_key IN ({passing})",
-        (_night_before(split), split),
-    ):
-        if (key, plan, machine, night) not in out:
-            recent[key][0] += int(runs)
-            recent[key][1] += 1
     taken: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for key, runs, last_at in out.values():
         taken[key][0] += runs
@@ -236,7 +402,7 @@ def _passing_kept(
     ):
         runs_out, rows_out, weighted_out = taken.get(key, (0, 0, 0.0))
         counted_runs, counted_rows = int(runs) - int(runs_out), int(rows) - int(rows_out)
-        recent_runs, recent_rows = recent.get(key, (0, 0))
+        recent_runs, _, recent_rows = recent.get(key, (0, 0, 0))
         found.append(
             TestSums(
                 test_case_id=test_id,

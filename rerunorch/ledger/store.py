@@ -185,6 +185,8 @@ class LedgerStore:
             )
             if number == 2:
                 rollup.rebuild(backend)
+            if number == 3:
+                rollup.rebuild_rollup(backend)
             backend.commit()
 
     # -- writing ----------------------------------------------------------------------------
@@ -229,6 +231,12 @@ class LedgerStore:
         touched: dict[str, set[str]] = defaultdict(set)
         for o in rows:
             touched[o.night].add(stored_key(o.test_case_id, o.test_case_name))
+        self._fold(backend, touched)
+        rollup.refresh(backend, set().union(*touched.values()))
+
+    @staticmethod
+    def _fold(backend: Backend, touched: dict[str, set[str]]) -> None:
+        """Fold the tallies of the tests ``touched`` each night again, and their totals."""
         for night, keys in touched.items():
             for chunk in _chunks(sorted(keys)):
                 marks = ", ".join("?" * len(chunk))
