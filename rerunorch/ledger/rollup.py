@@ -273,19 +273,14 @@ def _failing_rolled_up(
 def _recent(db: Backend, outages: OutageKeys, split: float) -> dict[str, list[int]]:
     """Each test's runs, failures and tallies since ``split`` (outages aside): the trend's
     recent side, a few nights found by the night index."""
-    recent: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for key, plan, machine, night, runs, failures in db.execute(
-        "SELECT test_key, plan_id, machine, night, runs, failures FROM tallies "
-        "WHERE night >= ? AND last_at >= ?",
-        (_night_before(split), split),
-    ):
-        if ("plan", night, plan) in outages or ("machine", night, machine) in outages:
-            continue
-        counts = recent[key]
-        counts[0] += int(runs)
-        counts[1] += int(failures)
-        counts[2] += 1
-    return recent
+    out, out_params = _out(outages)
+    rows = db.execute(
+        "SELECT test_key, SUM(runs), SUM(failures), COUNT(*) FROM (SELECT test_key, runs, "
+        f"failures, {out} AS out FROM tallies WHERE night >= ? AND last_at >= ?) AS recent "
+        "WHERE out = 0 GROUP BY test_key",
+        [*out_params, _night_before(split), split],
+    )
+    return {key: [int(runs), int(failures), int(count)] for key, runs, failures, count in rows}
 
 
 # -- reading --------------------------------------------------------------------------------
