@@ -129,7 +129,9 @@ def _flaky(
     else:
         _table(flakes[:limit], book, where, len(flakes), len(recorded))
     if html is not None:
-        _write_html(html, where, now, flakes, nights(tallies), plan_rates(tallies))
+        # Per-plan points: one plan's outage marks its night, and is left out of its rate.
+        points = nights(tallies, by_plan=True)
+        _write_html(html, where, now, flakes, points, plan_rates(tallies))
     return 0
 
 
