@@ -1,16 +1,22 @@
 """Each test summed up without reading every tally: what makes ``rerunorch flaky`` fast.
 
-:func:`~rerunorch.ledger.model.summarize` reads every tally of every test. Most tests never
-fail, and for them the model needs only sums, so :func:`summaries` reads row by row only
-the tests that failed, and takes the others' sums:
+:func:`~rerunorch.ledger.model.summarize` reads every tally of every test. The store keeps,
+as tallies are written, what the model needs of each test, and :func:`summaries` reads that:
 
-- over the whole ledger, from ``test_totals`` (one row a test, kept up to date by
-  :func:`update` as tallies are written): its passes weighted ``2^((last_at - REF) / H)``
-  at a fixed reference time, turned into the model's weight at ``now`` by one factor;
-  and the night's outages from ``night_groups``;
-- for ``--since``/``--plan``, from one grouped query over those tallies.
+- over the whole ledger, the tests that never failed from ``test_totals`` (one row a test,
+  kept up to date by :func:`update`): their passes weighted ``2^((last_at - REF) / H)`` at a
+  fixed reference time, turned into the model's weight at ``now`` by one factor, and the
+  nights' outages from ``night_groups``;
+- the tests that failed from ``test_rollup`` (kept by :func:`refresh`): the model's own
+  sums over their tallies that do not depend on "now" (streak, flips, final result, ...),
+  summed with the outages of that moment (kept beside it: a reader that finds others, or a
+  model with another half-life or outage rule, reads their tallies instead), and their
+  failures and passes weighted at the reference time;
+- the trend's recent side, for every test, from one grouped query over the last nights;
+- for ``--since``/``--plan``, from one grouped query over those tallies, and the failing
+  tests' tallies one by one.
 
-Both give what :func:`~rerunorch.ledger.model.summarize` gives (tests/test_ledger_store.py).
+All give what :func:`~rerunorch.ledger.model.summarize` gives (tests/test_ledger_store.py).
 """
 
 from __future__ import annotations
@@ -308,7 +314,10 @@ def summaries(
         failing, failing_params = "SELECT test_key FROM test_totals WHERE failures > 0", []
     else:
         clause, params = where(since, plans)
-        outages = _outages_counted(db, clause, params, model)
+        if plans:  # a machine's outage among these plans' tests only
+            outages = _outages_counted(db, clause, params, model)
+        else:  # whole nights: their kept counts
+            outages = {o for o in _outages_kept(db, model) if o[1] >= (since or "")}
         failing = (
             f"SELECT test_key FROM tallies WHERE {clause} GROUP BY test_key "
             "HAVING SUM(failures) > 0"
