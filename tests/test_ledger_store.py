@@ -175,7 +175,9 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
+def random_history() -> list[Observation]:
+    """20 nights of 30 tests on two plans and two machines, reruns until a pass; plan 11
+    fails everything on night 12."""
     import random
 
     rng = random.Random(4)
@@ -204,6 +206,11 @@ def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
                 )
                 if not failed:
                     break
+    return history
+
+
+def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
+    history = random_history()
     now = BASE + 22 * DAY
     with LedgerStore.open(ledger_url) as store:
         store.record(history)
@@ -221,6 +228,23 @@ def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
         assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
     assert any(f.status is FlakeStatus.PASSING for f in expected)
     assert any(f.status is FlakeStatus.BROKEN for f in expected)
+
+
+def test_summaries_kept_night_by_night_are_the_models(ledger_url: str) -> None:
+    """Each night recorded in pieces (a machine, then the other's first runs, then its
+    reruns): the kept sums grow tally by tally, or are summed again, as the model's."""
+    history = random_history()
+    now = BASE + 22 * DAY
+    with LedgerStore.open(ledger_url) as store:
+        for night in range(1, 21):
+            tonight = [o for o in history if o.night == f"2026-11-{night:02d}"]
+            chrome = [o for o in tonight if o.machine == "Chrome"]
+            safari = [o for o in tonight if o.machine == "Safari"]
+            for piece in (chrome, [o for o in safari if not o.round], safari):
+                store.record(piece)
+            if night % 5 == 0 or night == 12:
+                assert_same(store.summaries(now=now), summarize(store.tallies(), now=now))
+        assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
 
 
 def assert_same(found: list[TestFlake], expected: list[TestFlake]) -> None:

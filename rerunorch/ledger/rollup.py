@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+import attrs
+
 from rerunorch.ledger.backends import Backend
 from rerunorch.ledger.model import (
     FlakeModel,
@@ -38,12 +40,13 @@ from rerunorch.ledger.model import (
 )
 from rerunorch.ledger.records import TestFlake
 from rerunorch.ledger.rows import TALLY_COLUMNS, stored_key, tally, where
-from rerunorch.ledger.tallies import NightTally, by_test
+from rerunorch.ledger.tallies import NightTally, by_test, in_time
 from rerunorch.verdicts import Seen
 
 __all__ = [
     "DECAY_HALF_LIFE",
     "DECAY_REF",
+    "Changes",
     "rebuild",
     "rebuild_rollup",
     "refresh",
@@ -155,13 +158,21 @@ def _kept_outages(db: Backend) -> OutageKeys | None:
     return {_outage(kind, night, value) for kind, night, value in json.loads(rows[0][0])}
 
 
-def refresh(db: Backend, keys: Collection[str]) -> None:
-    """Sum up again, after tallies of the tests ``keys`` were written, those of them that
-    ever failed, and every failing test of a night's plan or machine whose outage came or
-    went (:func:`update` first: the outages are read from ``night_groups``)."""
+Changes = dict[str, tuple[list[NightTally], list[NightTally]]]
+"""Per test key, the tallies a write replaced and those it wrote."""
+
+
+def refresh(db: Backend, changes: Changes) -> None:
+    """Bring ``test_rollup`` up to date after the tallies ``changes`` were written
+    (:func:`update` first: the outages are read from ``night_groups``).
+
+    A failing test whose new tallies all come after its newest are added to its sums;
+    the others of ``changes`` that ever failed, and every failing test of a night's plan or
+    machine whose outage came or went, are summed up again from all their tallies.
+    """
     outages = _outages_kept(db, _KEPT)
     before = _kept_outages(db)
-    again = set(keys)
+    again: set[str] = set()
     for kind, night, value in outages ^ (before or set()):
         column = "plan_id" if kind == "plan" else "machine"
         again.update(
@@ -171,6 +182,19 @@ def refresh(db: Backend, keys: Collection[str]) -> None:
                 (night, value),
             )
         )
+    kept = _rolled(db, sorted(set(changes) - again))
+    added: list[_Rollup] = []
+    for key, (old, new) in changes.items():
+        if key in again:
+            continue
+        rolled = kept.get(key)
+        if rolled is None and not old and not any(t.failures for t in new):
+            continue  # it never failed: test_totals has it
+        if rolled is None or old or not rolled.add(mark(new, _KEPT, outages)):
+            again.add(key)
+        else:
+            added.append(rolled)
+    _write(db, [r.key for r in added], added)
     _sum_up(db, sorted(again), outages)
     db.execute(
         "INSERT INTO ledger_meta (key, value) VALUES (?, ?) "
@@ -183,57 +207,179 @@ def rebuild_rollup(db: Backend) -> None:
     """Fill ``test_rollup`` from every tally of every test that failed (after migration 3)."""
     db.execute("DELETE FROM test_rollup")
     db.execute("DELETE FROM ledger_meta WHERE key = ?", (_ROLLUP_OUTAGES,))
-    refresh(db, [row[0] for row in db.execute("SELECT test_key FROM test_totals")])
+    keys = [row[0] for row in db.execute("SELECT test_key FROM test_totals WHERE failures > 0")]
+    _sum_up(db, keys, _outages_kept(db, _KEPT))
+    db.execute(
+        "INSERT INTO ledger_meta (key, value) VALUES (?, ?)",
+        (_ROLLUP_OUTAGES, _outage_text(_outages_kept(db, _KEPT))),
+    )
 
 
-def _sum_up(db: Backend, keys: Sequence[str], outages: OutageKeys) -> None:
+_ROLLUP_COLUMNS = (
+    "test_key, test_case_id, test_case_name, plan_id, runs, failures, counted_rows, "
+    "weighted_failures, weighted_passes, flips, final, streak, streak_nights, streak_night, "
+    "last_failed, newest_first_at, newest_last_at, newest_plan, newest_machine"
+)
+
+_ROLLED_UP = ", ".join(f"rolled.{column}" for column in _ROLLUP_COLUMNS.split(", "))
+
+
+@attrs.define(kw_only=True)
+class _Rollup:
+    """A failing test's row of ``test_rollup``: the sums of
+    :func:`~rerunorch.ledger.model.test_sums` that do not depend on "now", its failures
+    and passes weighted at the reference time, folded one tally at a time in time order."""
+
+    key: str
+    test_case_id: int | None = None
+    test_case_name: str | None = None
+    plan_id: int = 0
+    runs: int = 0
+    failures: int = 0
+    counted_rows: int = 0
+    weighted_failures: float = 0.0
+    weighted_passes: float = 0.0
+    flips: int = 0
+    final: str | None = None  # the newest judged tally's last result
+    streak: int = 0
+    streak_nights: int = 0
+    streak_night: str = ""  # the streak's newest night
+    last_failed: float | None = None
+    newest: tuple[float, float, int, str] = (float("-inf"), float("-inf"), 0, "")
+    streak_set: set[str] | None = None  # the streak's nights, when folded from the start
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.key,
+            self.test_case_id,
+            self.test_case_name,
+            self.plan_id,
+            self.runs,
+            self.failures,
+            self.counted_rows,
+            self.weighted_failures,
+            self.weighted_passes,
+            self.flips,
+            self.final,
+            self.streak,
+            self.streak_nights,
+            self.streak_night,
+            self.last_failed,
+            *self.newest,
+        )
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> _Rollup:
+        return cls(
+            key=row[0],
+            test_case_id=row[1],
+            test_case_name=row[2],
+            plan_id=int(row[3]),
+            runs=int(row[4]),
+            failures=int(row[5]),
+            counted_rows=int(row[6]),
+            weighted_failures=float(row[7]),
+            weighted_passes=float(row[8]),
+            flips=int(row[9]),
+            final=row[10],
+            streak=int(row[11]),
+            streak_nights=int(row[12]),
+            streak_night=row[13],
+            last_failed=float(row[14]) if row[14] is not None else None,
+            newest=(float(row[15]), float(row[16]), int(row[17]), row[18]),
+        )
+
+    @classmethod
+    def of_history(cls, history: Sequence[NightTally]) -> _Rollup:
+        """A test's row from all its tallies, in time order, outages marked."""
+        newest = history[-1]
+        rolled = cls(key=stored_key(newest.test_case_id, newest.test_case_name), streak_set=set())
+        for t in history:
+            rolled._add(t)
+        return rolled
+
+    def add(self, tallies: Sequence[NightTally]) -> bool:
+        """Fold in ``tallies`` (outages marked); False, and some folded, if one of them is
+        not newer than every tally folded so far or its night is older than the streak's:
+        then only the whole history gives the sums."""
+        for t in sorted(tallies, key=in_time):
+            if in_time(t) <= self.newest or not self._add(t):
+                return False
+        return True
+
+    def _add(self, t: NightTally) -> bool:
+        self.newest = in_time(t)
+        self.test_case_id, self.plan_id = t.test_case_id, t.plan_id or 0
+        self.test_case_name = t.test_case_name or self.test_case_name
+        if t.outage:  # it counts in nights and last seen only (test_totals)
+            return True
+        weight = _weight_at_ref(t.last_at)
+        self.counted_rows += 1
+        self.runs += t.runs
+        self.failures += t.failures
+        self.weighted_failures += t.failures * weight
+        self.weighted_passes += t.passes * weight
+        if t.failures:
+            known = self.last_failed
+            self.last_failed = t.last_at if known is None else max(known, t.last_at)
+        if not t.runs:  # only "not run": no result
+            return True
+        self.flips += t.flips
+        if self.final is not None and self.final != t.first.value and t.first is not Seen.NOT_RUN:
+            self.flips += 1
+        if t.tail == t.runs and self.final == t.last.value:  # the streak goes on
+            self.streak += t.tail
+            if self.streak_set is not None:
+                self.streak_set.add(t.night)
+                self.streak_nights = len(self.streak_set)
+            elif t.night > self.streak_night:
+                self.streak_nights += 1
+            elif t.night < self.streak_night:
+                return False  # which nights the streak spans is not kept
+        else:
+            self.streak, self.streak_nights, self.streak_set = t.tail, 1, {t.night}
+        self.streak_night = max(self.streak_night, t.night)
+        self.final = t.last.value
+        return True
+
+
+def _rolled(db: Backend, keys: Sequence[str]) -> dict[str, _Rollup]:
+    found = {}
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         marks = ", ".join("?" * len(chunk))
-        db.execute(f"DELETE FROM test_rollup WHERE test_key IN ({marks})", chunk)
+        for row in db.execute(
+            f"SELECT {_ROLLUP_COLUMNS} FROM test_rollup WHERE test_key IN ({marks})", chunk
+        ):
+            found[row[0]] = _Rollup.of_row(row)
+    return found
+
+
+def _write(db: Backend, keys: Sequence[str], rolled: Sequence[_Rollup]) -> None:
+    """Replace the rows of ``keys`` by ``rolled``."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        db.execute(
+            f"DELETE FROM test_rollup WHERE test_key IN ({', '.join('?' * len(chunk))})", chunk
+        )
+    db.executemany(
+        f"INSERT INTO test_rollup ({_ROLLUP_COLUMNS}) VALUES ({', '.join('?' * 19)})",
+        [r.row() for r in rolled],
+    )
+
+
+def _sum_up(db: Backend, keys: Sequence[str], outages: OutageKeys) -> None:
+    """Sum up from all their tallies those of the tests ``keys`` that ever failed."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
         rows = db.execute(
             f"SELECT {TALLY_COLUMNS} FROM tallies WHERE test_key IN (SELECT test_key FROM "
             f"test_totals WHERE failures > 0 AND test_key IN ({marks}))",
             chunk,
         )
         histories = by_test(mark([tally(row) for row in rows], _KEPT, outages))
-        db.executemany(
-            f"INSERT INTO test_rollup ({_ROLLUP_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-            [_rollup_row(history) for history in histories],
-        )
-
-
-_ROLLUP_COLUMNS = (
-    "test_key, test_case_id, test_case_name, plan_id, runs, failures, counted_rows, "
-    "weighted_failures, weighted_passes, flips, final, streak, streak_nights, nights, "
-    "last_seen, last_failed"
-)
-
-
-def _rollup_row(history: Sequence[NightTally]) -> tuple[Any, ...]:
-    """A failing test's sums that do not depend on "now" (the model's own), and its
-    failures and passes weighted at the reference time."""
-    s = test_sums(history, DECAY_REF, _KEPT)
-    counted = [t for t in history if not t.outage]
-    newest = history[-1]
-    return (
-        stored_key(newest.test_case_id, newest.test_case_name),
-        s.test_case_id,
-        s.test_case_name,
-        s.plan_id or 0,
-        s.runs,
-        s.failures,
-        len(counted),
-        sum(t.failures * _weight_at_ref(t.last_at) for t in counted),
-        sum(t.passes * _weight_at_ref(t.last_at) for t in counted),
-        s.flips,
-        s.final.value if s.final is not None else None,
-        s.streak,
-        s.streak_nights,
-        s.nights,
-        s.last_seen,
-        s.last_failed,
-    )
+        _write(db, chunk, [_Rollup.of_history(history) for history in histories])
 
 
 def _failing_rolled_up(
@@ -243,33 +389,36 @@ def _failing_rolled_up(
     outages than ``outages`` (another model's), or misses a failing test."""
     if _kept_outages(db) != outages:
         return None
-    rows = db.execute(f"SELECT {_ROLLUP_COLUMNS} FROM test_rollup")
+    rows = db.execute(
+        f"SELECT {_ROLLED_UP}, totals.nights, totals.last_at FROM test_rollup AS rolled "
+        "JOIN test_totals AS totals ON totals.test_key = rolled.test_key"
+    )
     ((failing,),) = db.execute("SELECT COUNT(*) FROM test_totals WHERE failures > 0")
     if len(rows) != int(failing):
         return None
     found = []
     for row in rows:
-        runs, failures, counted_rows = int(row[4]), int(row[5]), int(row[6])
-        recent_runs, recent_failures, recent_rows = recent.get(row[0], (0, 0, 0))
+        r = _Rollup.of_row(row)
+        recent_runs, recent_failures, recent_rows = recent.get(r.key, (0, 0, 0))
         found.append(
             TestSums(
-                test_case_id=row[1],
-                test_case_name=row[2],
-                plan_id=row[3] or None,
-                runs=runs,
-                failures=failures,
-                alpha=model.alpha + float(row[7]) * factor,
-                beta=model.beta + float(row[8]) * factor,
-                flips=int(row[9]),
-                final=_SEEN[row[10]] if row[10] is not None else None,
-                streak=int(row[11]),
-                streak_nights=int(row[12]),
-                nights=int(row[13]),
-                last_seen=float(row[14]),
-                last_failed=float(row[15]) if row[15] is not None else None,
+                test_case_id=r.test_case_id,
+                test_case_name=r.test_case_name,
+                plan_id=r.plan_id or None,
+                runs=r.runs,
+                failures=r.failures,
+                alpha=model.alpha + r.weighted_failures * factor,
+                beta=model.beta + r.weighted_passes * factor,
+                flips=r.flips,
+                final=_SEEN[r.final] if r.final is not None else None,
+                streak=r.streak,
+                streak_nights=r.streak_nights,
+                nights=int(row[19]),
+                last_seen=float(row[20]),
+                last_failed=r.last_failed,
                 recent=(recent_failures, recent_runs) if recent_rows else None,
-                older=(failures - recent_failures, runs - recent_runs)
-                if counted_rows > recent_rows
+                older=(r.failures - recent_failures, r.runs - recent_runs)
+                if r.counted_rows > recent_rows
                 else None,
             )
         )
