@@ -467,9 +467,9 @@ def summaries(
             outages = _outages_counted(db, clause, params, model)
         else:  # whole nights: their kept counts
             outages = {o for o in _outages_kept(db, model) if o[1] >= (since or "")}
-        failing = (
-            f"SELECT test_key FROM tallies WHERE {clause} GROUP BY test_key "
-            "HAVING SUM(failures) > 0"
+        failing = (  # among those that ever failed: found by the test index
+            f"SELECT test_key FROM tallies WHERE {clause} AND test_key IN (SELECT test_key "
+            "FROM test_totals WHERE failures > 0) GROUP BY test_key HAVING SUM(failures) > 0"
         )
         failing_params = params
         passing = _passing_counted(db, clause, params, outages, now, model)
