@@ -188,7 +188,7 @@ def refresh(db: Backend, changes: Changes) -> None:
         if key in again:
             continue
         rolled = kept.get(key)
-        if rolled is None and not old and not any(t.failures for t in new):
+        if rolled is None and not any(t.failures for t in (*old, *new)):
             continue  # it never failed: test_totals has it
         if rolled is None or old or not rolled.add(mark(new, _KEPT, outages)):
             again.add(key)
