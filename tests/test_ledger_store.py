@@ -247,6 +247,21 @@ def test_summaries_kept_night_by_night_are_the_models(ledger_url: str) -> None:
         assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
 
 
+def test_a_ledger_of_schema_2_gets_its_rollup(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    now = BASE + 22 * DAY
+    with LedgerStore.open(str(path)) as store:
+        store.record(random_history())
+    with sqlite3.connect(path) as db:  # what rerunorch before migration 3 left
+        db.execute("DROP TABLE test_rollup")
+        db.execute("DELETE FROM ledger_meta WHERE key = 'rollup_outages'")
+        db.execute("UPDATE ledger_meta SET value = '2' WHERE key = 'schema'")
+    with LedgerStore.open(str(path)) as store:
+        assert store.version == LATEST == 3
+        assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
+        assert_same(store.summaries(now=now), summarize(store.tallies(), now=now))
+
+
 def assert_same(found: list[TestFlake], expected: list[TestFlake]) -> None:
     """The store's summaries are the model's."""
     # The same rows (ties in rate may differ in order by a float's last bit).
