@@ -206,18 +206,6 @@ def figures(flakes: Sequence[TestFlake], truth: dict[int, float]) -> dict[str, A
         hits = sum(t.interval[0] <= truth[t.test_case_id or -1] <= t.interval[1] for t in rows)
         return round(hits / len(rows), 3)
 
-    def closed(rows: Sequence[TestFlake]) -> float | None:
-        """Coverage if an interval reached 0 for a test never failed, 1 for one never passed."""
-        if not rows:
-            return None
-        hits = 0
-        for t in rows:
-            lo, hi = t.interval
-            lo = 0.0 if t.failures == 0 else lo
-            hi = 1.0 if t.failures == t.runs else hi
-            hits += lo <= truth[t.test_case_id or -1] <= hi
-        return round(hits / len(rows), 3)
-
     seen = [t for t in flakes if t.test_case_id in truth]
     failed = [t for t in seen if t.failures]
     flaky = [t for t in seen if 0 < truth[t.test_case_id or -1] < 1]
@@ -231,7 +219,6 @@ def figures(flakes: Sequence[TestFlake], truth: dict[int, float]) -> dict[str, A
         "coverage_all": covered(seen),
         "coverage_failed": covered(failed),
         "coverage_flaky": covered(flaky),
-        "coverage_all_closed": closed(seen),
         "broken_said": len(said_broken),
         "broken_true": len(truly_broken),
         "broken_precision": round(precise / len(said_broken), 3) if said_broken else None,

@@ -68,6 +68,13 @@ def test_a_sweep_records_by_default_and_flaky_and_history_show_it(
     assert data["tests"]
     assert all(t["failures"] for t in data["tests"])
     assert all(t["status"] in ("flaky", "broken", "fixed", "new") for t in data["tests"])
+    # design.md's shape: [lo, hi], around the rate; one-sided at 1 for a test never passing.
+    for t in data["tests"]:
+        low, high = t["interval"]
+        assert 0.0 <= low <= t["rate"] <= high <= 1.0
+        assert (high == 1.0) is (t["failures"] == t["runs"])
+    everything = json.loads(run("flaky", "--json", "--all").output)["tests"]
+    assert all(t["interval"][0] == 0.0 for t in everything if not t["failures"])
     table = run("flaky", "--html", "page.html")
     assert table.exit_code == 0
     page = (tmp_path / "page.html").read_text()

@@ -58,6 +58,17 @@ def test_beta_quantile_known_values() -> None:
     assert x == pytest.approx(0.0410232, abs=1e-7)
     low, high = beta_interval(3.0, 3.0)
     assert low == pytest.approx(1 - high, abs=1e-9)
+    # One-sided at a boundary: still 90% of the mass, the boundary point included.
+    assert beta_interval(1.0, 20.0, 0.9, boundary=0.0) == (
+        0.0,
+        pytest.approx(1 - 0.1 ** (1 / 20), abs=1e-9),
+    )
+    assert beta_interval(20.0, 1.0, 0.9, boundary=1.0) == (
+        pytest.approx(0.1 ** (1 / 20), abs=1e-9),
+        1.0,
+    )
+    with pytest.raises(ValueError, match="boundary is 0 or 1"):
+        beta_interval(1.0, 1.0, boundary=0.5)
 
 
 @settings(max_examples=200, deadline=None)
@@ -134,6 +145,31 @@ def test_a_flaky_test_has_its_rate_interval_and_flip_rate() -> None:
     # F P P P F P ...: each failed night has two flips (into F and out of it), but the first.
     assert flake.flip_rate == pytest.approx(19 / 39)
     assert flake.last_seen == 29 * DAY  # night 29 ran it once, and it passed
+
+
+def test_the_interval_is_one_sided_at_a_boundary_the_data_cannot_leave() -> None:
+    never_failed = one([o for n in range(10) for o in night_of(4, n, "P")])
+    # (a and b are rounded to 4 places for the quantiles, which are cached)
+    low, high = never_failed.interval
+    assert low == 0.0
+    assert high == pytest.approx(
+        beta_quantile(0.9, never_failed.alpha, never_failed.beta), abs=1e-5
+    )
+    never_passed = one([o for n in range(3) for o in night_of(5, n, "FFFFFFFF")])
+    low, high = never_passed.interval
+    assert high == 1.0
+    assert low == pytest.approx(beta_quantile(0.1, never_passed.alpha, never_passed.beta), abs=1e-5)
+    assert 0.0 < low < never_passed.rate
+    both = one([o for n in range(30) for o in night_of(7, n, "FP" if n % 3 == 0 else "P")])
+    low, high = both.interval
+    assert low == pytest.approx(beta_quantile(0.05, both.alpha, both.beta), abs=1e-5)
+    assert high == pytest.approx(beta_quantile(0.95, both.alpha, both.beta), abs=1e-5)
+    # An outage's failures are no failure: a test otherwise passing keeps its interval at 0.
+    model = FlakeModel(outage_min_tests=1)
+    outage = [o for o in night_of(4, 10, "F")]
+    assert (
+        one(outage + [o for n in range(10) for o in night_of(4, n, "P")], model).interval[0] == 0.0
+    )
 
 
 def test_evidence_decays_with_the_half_life() -> None:

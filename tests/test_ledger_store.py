@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from postgres_server import PASSWORD, PostgresServer, postgres_server_or_skip
 
 from rerunorch.ledger.migrations import LATEST
 from rerunorch.ledger.model import FlakeModel, summarize
-from rerunorch.ledger.records import FlakeStatus, Observation
+from rerunorch.ledger.records import FlakeStatus, Observation, TestFlake
 from rerunorch.ledger.store import (
     DEFAULT_HISTORY,
     HISTORY_ENV,
@@ -174,7 +175,9 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
+def random_history() -> list[Observation]:
+    """20 nights of 30 tests on two plans and two machines, reruns until a pass; plan 11
+    fails everything on night 12."""
     import random
 
     rng = random.Random(4)
@@ -203,6 +206,11 @@ def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
                 )
                 if not failed:
                     break
+    return history
+
+
+def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
+    history = random_history()
     now = BASE + 22 * DAY
     with LedgerStore.open(ledger_url) as store:
         store.record(history)
@@ -216,28 +224,102 @@ def test_summaries_summed_in_sql_are_the_models(ledger_url: str) -> None:
         ):
             expected = summarize(store.tallies(since=since, plans=plans), now=now, model=model)
             found = store.summaries(now=now, since=since, plans=plans, model=model)
-            # The same rows (ties in rate may differ in order by a float's last bit).
-            assert [round(f.rate, 9) for f in found] == [round(f.rate, 9) for f in expected]
-            by_id = {f.test_case_id: f for f in found}
-            assert set(by_id) == {f.test_case_id for f in expected}
-            for want in expected:
-                got = by_id[want.test_case_id]
-                assert got.status is want.status
-                assert (got.runs, got.failures, got.nights) == (
-                    want.runs,
-                    want.failures,
-                    want.nights,
-                )
-                assert got.rate == pytest.approx(want.rate, rel=1e-9)
-                assert got.interval == pytest.approx(want.interval, abs=1e-6)
-                assert got.trend == pytest.approx(want.trend, abs=1e-12)
-                assert got.last_seen == want.last_seen
-                assert got.flip_rate == pytest.approx(want.flip_rate)
-                assert got.p_broken == pytest.approx(want.p_broken)
-                assert (got.streak_nights, got.quarantined, got.fixed_bound) == (
-                    want.streak_nights,
-                    want.quarantined,
-                    want.fixed_bound,
-                )
-                assert (got.test_case_name, got.plan_id) == (want.test_case_name, want.plan_id)
+            assert_same(found, expected)
+        assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
     assert any(f.status is FlakeStatus.PASSING for f in expected)
+    assert any(f.status is FlakeStatus.BROKEN for f in expected)
+
+
+def test_summaries_kept_night_by_night_are_the_models(ledger_url: str) -> None:
+    """Each night recorded in pieces (a machine, then the other's first runs, then its
+    reruns): the kept sums grow tally by tally, or are summed again, as the model's."""
+    history = random_history()
+    now = BASE + 22 * DAY
+    with LedgerStore.open(ledger_url) as store:
+        for night in range(1, 21):
+            tonight = [o for o in history if o.night == f"2026-11-{night:02d}"]
+            chrome = [o for o in tonight if o.machine == "Chrome"]
+            safari = [o for o in tonight if o.machine == "Safari"]
+            for piece in (chrome, [o for o in safari if not o.round], safari):
+                store.record(piece)
+            if night % 5 == 0 or night == 12:
+                assert_same(store.summaries(now=now), summarize(store.tallies(), now=now))
+        assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
+
+
+def test_a_ledger_of_schema_2_gets_its_rollup(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    now = BASE + 22 * DAY
+    with LedgerStore.open(str(path)) as store:
+        store.record(random_history())
+    with sqlite3.connect(path) as db:  # what rerunorch before migration 3 left
+        db.execute("DROP TABLE test_rollup")
+        db.execute("DELETE FROM ledger_meta WHERE key = 'rollup_outages'")
+        db.execute("UPDATE ledger_meta SET value = '2' WHERE key = 'schema'")
+    with LedgerStore.open(str(path)) as store:
+        assert store.version == LATEST == 3
+        assert rolled_up_outages(store) == [["plan", "2026-11-12", "11"]]
+        assert_same(store.summaries(now=now), summarize(store.tallies(), now=now))
+
+
+def assert_same(found: list[TestFlake], expected: list[TestFlake]) -> None:
+    """The store's summaries are the model's."""
+    # The same rows (ties in rate may differ in order by a float's last bit).
+    assert [round(f.rate, 9) for f in found] == [round(f.rate, 9) for f in expected]
+    by_id = {f.test_case_id: f for f in found}
+    assert set(by_id) == {f.test_case_id for f in expected}
+    for want in expected:
+        got = by_id[want.test_case_id]
+        assert got.status is want.status
+        assert (got.runs, got.failures, got.nights) == (want.runs, want.failures, want.nights)
+        assert got.rate == pytest.approx(want.rate, rel=1e-9)
+        assert got.interval == pytest.approx(want.interval, abs=1e-6)
+        assert got.trend == pytest.approx(want.trend, abs=1e-12)
+        assert got.last_seen == want.last_seen
+        assert got.flip_rate == pytest.approx(want.flip_rate)
+        assert got.p_broken == pytest.approx(want.p_broken)
+        assert (got.streak_nights, got.quarantined, got.fixed_bound) == (
+            want.streak_nights,
+            want.quarantined,
+            want.fixed_bound,
+        )
+        assert (got.test_case_name, got.plan_id) == (want.test_case_name, want.plan_id)
+
+
+def rolled_up_outages(store: LedgerStore) -> object:
+    """The outages the failing tests' rollup was summed with (ledger_meta)."""
+    rows = store._db().execute("SELECT value FROM ledger_meta WHERE key = 'rollup_outages'")
+    return json.loads(rows[0][0])
+
+
+def test_the_rollup_follows_an_outage_that_comes_late(ledger_url: str) -> None:
+    """Test 1 fails on night 2 in a plan whose other tests fail later that night (an
+    outage); its rollup is summed again then, and when the outage is no more."""
+
+    def edge(test: int, seen: Seen, night: int, round: int = 0, **kw: object) -> Observation:
+        return obs(test, seen, night, round, plan_id=20, machine="Edge", **kw)
+
+    first = [edge(1, Seen.FAIL, 1), edge(1, Seen.PASS, 1, 1)]
+    first += [edge(t, Seen.PASS, 1) for t in range(2, 8)]
+    first += [edge(1, Seen.FAIL, 2), edge(1, Seen.FAIL, 2, 1)]
+    outage = [edge(t, Seen.FAIL, 2) for t in range(2, 8)]
+    recovered = [edge(t, Seen.PASS, 2, 1) for t in range(2, 8)]
+    late = [edge(t, Seen.PASS, 2, test_case_name=f"late {t}") for t in range(10, 40)]
+    now = BASE + 3 * DAY
+    with LedgerStore.open(ledger_url) as store:
+        for piece in (first, outage):
+            store.record(piece)
+            assert_same(store.summaries(now=now), summarize(store.tallies(), now=now))
+        assert rolled_up_outages(store) == [
+            ["machine", "2026-11-02", "Edge"],
+            ["plan", "2026-11-02", "20"],
+        ]
+        one = next(f for f in store.summaries(now=now) if f.test_case_id == 1)
+        assert (one.runs, one.failures) == (2, 1)  # night 2's failures are no evidence
+        store.record(recovered)
+        store.record(late)  # 36 tests that night, 7 failed: no outage now
+        assert rolled_up_outages(store) == []
+        found = store.summaries(now=now)
+        assert_same(found, summarize(store.tallies(), now=now))
+        one = next(f for f in found if f.test_case_id == 1)
+        assert (one.runs, one.failures) == (4, 3)

@@ -303,6 +303,15 @@ async def test_rerunorch_flaky_html_writes_a_page_chromium_reads(tmp_path: Path)
         )
         assert rows == broken[:25]
         assert await page.evaluate("document.querySelectorAll('#trend-chart circle').length") == 8
+        # Plan 1001's outage on night 4 alone marks the night, and is no flake evidence.
+        (night,) = {p.night for p in nights(moved, by_plan=True) if p.outage}
+        assert await page.evaluate("document.querySelectorAll('#trend-chart .band').length") == 1
+        assert await page.evaluate("document.querySelector('#count-outage b').textContent") == "1"
+        tip = await page.evaluate(
+            f"document.querySelector('#trend-chart circle[data-night=\"{night}\"]').textContent"
+        )
+        assert " of 60 tests " in tip  # plans 1000 and 1002: 30 tests each
+        assert tip.endswith("outage, not flake evidence")
         (tmp_path / "flaky.png").write_bytes(await page.screenshot(width=1200, height=1600))
 
 

@@ -88,7 +88,6 @@ def _flaky(
     import json
     import time
 
-    from rerunorch.discovery.window import Bound
     from rerunorch.errors import ConfigError
     from rerunorch.ledger.advice import SweepHistory
     from rerunorch.ledger.model import nights, plan_rates
@@ -98,7 +97,11 @@ def _flaky(
 
     now = time.time()
     try:
-        since_at = Bound.parse(since, "--since").resolve(now) if since else None
+        since_at = None
+        if since:  # discovery's package reads the API client: only when needed
+            from rerunorch.discovery.window import Bound
+
+            since_at = Bound.parse(since, "--since").resolve(now)
         today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
         overrides = read_overrides(quarantine_file or DEFAULT_QUARANTINE_FILE, today=today)
         if html is not None:
@@ -126,7 +129,9 @@ def _flaky(
     else:
         _table(flakes[:limit], book, where, len(flakes), len(recorded))
     if html is not None:
-        _write_html(html, where, now, flakes, nights(tallies), plan_rates(tallies))
+        # Per-plan points: one plan's outage marks its night, and is left out of its rate.
+        points = nights(tallies, by_plan=True)
+        _write_html(html, where, now, flakes, points, plan_rates(tallies))
     return 0
 
 

@@ -131,7 +131,20 @@ def beta_quantile(q: float, a: float, b: float, *, tolerance: float = 1e-9) -> f
     return x
 
 
-def beta_interval(a: float, b: float, mass: float = 0.9) -> tuple[float, float]:
-    """The central credible interval holding ``mass`` of Beta(a, b)."""
+def beta_interval(
+    a: float, b: float, mass: float = 0.9, *, boundary: float | None = None
+) -> tuple[float, float]:
+    """The credible interval holding ``mass`` of Beta(a, b): equal-tailed, or one-sided
+    from ``boundary`` (0: ``[0, q(mass)]``; 1: ``[q(1 - mass), 1]``).
+
+    Raises:
+        ValueError: ``boundary`` is neither None, 0 nor 1.
+    """
+    if boundary == 0.0:
+        return 0.0, beta_quantile(mass, a, b)
+    if boundary == 1.0:
+        return beta_quantile(1.0 - mass, a, b), 1.0
+    if boundary is not None:
+        raise ValueError(f"an interval's boundary is 0 or 1, not {boundary!r}")
     tail = (1.0 - mass) / 2.0
     return beta_quantile(tail, a, b), beta_quantile(1.0 - tail, a, b)

@@ -91,6 +91,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX tallies_by_machine ON tallies (night, machine)",
     ),
+    # 3: each test that ever failed, summed up as the flake model sums it (outages aside,
+    # its failures and passes weighted at the reference time), with its newest tally's
+    # place in time, so that a newer night is added to the sums: `rerunorch flaky` reads
+    # one row a failing test instead of its every tally. The store fills it after this
+    # migration, and keeps beside it the outages it was summed with (ledger_meta
+    # 'rollup_outages').
+    (
+        """CREATE TABLE test_rollup (
+            test_key TEXT PRIMARY KEY,
+            test_case_id {big},
+            test_case_name TEXT,
+            plan_id {big} NOT NULL,
+            runs INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            counted_rows INTEGER NOT NULL,
+            weighted_failures {real} NOT NULL,
+            weighted_passes {real} NOT NULL,
+            flips INTEGER NOT NULL,
+            final TEXT,
+            streak INTEGER NOT NULL,
+            streak_nights INTEGER NOT NULL,
+            streak_night TEXT NOT NULL,
+            last_failed {real},
+            newest_first_at {real} NOT NULL,
+            newest_last_at {real} NOT NULL,
+            newest_plan {big} NOT NULL,
+            newest_machine TEXT NOT NULL
+        )""",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

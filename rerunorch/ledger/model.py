@@ -38,6 +38,7 @@ __all__ = [
     "fixed_bound",
     "flake_of",
     "flakiest_first",
+    "interval_of",
     "mark",
     "mark_outages",
     "nights",
@@ -57,7 +58,8 @@ class FlakeModel:
     Attributes:
         half_life_days: Evidence this old counts half.
         alpha, beta: The Beta prior over a test's failure rate, before any evidence.
-        interval: The credible interval's mass (0.9: from the 5% to the 95% quantile).
+        interval: The credible interval's mass (0.9: from the 5% to the 95% quantile, or
+            one-sided at 0 or 1: :func:`interval_of`).
         fixed_after: Clean runs in a row, after failures, that make a test ``fixed``.
         new_runs: Fewer runs than this, and not proven flaky or broken: ``new``.
         threshold: ``P(broken)`` from which a test is ``broken``.
@@ -266,10 +268,18 @@ def test_sums(history: Sequence[NightTally], now: float, model: FlakeModel) -> T
 
 
 @functools.lru_cache(maxsize=65536)
-def _interval(a: float, b: float, mass: float) -> tuple[float, float]:
+def _interval(a: float, b: float, mass: float, boundary: float | None) -> tuple[float, float]:
     """The credible interval, for ``a`` and ``b`` rounded: tests seen on the same nights
     share their posterior, so most are computed once."""
-    return beta_interval(a, b, mass)
+    return beta_interval(a, b, mass, boundary=boundary)
+
+
+def interval_of(s: TestSums, model: FlakeModel) -> tuple[float, float]:
+    """A test's ``model.interval`` credible interval (docs/verdicts.md): one-sided at the
+    boundary its data cannot leave (``[0, q(0.9)]`` with no failure counted, ``[q(0.1), 1]``
+    with no pass), equal-tailed (5% to 95%) otherwise."""
+    boundary = 0.0 if s.failures == 0 else 1.0 if s.failures == s.runs else None
+    return _interval(round(s.alpha, 4), round(s.beta, 4), model.interval, boundary)
 
 
 def _status(s: TestSums, p_broken: float, model: FlakeModel) -> FlakeStatus:
@@ -312,7 +322,7 @@ def flake_of(s: TestSums, now: float, model: FlakeModel) -> TestFlake:
         runs=s.runs,
         failures=s.failures,
         rate=rate,
-        interval=_interval(round(s.alpha, 4), round(s.beta, 4), model.interval),
+        interval=interval_of(s, model),
         nights=s.nights,
         last_seen=s.last_seen,
         flip_rate=s.flips / (s.runs - 1) if s.runs > 1 else 0.0,

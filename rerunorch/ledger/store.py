@@ -185,6 +185,8 @@ class LedgerStore:
             )
             if number == 2:
                 rollup.rebuild(backend)
+            if number == 3:
+                rollup.rebuild_rollup(backend)
             backend.commit()
 
     # -- writing ----------------------------------------------------------------------------
@@ -229,6 +231,13 @@ class LedgerStore:
         touched: dict[str, set[str]] = defaultdict(set)
         for o in rows:
             touched[o.night].add(stored_key(o.test_case_id, o.test_case_name))
+        rollup.refresh(backend, self._fold(backend, touched))
+
+    @staticmethod
+    def _fold(backend: Backend, touched: dict[str, set[str]]) -> rollup.Changes:
+        """Fold the tallies of the tests ``touched`` each night again, and their totals;
+        the tallies each test had before and has now."""
+        changes: rollup.Changes = defaultdict(lambda: ([], []))
         for night, keys in touched.items():
             for chunk in _chunks(sorted(keys)):
                 marks = ", ".join("?" * len(chunk))
@@ -251,7 +260,12 @@ class LedgerStore:
                     f"INSERT INTO tallies ({TALLY_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                     [tally_row(t) for t in new],
                 )
-                rollup.update(backend, [stored_tally(row) for row in old], new)
+                before = [stored_tally(row) for row in old]
+                rollup.update(backend, before, new)
+                for index, tallies in enumerate((before, new)):
+                    for t in tallies:
+                        changes[stored_key(t.test_case_id, t.test_case_name)][index].append(t)
+        return changes
 
     # -- reading ----------------------------------------------------------------------------
 

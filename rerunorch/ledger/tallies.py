@@ -10,7 +10,15 @@ import attrs
 from rerunorch.ledger.records import Observation
 from rerunorch.verdicts import Seen
 
-__all__ = ["NightTally", "by_test", "merge_tallies", "tallies_of", "tally", "test_key"]
+__all__ = [
+    "NightTally",
+    "by_test",
+    "in_time",
+    "merge_tallies",
+    "tallies_of",
+    "tally",
+    "test_key",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -138,10 +146,10 @@ def by_test(tallies: Iterable[NightTally]) -> Iterator[list[NightTally]]:
     for t in tallies:
         grouped[t.test].append(t)
     for history in grouped.values():
-        history.sort(key=_in_time)
+        history.sort(key=in_time)
         yield history
 
 
-def _in_time(t: NightTally) -> tuple[float, float, int, str]:
+def in_time(t: NightTally) -> tuple[float, float, int, str]:
     """A test's tallies in time order (ties by plan and machine: the store's order too)."""
     return (t.first_at, t.last_at, t.plan_id or 0, t.machine or "")
