@@ -12,8 +12,36 @@ through the sweep's pacer) and sweeps the original runs that did not pass:
 - :mod:`~rerunorch.discovery.finder`: the pages, and why each run is taken or left out.
 """
 
-from rerunorch.discovery.finder import Finding, RunDiscovery, decide
-from rerunorch.discovery.query import Criterion, Query
-from rerunorch.discovery.window import Bound, Window
+from __future__ import annotations
 
-__all__ = ["Bound", "Criterion", "Finding", "Query", "RunDiscovery", "Window", "decide"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rerunorch.discovery.finder import Finding as Finding
+    from rerunorch.discovery.finder import RunDiscovery as RunDiscovery
+    from rerunorch.discovery.finder import decide as decide
+    from rerunorch.discovery.query import Criterion as Criterion
+    from rerunorch.discovery.query import Query as Query
+    from rerunorch.discovery.window import Bound as Bound
+    from rerunorch.discovery.window import Window as Window
+
+# Each name's module, imported on first use: ``window`` alone (``rerunorch flaky --since``)
+# does not pull in the finder and its HTTP client.
+_HOMES = {
+    "Bound": "window",
+    "Criterion": "query",
+    "Finding": "finder",
+    "Query": "query",
+    "RunDiscovery": "finder",
+    "Window": "window",
+    "decide": "finder",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
