@@ -176,6 +176,12 @@ class Evidence:
     def last(self) -> Seen | None:
         return self.seen[-1][1] if self.seen else None
 
+    @property
+    def stuck(self) -> bool:
+        """Its last two runs did not run it (aborted, not executed, stopped): a third
+        is unlikely to, so it leaves the rounds rather than spend device time."""
+        return len(self.seen) >= 2 and all(s is Seen.NOT_RUN for _, s in self.seen[-2:])
+
     def add(self, run_id: int, seen: Seen) -> Evidence:
         return Evidence(seen=(*self.seen, (run_id, seen)))
 
@@ -448,14 +454,15 @@ def next_round(
 ) -> tuple[TestCaseResultRequest, ...]:
     """What the next round reruns from the newest run ``head_id`` (USER_PICKED).
 
-    A test is rerun when the newest run included it, it did not pass there and it
-    has no verdict yet; a data-driven one with exactly its undecided iterations.
+    A test is rerun when the newest run included it, it did not pass there, it has no
+    verdict yet and its last two runs did not both leave it unrun (``Evidence.stuck``); a
+    data-driven one with exactly its undecided iterations.
     """
     picked = []
     for test in tests.values():
         if test.head_run_id != head_id or test.head_result_id is None:
             continue
-        if test.evidence.last is Seen.PASS:
+        if test.evidence.last is Seen.PASS or test.evidence.stuck:
             continue
         test_prior = prior(test) if callable(prior) else prior
         if judge(test.evidence, test_prior, threshold=threshold)[0].decided:
@@ -465,6 +472,7 @@ def next_round(
             for name, ev in test.iterations.items()
             if name in test.head_iterations
             and ev.last is not Seen.PASS
+            and not ev.stuck
             and not judge(ev, test_prior, threshold=threshold)[0].decided
         )
         if iteration_ids:

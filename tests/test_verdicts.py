@@ -163,6 +163,16 @@ def test_a_broken_test_leaves_the_rounds() -> None:
     assert next_round(tests, PRIOR, 108) == ()
 
 
+def test_a_test_not_run_twice_in_a_row_leaves_the_rounds() -> None:
+    once = [(100, run(case(1, 11, F), case(2, 12, F))), (101, run(case(1, 21, N), case(2, 22, N)))]
+    assert sorted(r.id for r in next_round(gather(once), PRIOR, 101)) == [21, 22]
+    twice = [*once, (102, run(case(1, 31, N), case(2, 32, F)))]
+    # Test 1 did not run in its last two runs: a third is unlikely to run it.
+    assert [r.id for r in next_round(gather(twice), PRIOR, 102)] == [32]
+    by_id = {v.test_case_id: v for v in verdicts(gather(twice), PRIOR)}
+    assert by_id[1].verdict is Verdict.UNDECIDED  # it failed once: still no proof either way
+
+
 def test_a_per_test_prior_plugs_in() -> None:
     tests = gather(
         [(100, run(case(1, 11, F), case(2, 12, F))), (101, run(case(1, 21, F), case(2, 22, F)))]
