@@ -315,7 +315,10 @@ class TestVerdict:
     @property
     def evidence_text(self) -> str:
         """``"broken: failed 6 of 6 runs, P=0.96"``; runs that never ran it are said so
-        (``"flaky: failed 0 of 1 runs, 1 not run"``: aborted once, then passed)."""
+        (``"flaky: failed 0 of 1 runs, 1 not run"``: aborted once, then passed; a test that
+        never ran: ``"not_run: not run in 2 runs"``)."""
+        if self.verdict is Verdict.NOT_RUN and not self.runs:
+            return f"not_run: not run in {len(self.run_ids)} runs"
         text = f"{self.verdict.value}: failed {self.failures} of {self.runs} runs"
         if len(self.run_ids) > self.runs:
             text += f", {len(self.run_ids) - self.runs} not run"

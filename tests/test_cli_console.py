@@ -92,7 +92,7 @@ def test_tests_are_grouped_by_their_run() -> None:
     ]
     assert run_link(DEFAULT_APP_URL, 12) == "https://app.testsigma.com/ui/td/runs/12"
     ranked = [
-        line(1, 2, "never", "not_run: failed 0 of 0 runs, 3 not run"),
+        line(1, 2, "never", "not_run: not run in 3 runs"),
         line(1, 2, "maybe", "undecided: failed 3 of 3 runs, P=0.73"),
         line(1, 2, "broken", "broken: failed 6 of 6 runs, P=0.96"),
     ]
