@@ -38,6 +38,7 @@ from rerunorch.errors import (
     RateLimited,
     RequestNotSent,
     RerunAlreadyExists,
+    RerunorchError,
     ServerError,
 )
 from rerunorch.events import RerunTriggered
@@ -211,6 +212,8 @@ class TargetRun:
             exc.target = self.target.id
             return self.outcome(OutcomeKind.ERROR, error=str(exc))
         except ValueError as exc:  # a strategy that cannot serve this target
+            return self.outcome(OutcomeKind.ERROR, error=str(exc))
+        except RerunorchError as exc:  # said as it is (e.g. a fleet claim another worker took)
             return self.outcome(OutcomeKind.ERROR, error=str(exc))
         except Exception as exc:  # a bug (ours or a plugin's) fails this target, not the sweep
             log.exception("target %d failed unexpectedly", self.target.id)

@@ -21,6 +21,7 @@ from rerunorch import (
     lifecycle,
 )
 from rerunorch.clock import Clock
+from rerunorch.errors import ConfigError
 from rerunorch.report.model import SweepReport
 from rerunorch.testing import Simulator
 
@@ -337,6 +338,30 @@ async def test_a_strategy_bug_fails_its_targets_not_the_sweep(
         "internal error: RuntimeError: plugin bug" in (o.error or "") for o in report.results
     )
     assert simulator.stats.reruns_created == 0
+
+
+class RefusingStrategy:
+    name = "refusing"
+    description = "says why it cannot serve a target"
+
+    async def decide(self, ctx: object) -> object:
+        raise ConfigError("target taken over by another worker")
+
+
+@pytest.mark.simulator(targets=2)
+async def test_a_rerunorch_error_in_a_target_is_said_as_it_is_without_a_traceback(
+    simulator: Simulator, simulator_clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    sweep = Sweep(
+        simulator.target_ids,
+        SweepSettings(base_url=simulator.base_url),
+        api_key=simulator.api_key,
+        clock=simulator_clock,
+        strategy=RefusingStrategy(),  # type: ignore[arg-type]
+    )
+    report = await sweep.run()
+    assert [o.error for o in report.results] == ["target taken over by another worker"] * 2
+    assert not any(record.exc_info for record in caplog.records)
 
 
 @pytest.mark.simulator(targets=2)
