@@ -95,6 +95,8 @@ def simulate(host: str, port: int, time_scale: float, **options: Any) -> None:
 
         try:
             asyncio.run(_serve(config, clock, host, port))
+        except BrokenPipeError:  # its output was piped to a reader that left (`| head`)
+            sys.exit(0)
         except OSError as exc:  # the port is taken, or the address is not this machine's
             why = os.strerror(exc.errno) if exc.errno else str(exc)
             click.echo(f"error: cannot listen on {host}:{port}: {why}", err=True)
