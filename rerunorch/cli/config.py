@@ -69,6 +69,12 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "fleet_lease": (int, float),
     "shard": (str,),
     "plugins_dir": (str,),
+    # the rounds (docs/verdicts.md)
+    "max_rounds": (int,),
+    "budget": (str, int, float),
+    "deadline": (str,),
+    "round_delay": (str, int, float),
+    "fail_on": (str, list),
     # where the targets come from (discovery and reports)
     "plans": (list,),
     "plans_file": (str,),
@@ -123,7 +129,8 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
             if not all(type(n) is int or isinstance(n, str) for n in value):
                 raise ConfigError(f"{source}: sweep.plans must be a list of test plan ids")
         elif isinstance(value, list) and not all(isinstance(n, str) for n in value):
-            raise ConfigError(f"{source}: sweep.notify must be a list of notifier names")
+            names = "notifier names" if key == "notify" else "verdicts"
+            raise ConfigError(f"{source}: sweep.{key} must be a list of {names}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{source}: sweep.{key} must be a finite number, not {value!r}")
         checked[key] = value

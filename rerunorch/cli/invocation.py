@@ -505,7 +505,8 @@ _REPORTS = ("report", "junit", "markdown")
 
 
 def _convert(ctx: click.Context, param: click.Parameter | None, value: Any, where: str) -> Any:
-    if isinstance(value, list):
+    single = isinstance(param, click.Option) and not param.multiple  # fail_on = [...] is one
+    if isinstance(value, list) and not single:
         return tuple(value)
     if param is None or not isinstance(param, click.Option):
         return value

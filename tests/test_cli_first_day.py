@@ -1,0 +1,70 @@
+"""What a new user trips on, end to end against the simulator over its socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rerunorch.testing import Simulator
+
+
+async def _cli(simulator: Simulator, *args: str) -> tuple[int, str]:
+    env = {
+        **os.environ,
+        "TESTSIGMA_API_KEY": simulator.api_key,
+        "TESTSIGMA_BASE_URL": simulator.base_url,
+    }
+    command = [sys.executable, "-m", "rerunorch", *args]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command, env=env, check=False)
+    return done.returncode, done.stdout.decode() + done.stderr.decode()
+
+
+@pytest.mark.simulator(targets=2)
+async def test_the_rounds_options_may_come_from_the_config_file(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    config = tmp_path / "rerunorch.toml"
+    config.write_text(
+        '[sweep]\nmax_rounds = 1\nbudget = "2h"\ndeadline = "2099-01-01T07:00:00+00:00"\n'
+        'round_delay = 0\nfail_on = ["broken", "flaky"]\n'
+    )
+    report = tmp_path / "r.json"
+    code, output = await _cli(
+        sim, "sweep", "--time-scale", "1000", "--config", str(config), str(sim.target_ids[0]),
+        "--report", str(report), "--journal", str(tmp_path / "j.sqlite"), "--no-history",
+    )  # fmt: skip
+    assert code in (0, 1), output
+    settings = json.loads(report.read_text())["config"]
+    assert settings["max_rounds"] == 1
+    assert settings["budget"] == 7200.0
+    assert settings["fail_on"] == ["broken", "flaky"]
+    posts = sum(n for k, n in sim.stats.requests_by_endpoint.items() if k.startswith("POST"))
+    assert posts == 1  # one round, as the file says
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[sweep]\nmax_rounds = "three"\n', "sweep.max_rounds must be int, not 'three'"),
+        ('[sweep]\nbudget = "2 hours"\n', "sweep.budget: '2 hours' is not a duration"),
+        ('[sweep]\nfail_on = ["brokn"]\n', "sweep.fail_on: brokn: choose from"),
+        ("[sweep]\nfail_on = [1]\n", "sweep.fail_on must be a list of verdicts"),
+    ],
+)
+@pytest.mark.simulator(targets=1)
+async def test_a_bad_rounds_key_names_the_file_and_key_and_sends_nothing(
+    rerunorch_simulator: Simulator, tmp_path: Path, text: str, message: str
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    code, output = await _cli(rerunorch_simulator, "sweep", "--config", str(config), "1")
+    assert code == 2, output
+    assert f"bad.toml: {message}" in output
+    assert rerunorch_simulator.stats.requests == 0
