@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from rerunorch.testing import Simulator
+from rerunorch.verdicts import Bound, TestVerdict, Verdict
 
 
 async def _cli(simulator: Simulator, *args: str) -> tuple[int, str]:
@@ -68,3 +69,20 @@ async def test_a_bad_rounds_key_names_the_file_and_key_and_sends_nothing(
     assert code == 2, output
     assert f"bad.toml: {message}" in output
     assert rerunorch_simulator.stats.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("bound", "said"),
+    [
+        (Bound.MAX_ROUNDS, "(max_rounds reached)"),
+        (Bound.BUDGET, "(budget reached)"),
+        (Bound.STOPPED, "(sweep stopped)"),  # Ctrl-C between rounds, not "stopped reached"
+        (Bound.STRATEGY, "(left out by the strategy)"),
+    ],
+)
+def test_the_evidence_says_why_the_rounds_ended_in_words(bound: Bound, said: str) -> None:
+    verdict = TestVerdict(
+        test_case_id=1, test_case_name="Login", verdict=Verdict.UNDECIDED, runs=2, failures=2,
+        p_broken=0.36, bound=bound, run_ids=(100, 101),
+    )  # fmt: skip
+    assert verdict.evidence_text == f"undecided: failed 2 of 2 runs, P=0.36 {said}"
