@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
+from redis_server import RedisServer, redis_server_or_skip
 
 from rerunorch.testing import Simulator
 from rerunorch.verdicts import Bound, TestVerdict, Verdict
@@ -86,3 +88,51 @@ def test_the_evidence_says_why_the_rounds_ended_in_words(bound: Bound, said: str
         p_broken=0.36, bound=bound, run_ids=(100, 101),
     )  # fmt: skip
     assert verdict.evidence_text == f"undecided: failed 2 of 2 runs, P=0.36 {said}"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = redis_server_or_skip()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.simulator(targets=1)
+async def test_a_shared_limit_redis_that_refuses_or_is_closed_is_exit_2_before_any_rerun(
+    rerunorch_simulator: Simulator, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    target, port = str(sim.target_ids[0]), redis_server.port
+    journal = tmp_path / "j.sqlite"
+    common = (
+        "sweep",
+        target,
+        "--rate",
+        "5",
+        "--journal",
+        str(journal),
+        "--no-history",
+        "--no-wait",
+    )
+    # A database this Redis does not have (16 by default): it answers, and refuses.
+    wrong = f"redis://:s3cret@127.0.0.1:{port}/99"
+    code, output = await _cli(sim, *common, "--shared-limit", wrong)
+    assert code == 2, output
+    assert (
+        f"error: --shared-limit redis://:***@127.0.0.1:{port}/99: Redis does not answer (" in output
+    )
+    assert "s3cret" not in output
+    redis_server.stop()  # nothing listens there now
+    code, output = await _cli(sim, *common, "--shared-limit", f"redis://127.0.0.1:{port}/0")
+    assert code == 2, output
+    assert "Redis does not answer" in output
+    assert "nothing was sent" in output
+    assert not any(k.startswith("POST") for k in sim.stats.requests_by_endpoint)
+    assert not journal.exists()
+    redis_server.start()  # and with Redis there, the same sweep runs
+    code, output = await _cli(sim, *common, "--shared-limit", f"redis://127.0.0.1:{port}/0")
+    assert code == 0, output
+    assert sum(n for k, n in sim.stats.requests_by_endpoint.items() if k.startswith("POST")) == 1
