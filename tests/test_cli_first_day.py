@@ -136,3 +136,37 @@ async def test_a_shared_limit_redis_that_refuses_or_is_closed_is_exit_2_before_a
     code, output = await _cli(sim, *common, "--shared-limit", f"redis://127.0.0.1:{port}/0")
     assert code == 0, output
     assert sum(n for k, n in sim.stats.requests_by_endpoint.items() if k.startswith("POST")) == 1
+
+
+@pytest.mark.simulator(targets=2)
+async def test_status_takes_a_run_url_as_sweep_does_and_refuses_a_bad_id_before_asking(
+    rerunorch_simulator: Simulator,
+) -> None:
+    sim = rerunorch_simulator
+    first, second = sim.target_ids
+    url = f"https://app.testsigma.com/ui/td/runs/{first}"
+    code, output = await _cli(sim, "status", url, f" {second}")
+    assert code == 0, output
+    assert f"{first} (plan " in output
+    assert f"{second} (plan " in output
+    asked = sim.stats.requests
+    code, output = await _cli(sim, "status", str(first), "99999999999999999999")
+    assert code == 2, output
+    assert "id must be from 1 to 2^63-1 (the API's range)" in output
+    code, output = await _cli(sim, "status", "https://app.testsigma.com/ui/td/plans/3")
+    assert code == 2, output
+    assert "a URL that names no run" in output
+    assert sim.stats.requests == asked  # nothing asked of the server
+
+
+@pytest.mark.simulator(targets=1)
+async def test_status_of_a_server_that_cannot_be_reached_says_so_once_exit_2(
+    rerunorch_simulator: Simulator,
+) -> None:
+    ids = [str(i) for i in range(2000, 2005)]
+    code, output = await _cli(
+        rerunorch_simulator, "status", *ids, "--base-url", "http://127.0.0.1:9"
+    )
+    assert code == 2, output
+    assert output.count("error: cannot reach http://127.0.0.1:9 (") == 1
+    assert "nothing was sent" in output
