@@ -170,3 +170,17 @@ async def test_status_of_a_server_that_cannot_be_reached_says_so_once_exit_2(
     assert code == 2, output
     assert output.count("error: cannot reach http://127.0.0.1:9 (") == 1
     assert "nothing was sent" in output
+
+
+@pytest.mark.simulator(targets=1)
+async def test_a_bad_id_is_quoted_once_with_where_it_is(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    targets = tmp_path / "t.txt"
+    targets.write_text("2000\n20x1\n")
+    code, output = await _cli(rerunorch_simulator, "sweep", "--from-file", str(targets))
+    assert code == 2, output
+    assert output == f"error: {targets}, line 2: id must be ASCII digits 0-9, not '20x1'\n"
+    code, output = await _cli(rerunorch_simulator, "sweep", "abc")
+    assert output == "error: command line, argument 1: id must be ASCII digits 0-9, not 'abc'\n"
+    assert rerunorch_simulator.stats.requests == 0
