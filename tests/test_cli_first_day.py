@@ -59,6 +59,8 @@ async def test_the_rounds_options_may_come_from_the_config_file(
         ('[sweep]\nbudget = "2 hours"\n', "sweep.budget: '2 hours' is not a duration"),
         ('[sweep]\nfail_on = ["brokn"]\n', "sweep.fail_on: brokn: choose from"),
         ("[sweep]\nfail_on = [1]\n", "sweep.fail_on must be a list of verdicts"),
+        ("[sweep]\nmax_actve = 10\n", "unknown key sweep.max_actve (did you mean max_active?)"),
+        ("[sweep]\nzzz = 1\n", "unknown key sweep.zzz (known: api_key, api_key_file, app_url,"),
     ],
 )
 @pytest.mark.simulator(targets=1)

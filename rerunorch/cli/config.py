@@ -23,6 +23,7 @@ Flags given on the command line override the file.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -119,8 +120,11 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, value in table.items():
         types = SWEEP_KEYS.get(key)
         if types is None:
-            known = ", ".join(sorted(SWEEP_KEYS))
-            raise ConfigError(f"{source}: unknown key sweep.{key} (known: {known})")
+            close = difflib.get_close_matches(key, SWEEP_KEYS, n=1)
+            known = (
+                f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(SWEEP_KEYS))}"
+            )
+            raise ConfigError(f"{source}: unknown key sweep.{key} ({known})")
         # bool is an int in Python, but `rate = true` is a mistake.
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             want = " or ".join(t.__name__ for t in types)
