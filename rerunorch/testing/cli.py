@@ -68,7 +68,12 @@ def build_config(*, nightly: bool = False, **options: Any) -> SimulatorConfig:
 @click.option("--auto-rerun-delay", type=float, help="Seconds after completion.  [default: 30]")
 @click.option("--plan-busy-rate", type=float, help="Probability a POST finds the plan busy.")
 @click.option("--max-active", "max_active_runs", type=int, help="Cap on runs active at once.")
-@click.option("--child-result", "child_result_style", type=click.Choice(["id", "object"]))
+@click.option(
+    "--child-result",
+    "child_result_style",
+    type=click.Choice(["id", "object"]),
+    help="childResult as an id or a nested object.  [default: id]",
+)
 @click.option(
     "--run-duration",
     type=(float, float),
