@@ -16,7 +16,7 @@ from rerunorch.testing import Simulator
 from rerunorch.verdicts import Bound, TestVerdict, Verdict
 
 
-async def _cli(simulator: Simulator, *args: str) -> tuple[int, str]:
+async def _cli(simulator: Simulator, *args: str, cwd: Path | None = None) -> tuple[int, str]:
     env = {
         **os.environ,
         "TESTSIGMA_API_KEY": simulator.api_key,
@@ -24,7 +24,7 @@ async def _cli(simulator: Simulator, *args: str) -> tuple[int, str]:
     }
     command = [sys.executable, "-m", "rerunorch", *args]
     with anyio.fail_after(60):
-        done = await anyio.run_process(command, env=env, check=False)
+        done = await anyio.run_process(command, env=env, check=False, cwd=cwd)
     return done.returncode, done.stdout.decode() + done.stderr.decode()
 
 
@@ -186,3 +186,22 @@ async def test_a_bad_id_is_quoted_once_with_where_it_is(
     code, output = await _cli(rerunorch_simulator, "sweep", "abc")
     assert output == "error: command line, argument 1: id must be ASCII digits 0-9, not 'abc'\n"
     assert rerunorch_simulator.stats.requests == 0
+
+
+@pytest.mark.simulator(targets=6, plans=2, nights=1)
+async def test_init_says_how_to_try_the_plans_it_was_given_and_that_works(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    plans = [str(plan) for plan in sim.plan_ids]
+    given = [arg for plan in plans for arg in ("--plan", plan)]
+    code, output = await _cli(sim, "init", "--ci", "github", *given, cwd=tmp_path)
+    assert code == 0, output
+    (line,) = [line for line in output.splitlines() if "try it: " in line]
+    tried = line.split("try it: ", 1)[1]
+    assert (
+        tried == f"rerunorch sweep --config rerunorch.toml {' '.join(given)} --since 24h --dry-run"
+    )
+    code, output = await _cli(sim, *tried.split()[1:], "--time-scale", "100", cwd=tmp_path)
+    assert code == 0, output
+    assert "Dry run: 6 runs would be rerun" in output
