@@ -205,3 +205,21 @@ async def test_init_says_how_to_try_the_plans_it_was_given_and_that_works(
     code, output = await _cli(sim, *tried.split()[1:], "--time-scale", "100", cwd=tmp_path)
     assert code == 0, output
     assert "Dry run: 6 runs would be rerun" in output
+
+
+@pytest.mark.simulator(targets=1)
+async def test_a_plugin_table_that_names_nothing_installed_is_said(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "rerunorch.toml"
+    config.write_text('[notify.slak]\nwebhook_url = "x"\n[strategy.failed]\n')
+    code, output = await _cli(
+        rerunorch_simulator, "sweep", "--config", str(config), "--dry-run", "--time-scale", "100",
+        str(rerunorch_simulator.target_ids[0]),
+    )  # fmt: skip
+    assert code == 0, output
+    assert (
+        f"warning: {config}: [notify.slak] names no installed notifier (available: email, slack,"
+        in output
+    )
+    assert "[strategy.failed]" not in output  # a table of an installed plugin is no typo
