@@ -223,3 +223,18 @@ async def test_a_plugin_table_that_names_nothing_installed_is_said(
         in output
     )
     assert "[strategy.failed]" not in output  # a table of an installed plugin is no typo
+
+
+@pytest.mark.simulator(targets=1)
+async def test_no_targets_says_where_they_could_come_from(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    code, output = await _cli(rerunorch_simulator, "sweep")
+    assert code == 2, output
+    assert "--from-report, or --plan with --since" in output
+    empty = tmp_path / "failed.txt"
+    empty.write_text("# tonight: none\n\n")
+    code, output = await _cli(rerunorch_simulator, "sweep", "--from-file", str(empty))
+    assert code == 2, output
+    assert output == f"error: --from-file: {empty} holds no targets: nothing to sweep\n"
+    assert rerunorch_simulator.stats.requests == 0
