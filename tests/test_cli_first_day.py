@@ -123,9 +123,7 @@ async def test_a_shared_limit_redis_that_refuses_or_is_closed_is_exit_2_before_a
     wrong = f"redis://:s3cret@127.0.0.1:{port}/99"
     code, output = await _cli(sim, *common, "--shared-limit", wrong)
     assert code == 2, output
-    assert (
-        f"error: --shared-limit redis://:***@127.0.0.1:{port}/99: Redis does not answer (" in output
-    )
+    assert f"error: --shared-limit redis://:***@127.0.0.1:{port}/99: Redis refused (" in output
     assert "s3cret" not in output
     redis_server.stop()  # nothing listens there now
     code, output = await _cli(sim, *common, "--shared-limit", f"redis://127.0.0.1:{port}/0")
@@ -238,3 +236,22 @@ async def test_no_targets_says_where_they_could_come_from(
     assert code == 2, output
     assert output == f"error: --from-file: {empty} holds no targets: nothing to sweep\n"
     assert rerunorch_simulator.stats.requests == 0
+
+
+@pytest.mark.simulator(targets=1)
+async def test_a_fleet_redis_that_refuses_says_refused_not_silent(
+    rerunorch_simulator: Simulator, redis_server: RedisServer
+) -> None:
+    target, port = str(rerunorch_simulator.target_ids[0]), redis_server.port
+    fleet = ("--fleet-name", "first-day")
+    code, output = await _cli(
+        rerunorch_simulator, "sweep", target, "--fleet", f"redis://:pw@127.0.0.1:{port}/99", *fleet
+    )
+    assert code == 2, output
+    assert f"fleet first-day at redis://:***@127.0.0.1:{port}/99: Redis refused (" in output
+    redis_server.stop()
+    code, output = await _cli(
+        rerunorch_simulator, "report", "--fleet", f"redis://127.0.0.1:{port}/0", *fleet
+    )
+    assert code == 2, output
+    assert "Redis does not answer (" in output

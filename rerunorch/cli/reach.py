@@ -98,13 +98,13 @@ async def redis_unreachable(url: str) -> str | None:
     """
     from redis.exceptions import RedisError
 
-    from rerunorch.pacing.shared import connect
+    from rerunorch.pacing.shared import connect, redis_problem
 
     client = connect(url)
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
-        return f"--shared-limit {mask_url(url)}: Redis does not answer ({exc}); nothing was sent"
+        return f"--shared-limit {mask_url(url)}: {redis_problem(exc)}; nothing was sent"
     finally:
         await client.aclose()
     return None
