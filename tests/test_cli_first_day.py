@@ -255,3 +255,31 @@ async def test_a_fleet_redis_that_refuses_says_refused_not_silent(
     )
     assert code == 2, output
     assert "Redis does not answer (" in output
+
+
+async def test_the_simulators_try_line_runs_as_printed_at_its_time_scale(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "rerunorch", "simulate", "--port", "0", "--time-scale", "200"]
+    async with await anyio.open_process(command) as server:
+        assert server.stdout is not None
+        seen = b""
+        with anyio.fail_after(30):
+            async for chunk in server.stdout:
+                seen += chunk
+                if seen.count(b"rerunorch sweep") >= 2:
+                    break
+        try:
+            line = next(t for t in seen.decode().splitlines() if t.strip().endswith("200"))
+            *assignments, program, verb, target, flag, scale = line.split()
+            assert (program, verb, flag, scale) == ("rerunorch", "sweep", "--time-scale", "200")
+            env = {**os.environ, **dict(a.split("=", 1) for a in assignments)}
+            args = ["--journal", str(tmp_path / "j.sqlite"), "--no-history", "--max-rounds", "1"]
+            with anyio.fail_after(60):
+                done = await anyio.run_process(
+                    [sys.executable, "-m", "rerunorch", verb, target, flag, scale, *args],
+                    env=env,
+                    check=False,
+                )
+            assert done.returncode in (0, 1), done.stderr.decode()
+            assert b"verdict: " in done.stdout
+        finally:
+            server.terminate()
