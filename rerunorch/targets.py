@@ -289,7 +289,8 @@ def read_targets(
         except ValueError as exc:
             quoted = _shown(line.strip(_BLANKS), _QUOTED)
             why = f"{exc}; {_comma_hint(item)}" if isinstance(exc, CommaList) else str(exc)
-            raise ConfigError(f"{source}, {item} {number}: {why}: {quoted}") from None
+            shown = "" if why.endswith(quoted) else f": {quoted}"  # said once: the line is the id
+            raise ConfigError(f"{source}, {item} {number}: {why}{shown}") from None
         csv = csv or (target is None and item == "line" and is_csv_header(line))
         if target is not None:
             yield target

@@ -76,6 +76,10 @@ class Bound(str, enum.Enum):
     STRATEGY = "strategy"  # the strategy or a plugin (``next_round``) left it out
 
 
+_BOUND_TEXT = {Bound.STOPPED: "sweep stopped", Bound.STRATEGY: "left out by the strategy"}
+"""How a bound that is not a limit reads in the evidence (a limit reads "budget reached")."""
+
+
 class Seen(str, enum.Enum):
     """One run's result for one test."""
 
@@ -325,7 +329,7 @@ class TestVerdict:
         if self.p_broken is not None and self.verdict is not Verdict.FLAKY:
             text += f", P={self.p_broken:.2f}"
         if self.bound is not None:
-            text += f" ({self.bound.value} reached)"
+            text += f" ({_BOUND_TEXT.get(self.bound, f'{self.bound.value} reached')})"
         return text
 
     def to_json(self) -> dict[str, object]:

@@ -23,6 +23,7 @@ Flags given on the command line override the file.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -69,6 +70,12 @@ SWEEP_KEYS: dict[str, tuple[type, ...]] = {
     "fleet_lease": (int, float),
     "shard": (str,),
     "plugins_dir": (str,),
+    # the rounds (docs/verdicts.md)
+    "max_rounds": (int,),
+    "budget": (str, int, float),
+    "deadline": (str,),
+    "round_delay": (str, int, float),
+    "fail_on": (str, list),
     # where the targets come from (discovery and reports)
     "plans": (list,),
     "plans_file": (str,),
@@ -113,8 +120,11 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, value in table.items():
         types = SWEEP_KEYS.get(key)
         if types is None:
-            known = ", ".join(sorted(SWEEP_KEYS))
-            raise ConfigError(f"{source}: unknown key sweep.{key} (known: {known})")
+            close = difflib.get_close_matches(key, SWEEP_KEYS, n=1)
+            known = (
+                f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(SWEEP_KEYS))}"
+            )
+            raise ConfigError(f"{source}: unknown key sweep.{key} ({known})")
         # bool is an int in Python, but `rate = true` is a mistake.
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             want = " or ".join(t.__name__ for t in types)
@@ -123,7 +133,8 @@ def _check_sweep(table: Mapping[str, Any], source: str) -> dict[str, Any]:
             if not all(type(n) is int or isinstance(n, str) for n in value):
                 raise ConfigError(f"{source}: sweep.plans must be a list of test plan ids")
         elif isinstance(value, list) and not all(isinstance(n, str) for n in value):
-            raise ConfigError(f"{source}: sweep.notify must be a list of notifier names")
+            names = "notifier names" if key == "notify" else "verdicts"
+            raise ConfigError(f"{source}: sweep.{key} must be a list of {names}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{source}: sweep.{key} must be a finite number, not {value!r}")
         checked[key] = value

@@ -19,7 +19,7 @@ __all__ = ["demo"]
     type=click.IntRange(1, 10_000),
     default=24,
     show_default=True,
-    help="How many failed results to sweep.",
+    help="Failed results to sweep (plus passed ones: 1 per 12, at least 1).",
 )
 @click.option("--seed", type=int, default=2026, show_default=True, help="The simulated data set.")
 @click.option(

@@ -261,7 +261,8 @@ def _next_steps(ci: str | None, plans: tuple[int, ...], include: str | None) -> 
     if ci:
         where = {"github": "a repository secret", "gitlab": "a masked CI/CD variable"}[ci]
         steps.append(f"add TESTSIGMA_API_KEY as {where}")
-    steps.append(f"try it: rerunorch sweep --config {CONFIG_FILE} --plan ID --since 24h --dry-run")
+    named = " ".join(f"--plan {plan}" for plan in plans) or "--plan ID"  # the plans given, if any
+    steps.append(f"try it: rerunorch sweep --config {CONFIG_FILE} {named} --since 24h --dry-run")
     click.echo("next:")
     for step in steps:
         click.echo(f"  - {step}")

@@ -198,6 +198,7 @@ def read_invocation(
         plugin_loading.load_plugins(plugins_dir) if plugins_dir else plugin_loading.load_plugins()
     )
     choice = choose_plugins(plugins, settings.strategy, merged, tables)
+    _warn_unknown_tables(merged.get("config_path"), tables, plugins)
     demo = demo_key is not None
     journal = (
         None if demo or settings.dry_run else merged.get("journal") or default_journal_path(shard)
@@ -435,6 +436,23 @@ def choose_plugins(
     )
 
 
+def _warn_unknown_tables(
+    path: str | None, tables: Mapping[str, Mapping[str, Any]], plugins: PluginManager
+) -> None:
+    """A ``[strategy.NAME]`` or ``[notify.NAME]`` table that names nothing installed is
+    never read: most likely a typo, so it is said (a plugin missing here may be elsewhere)."""
+    installed = {"strategy": set(plugins.strategies()), "notify": set(plugins.notifiers())}
+    for kind, names in installed.items():
+        for name in tables.get(kind, {}):
+            if name not in names:
+                what = "strategy" if kind == "strategy" else "notifier"
+                click.echo(
+                    f"warning: {path}: [{kind}.{name}] names no installed {what} "
+                    f"(available: {', '.join(sorted(names))}); its settings are not used",
+                    err=True,
+                )
+
+
 def _secret_keys(item: object) -> tuple[str, ...]:
     return tuple(getattr(item, "secret_settings", ()) or ())
 
@@ -505,7 +523,8 @@ _REPORTS = ("report", "junit", "markdown")
 
 
 def _convert(ctx: click.Context, param: click.Parameter | None, value: Any, where: str) -> Any:
-    if isinstance(value, list):
+    single = isinstance(param, click.Option) and not param.multiple  # fail_on = [...] is one
+    if isinstance(value, list) and not single:
         return tuple(value)
     if param is None or not isinstance(param, click.Option):
         return value

@@ -56,13 +56,14 @@ def report_from_fleet(
 
     from rerunorch.fleet import Fleet, fleet_report
     from rerunorch.fleet.records import redis_errors
+    from rerunorch.pacing.shared import redis_problem
 
     async def merged() -> SweepReport:
         fleet = Fleet(url, name)
         try:
             return await fleet_report(fleet)
         except redis_errors() as exc:
-            raise ConfigError(f"{fleet.shown}: Redis does not answer ({exc})") from None
+            raise ConfigError(f"{fleet.shown}: {redis_problem(exc)}") from None
         finally:
             await fleet.close()
 

@@ -37,6 +37,7 @@ __all__ = [
     "PROBE_TIMEOUT",
     "ConnectionWatch",
     "OutageGuard",
+    "redis_unreachable",
     "unreachable",
 ]
 
@@ -82,6 +83,30 @@ async def unreachable(
         pass  # connected: something is listening there
     finally:
         await probe.aclose()
+    return None
+
+
+async def redis_unreachable(url: str) -> str | None:
+    """What to tell the user when ``--shared-limit``'s Redis does not answer a ``PING``
+    (closed, or refusing the password or the database), or None when it does.
+
+    Mid-sweep, a Redis that goes away is ridden out on local limits (docs/scaling.md); at
+    the start it is a mistake in the URL, said before anything is sent.
+
+    Raises:
+        ConfigError: The ``redis`` package is missing or the URL is not a Redis URL.
+    """
+    from redis.exceptions import RedisError
+
+    from rerunorch.pacing.shared import connect, redis_problem
+
+    client = connect(url)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        return f"--shared-limit {mask_url(url)}: {redis_problem(exc)}; nothing was sent"
+    finally:
+        await client.aclose()
     return None
 
 

@@ -36,7 +36,7 @@ def report(
     whole fleet (--fleet URL --fleet-name NAME), at any time.
 
     Targets without an outcome (yet) are reported as interrupted.
-    With no output option, prints the summary.
+    With no output option, prints the summary. Exits as the sweep did (0, 1 or 3).
     """
     from rerunorch.cli.journal_report import report_from_fleet, report_from_journal
 

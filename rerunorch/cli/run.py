@@ -27,7 +27,7 @@ from rich.text import Text
 
 from rerunorch.cli.invocation import Invocation, Outputs, read_invocation
 from rerunorch.cli.progress import LiveProgress, PlainProgress, summary_table
-from rerunorch.cli.reach import OutageGuard, unreachable
+from rerunorch.cli.reach import OutageGuard, redis_unreachable, unreachable
 from rerunorch.cli.summary import (
     DEFAULT_APP_URL,
     by_run,
@@ -470,6 +470,8 @@ def run_sweep_command(ctx: click.Context, ids: tuple[str, ...], options: dict[st
     ledger: Ledger | None = None
     try:
         problem = anyio.run(unreachable, invocation.settings.base_url)
+        if problem is None and invocation.settings.shared_limit and invocation.settings.rate:
+            problem = anyio.run(redis_unreachable, invocation.settings.shared_limit)
         if problem is not None:  # said at once, not once per target after retries
             click.echo(f"error: {problem}", err=True)
             return 2

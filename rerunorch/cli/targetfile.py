@@ -125,8 +125,13 @@ class TargetInput:
         if not ids and self._report is not None:
             which = "still-failing results" if self._still_failing else "results"
             raise ConfigError(f"--from-report: {self._report} has no {which}: nothing to sweep")
+        if not ids and self._path is not None:
+            raise ConfigError(f"--from-file: {self._source} holds no targets: nothing to sweep")
         if not ids:
-            raise ConfigError("no targets: give execution-result ids or --from-file")
+            raise ConfigError(
+                "no targets: give execution-result ids (or run URLs), --from-file, "
+                "--from-report, or --plan with --since (rerunorch sweep --help)"
+            )
         counts: dict[int, int] = {}
         self.count = self.in_shard = 0
         for key, group in groupby(sorted(ids)):

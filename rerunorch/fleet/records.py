@@ -19,7 +19,7 @@ import anyio
 from rerunorch.errors import ConfigError
 from rerunorch.journal import JournalEntry
 from rerunorch.outcome import Outcome
-from rerunorch.pacing.shared import connect
+from rerunorch.pacing.shared import connect, redis_problem
 from rerunorch.secret import mask_url
 from rerunorch.targets import Target
 
@@ -163,7 +163,7 @@ class Fleet:
                 await self._publish(targets, digest, config, order)
             self.total = int(await self.redis.get(self.key["total"]) or 0)
         except redis_errors() as exc:
-            raise ConfigError(f"{self.shown}: Redis does not answer ({exc})") from None
+            raise ConfigError(f"{self.shown}: {redis_problem(exc)}") from None
 
     async def _join_published(self, config: Mapping[str, Any]) -> None:
         theirs = await self.redis.get(self.key["config"])

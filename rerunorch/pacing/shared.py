@@ -39,7 +39,7 @@ from rerunorch.pacing.headers import RateLimitInfo
 from rerunorch.pacing.local import ActiveReruns, Pacer
 from rerunorch.secret import mask_url
 
-__all__ = ["RedisActiveReruns", "RedisPacer", "connect"]
+__all__ = ["RedisActiveReruns", "RedisPacer", "connect", "redis_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,19 @@ def connect(url: str) -> Any:
     except ValueError as exc:  # a bad port, database or option
         detail = re.sub(r"'[^']*'", "'...'", str(exc))[:120]  # what it quotes may be secret
         raise ConfigError(f"--shared-limit {shown!r} is not a usable Redis URL: {detail}") from None
+
+
+def redis_problem(exc: BaseException) -> str:
+    """What went wrong with Redis, for a message: refused (a password, a database) or silent.
+
+    >>> redis_problem(OSError("Connection refused"))
+    'Redis does not answer (Connection refused)'
+    """
+    from redis.exceptions import AuthenticationError, ResponseError
+
+    if isinstance(exc, AuthenticationError | ResponseError):
+        return f"Redis refused ({exc})"
+    return f"Redis does not answer ({exc})"
 
 
 def namespace(base_url: str, api_key: str) -> str:

@@ -68,7 +68,12 @@ def build_config(*, nightly: bool = False, **options: Any) -> SimulatorConfig:
 @click.option("--auto-rerun-delay", type=float, help="Seconds after completion.  [default: 30]")
 @click.option("--plan-busy-rate", type=float, help="Probability a POST finds the plan busy.")
 @click.option("--max-active", "max_active_runs", type=int, help="Cap on runs active at once.")
-@click.option("--child-result", "child_result_style", type=click.Choice(["id", "object"]))
+@click.option(
+    "--child-result",
+    "child_result_style",
+    type=click.Choice(["id", "object"]),
+    help="childResult as an id or a nested object.  [default: id]",
+)
 @click.option(
     "--run-duration",
     type=(float, float),
@@ -112,17 +117,19 @@ async def _serve(config: SimulatorConfig, clock: Clock, host: str, port: int) ->
 
     async with Simulator(config, clock=clock, host=host, port=port) as sim:
         first = sim.target_ids[0] if sim.target_ids else "ID"
+        scale = getattr(clock, "scale", 1.0)  # the sweep's clock must run as fast as this one
+        scaled = f" --time-scale {scale:g}" if scale != 1 else ""
         click.echo(f"Testsigma simulator on {sim.base_url}  (API key: {sim.api_key})")
         click.echo(f"{len(sim.target_ids)} failing runs: GET {sim.base_url}/_simulator/targets")
         click.echo("Try:")
         click.echo(
             f"  TESTSIGMA_BASE_URL={sim.base_url} TESTSIGMA_API_KEY={sim.api_key} "
-            f"rerunorch sweep {first}"
+            f"rerunorch sweep {first}{scaled}"
         )
         plans = " ".join(f"--plan {plan}" for plan in sim.plan_ids[:2])
         click.echo(
             f"  TESTSIGMA_BASE_URL={sim.base_url} TESTSIGMA_API_KEY={sim.api_key} "
-            f"rerunorch sweep {plans} --since 24h --dry-run"
+            f"rerunorch sweep {plans} --since 24h --dry-run{scaled}"
         )
         click.echo(
             f"  curl -H 'Authorization: Bearer {sim.api_key}' "
