@@ -87,7 +87,9 @@ def test_a_sweep_records_by_default_and_flaky_and_history_show_it(
     assert timeline.exit_code == 0, timeline.output
     assert "round 0" in timeline.output
     assert "round 1" in timeline.output
-    assert run("history", "no such test").exit_code == 1
+    unknown = run("history", "no such test")
+    assert unknown.exit_code == 2  # bad usage: a test the ledger never saw
+    assert "exact name" in unknown.output
 
 
 def test_no_history_records_nothing(run: Any, server: Server, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,29 @@ def test_a_tally_follows_observations_that_come_in_pieces(ledger_url: str) -> No
         for o in reversed(night):
             store.record([o])
         assert store.tallies() == tally(night)
+
+
+def test_sweeps_opening_a_new_ledger_at_once_make_it_once(ledger_url: str) -> None:
+    # Fleet workers (or two sweeps) on one machine start together: one creates the schema,
+    # the others wait on the migration lock and find it made.
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            LedgerStore.open(ledger_url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with LedgerStore.open(ledger_url) as store:
+        assert store.version == LATEST
 
 
 def test_a_ledger_of_a_newer_schema_is_refused(tmp_path: Path) -> None:

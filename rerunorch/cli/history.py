@@ -41,8 +41,12 @@ def _history(*, test: str, history: str | None, as_json: bool, iterations: bool)
         click.echo(f"error: {exc}", err=True)
         return 2
     if not timeline:
-        click.echo(f"no observations of test {test!r} in {where}", err=True)
-        return 1
+        click.echo(
+            f"error: no observations of test {test!r} in {where} (TEST is a test case id or "
+            "its exact name; rerunorch flaky --all lists the tests seen)",
+            err=True,
+        )
+        return 2
     flakes = summarize(timeline, now=time.time())
     flake = flakes[0] if flakes else None
     shown = [o for o in timeline if iterations or o.set_name is None]

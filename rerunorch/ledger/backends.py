@@ -25,6 +25,9 @@ class LedgerUnavailable(RerunorchError):
     """The ledger's database was lost while a sweep ran (its observations are kept)."""
 
 
+_SCHEMA_LOCK = 0x72657275  # "reru": the advisory lock that serializes migrations
+
+
 class Backend(Protocol):
     """A connection: what the store needs of it."""
 
@@ -34,6 +37,7 @@ class Backend(Protocol):
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def lock_schema(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -60,6 +64,10 @@ class Sqlite:
     def rollback(self) -> None:
         self._db.rollback()
 
+    def lock_schema(self) -> None:
+        """Begin a transaction holding the write lock: one process migrates at a time."""
+        self._db.execute("BEGIN IMMEDIATE")
+
     def close(self) -> None:
         self._db.close()
 
@@ -72,7 +80,9 @@ class Postgres:
             psycopg = importlib.import_module("psycopg")
         except ImportError as exc:
             raise LedgerError(
-                f"a PostgreSQL history needs psycopg 3 ({exc}): pip install 'rerunorch[postgresql]'"
+                f"a PostgreSQL history needs psycopg 3 ({exc}): install rerunorch with its "
+                'extra, e.g. pip install "rerunorch[postgresql] @ '
+                'git+https://github.com/rerunorch/rerunorch" (or ".[postgresql]" in a checkout)'
             ) from None
         self.errors: tuple[type[Exception], ...] = (psycopg.Error,)
         self._db = psycopg.connect(url, connect_timeout=5)
@@ -95,6 +105,10 @@ class Postgres:
 
     def rollback(self) -> None:
         self._db.rollback()
+
+    def lock_schema(self) -> None:
+        """Hold the ledger's advisory lock to the end of the transaction (one migrator)."""
+        self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
 
     def close(self) -> None:
         self._db.close()

@@ -165,9 +165,19 @@ class LedgerStore:
         return int(rows[0][0]) if rows else 0
 
     def _migrate(self) -> None:
+        """Bring the schema to :data:`LATEST` in one transaction, under a lock: of sweeps
+        opening a new ledger at once, one creates it and the others find it made."""
         backend = self._db()
-        backend.execute(MIGRATIONS[0][0])
+        backend.lock_schema()
+        try:
+            self._migrate_locked(backend)
+        except BaseException:
+            backend.rollback()
+            raise
         backend.commit()
+
+    def _migrate_locked(self, backend: Backend) -> None:
+        backend.execute(MIGRATIONS[0][0])
         current = self.version
         if current > LATEST:
             raise LedgerError(
@@ -187,7 +197,6 @@ class LedgerStore:
                 rollup.rebuild(backend)
             if number == 3:
                 rollup.rebuild_rollup(backend)
-            backend.commit()
 
     # -- writing ----------------------------------------------------------------------------
 

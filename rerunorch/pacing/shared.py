@@ -119,7 +119,9 @@ def connect(url: str) -> Any:
         import redis.asyncio as aioredis
     except ImportError:
         raise ConfigError(
-            "--shared-limit needs the redis package: pip install 'rerunorch[redis]'"
+            "--shared-limit needs the redis package: install rerunorch with its extra, e.g. "
+            'pip install "rerunorch[redis] @ git+https://github.com/rerunorch/rerunorch" '
+            '(or ".[redis]" in a checkout)'
         ) from None
     shown = mask_url(url)[:120]  # the URL may hold a password: never quote it whole
     if not url.startswith(("redis://", "rediss://", "unix://")):
