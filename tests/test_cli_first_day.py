@@ -283,3 +283,20 @@ async def test_the_simulators_try_line_runs_as_printed_at_its_time_scale(tmp_pat
             assert b"verdict: " in done.stdout
         finally:
             server.terminate()
+
+
+@pytest.mark.simulator(targets=2)
+async def test_a_key_refused_before_any_rerun_needs_no_resume(
+    rerunorch_simulator: Simulator, tmp_path: Path
+) -> None:
+    sim = rerunorch_simulator
+    args = ["sweep", "--time-scale", "1000", *map(str, sim.target_ids), "--no-history"]
+    args += ["--journal", str(tmp_path / "j.sqlite")]
+    env = {**os.environ, "TESTSIGMA_API_KEY": "wrong-key", "TESTSIGMA_BASE_URL": sim.base_url}
+    with anyio.fail_after(60):
+        refused = await anyio.run_process([sys.executable, "-m", "rerunorch", *args], env=env,
+                                          check=False)  # fmt: skip
+    assert refused.returncode == 2
+    assert b"--resume" not in refused.stderr  # nothing was triggered: nothing to resume
+    code, output = await _cli(sim, *args)  # the same command, with the right key
+    assert code in (0, 1), output

@@ -391,12 +391,9 @@ def conclude(invocation: Invocation, ran: Ran) -> int:
 
 def _conclude(invocation: Invocation, ran: Ran) -> int:
     report = ran.report
-    if ran.journal is not None and not ran.complete:
-        resume = f"journal: {ran.journal}; continue with the same command and --resume"
-        if ran.refused_up_front:
-            click.echo(f"note: {resume}", err=True)
-        else:
-            report.notes.append(resume)
+    if ran.journal is not None and not ran.complete and not ran.refused_up_front:
+        # (refused up front, nothing was triggered: the same command runs again as it is)
+        report.notes.append(f"journal: {ran.journal}; continue with the same command and --resume")
     if ran.refused_up_front:
         assert ran.error is not None
         return error_exit(ran.error, invocation.verbose)
