@@ -108,7 +108,7 @@ def test_sweeps_opening_a_new_ledger_at_once_make_it_once(ledger_url: str) -> No
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    assert errors == [], [str(e) for e in errors]
     with LedgerStore.open(ledger_url) as store:
         assert store.version == LATEST
 

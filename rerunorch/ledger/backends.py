@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +50,14 @@ class Sqlite:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Used from one worker thread at a time, under the store's lock.
         self._db = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        for attempt in range(20):
+            try:  # a new file's switch to WAL can meet another process making it: not waited on
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
         self._db.execute("PRAGMA synchronous=NORMAL")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
