@@ -91,6 +91,8 @@ INDEX_PATH = "/api/v2/test_runs"
 _RATE_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "x-ratelimit-limit")
 _MAX_REDIRECTS = 5
 _KEEPS_METHOD = frozenset({307, 308})
+# An answer that opens like a JSON object or list is no HTML page (that opens with "<").
+_JSON_OPENS = ("{", "[")
 T = TypeVar("T")
 
 
@@ -222,9 +224,10 @@ class TestsigmaClient:
         self._headers = _Headers(self._key)
         self._max_attempts = max(1, max_attempts)
         self._rng = rng or random.Random()
-        # The counters of the `counting()` blocks the current task runs in (innermost last).
+        # Every request counts in each of these: the client's own counters, then those of
+        # the `counting()` blocks the current task runs in (innermost last).
         self._counting: contextvars.ContextVar[tuple[ClientCounters, ...]] = contextvars.ContextVar(
-            f"rerunorch_client_counting_{id(self)}", default=()
+            f"rerunorch_client_counting_{id(self)}", default=(self.counters,)
         )
 
     def __repr__(self) -> str:
@@ -370,7 +373,7 @@ class TestsigmaClient:
     ) -> Any:
         raw = await self._send(method, path, body=body, idempotent=idempotent)
         text = self._decode(raw, method, path)
-        if looks_like_html(text):
+        if text[:1] not in _JSON_OPENS and looks_like_html(text):
             raise self._unexpected(server_message(text, self._key.redact), method, path)
         try:
             return json.loads(text)
@@ -463,7 +466,7 @@ class TestsigmaClient:
             retry_after=retry_after,
         )
         if isinstance(error, RateLimited):
-            for counters in (self.counters, *self._counting.get()):
+            for counters in self._counting.get():
                 counters.rate_limited += 1
             self.pacer.rate_limited(retry_after, cut=status == 429)
         raise error
@@ -485,7 +488,7 @@ class TestsigmaClient:
         raise self._unexpected(message, request.method, path, response.status)
 
     async def _transmit(self, request: Request, path: str) -> Response:
-        for counters in (self.counters, *self._counting.get()):
+        for counters in self._counting.get():
             counters.requests += 1
         try:
             return await self.transport.send(request)
@@ -517,6 +520,7 @@ class TestsigmaClient:
         return attrs.evolve(request, url=target)
 
     def _rate_info(self, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        if not any(name in headers for name in _RATE_HEADERS):
-            return None
-        return parse_rate_limit_headers(headers, now=self.clock.time())
+        for name in _RATE_HEADERS:  # a loop, not any(): this runs for every answer
+            if name in headers:
+                return parse_rate_limit_headers(headers, now=self.clock.time())
+        return None

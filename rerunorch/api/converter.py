@@ -189,6 +189,8 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
 # (its errors name each field that was wrong, at a cost on every call).
 converter = _make_converter(detailed=False)
 _explaining = _make_converter(detailed=True)
+# Each model's hook, found once: the converter's dispatch is a cost on every answer.
+_hooks: dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 def structure(data: Any, cls: type[T]) -> T:
@@ -198,7 +200,11 @@ def structure(data: Any, cls: type[T]) -> T:
     (see :func:`describe_error`).
     """
     try:
-        return converter.structure(data, cls)
+        hook = _hooks.get(cls)
+        if hook is None:
+            hook = _hooks[cls] = converter.get_structure_hook(cls)
+        result: T = hook(data, cls)
+        return result
     except Exception:
         _explaining.structure(data, cls)  # raises the same failure, with field paths
         raise
