@@ -478,26 +478,28 @@ class TestsigmaClient:
         )
 
     async def _exchange(self, request: Request, path: str) -> Response:
-        """Send ``request``, following redirects that stay within the base URL's origin."""
+        """Send ``request``, following redirects that stay within the base URL's origin.
+
+        Every request sent (each redirect too) counts in the client's counters and in
+        those of each ``counting()`` block around it.
+        """
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await self._transmit(request, path)
+            for counters in self._counting.get():
+                counters.requests += 1
+            try:
+                response = await self.transport.send(request)
+            except ConnectError as exc:
+                host = f"{self.base_url.host}:{self.base_url.port}"
+                why = f"{host} is unreachable: {self._quote(str(exc))}"
+                raise RequestNotSent(why, method=request.method, path=path) from None
+            except ReadError as exc:
+                why = self._quote(str(exc))
+                raise OutcomeUnknown(why, method=request.method, path=path) from None
             if not 300 <= response.status < 400 or "Location" not in response.headers:
                 return response
             request = self._redirected(request, response, path)
         message = f"more than {_MAX_REDIRECTS} redirects"
         raise self._unexpected(message, request.method, path, response.status)
-
-    async def _transmit(self, request: Request, path: str) -> Response:
-        for counters in self._counting.get():
-            counters.requests += 1
-        try:
-            return await self.transport.send(request)
-        except ConnectError as exc:
-            host = f"{self.base_url.host}:{self.base_url.port}"
-            why = f"{host} is unreachable: {self._quote(str(exc))}"
-            raise RequestNotSent(why, method=request.method, path=path) from None
-        except ReadError as exc:
-            raise OutcomeUnknown(self._quote(str(exc)), method=request.method, path=path) from None
 
     def _redirected(self, request: Request, response: Response, path: str) -> Request:
         """The request to send next, or an error when the redirect must not be followed."""
