@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import attrs
 import yarl
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from rerunorch._version import __version__
 from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
@@ -151,6 +152,14 @@ def normalize_base_url(base_url: str) -> yarl.URL:
     return url.with_path(path or "/").with_query(None).with_fragment(None)
 
 
+_JSON = "application/json"
+
+
+def _frozen(headers: dict[str, str]) -> Mapping[str, str]:
+    # aiohttp takes a CIMultiDictProxy as it is; a dict it copies into one on every request.
+    return CIMultiDictProxy(CIMultiDict(headers))
+
+
 class _Headers:
     """The headers of each kind of request. The key is in them, so no repr shows them."""
 
@@ -158,9 +167,9 @@ class _Headers:
 
     def __init__(self, key: Secret) -> None:
         common = {"Authorization": f"Bearer {key.reveal()}", "User-Agent": USER_AGENT}
-        self.read = {**common, "Accept": "application/json"}
-        self.write = {**self.read, "Content-Type": "application/json"}
-        self.xml = {**common, "Accept": "application/xml"}
+        self.read = _frozen({**common, "Accept": "application/json"})
+        self.write = _frozen({**common, "Accept": "application/json", "Content-Type": _JSON})
+        self.xml = _frozen({**common, "Accept": "application/xml"})
 
     def __repr__(self) -> str:
         return "_Headers(***)"

@@ -159,9 +159,15 @@ def _register_fast_optionals(conv: cattrs.Converter) -> None:
         conv.register_structure_hook(kind | None, enum(kind))
 
 
-def _make_converter(*, detailed: bool) -> cattrs.Converter:
+def _make_converter(*, detailed: bool, compiled: bool | None = None) -> cattrs.Converter:
+    """The fast converter (compiled response models) or the detailed one (cattrs' own).
+
+    ``compiled=False`` makes the fast one on cattrs' generated functions: the reference
+    the compiled ones are tested against.
+    """
     conv = cattrs.Converter(detailed_validation=detailed)
-    conv.register_structure_hook_factory(attrs.has, _structure_factory(conv, compiled=not detailed))
+    factory = _structure_factory(conv, compiled=not detailed if compiled is None else compiled)
+    conv.register_structure_hook_factory(attrs.has, factory)
     conv.register_structure_hook(int, _int)
     # The int hook would also catch bool (a subclass): keep bool's own.
     conv.register_structure_hook(bool, lambda value, _: bool(value))
