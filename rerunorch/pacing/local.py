@@ -28,6 +28,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import anyio
+import anyio.lowlevel
 
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.pacing import PacingStats
@@ -255,10 +256,12 @@ class Pacer:
 
     async def _take_token(self) -> None:
         # No rate, no pause and nobody queued for a token: nothing to wait for (the
-        # common case of an unlimited sweep, so it skips the lock and its checkpoint).
+        # common case of an unlimited sweep), so no lock; but still the lock's check for
+        # a cancelled scope: a cancelled sweep sends nothing more (a 401 cancels it).
         if not self._lock.locked():
             now = self._clock.monotonic()
             if now >= self._paused_until and self._rate_at(now) is None:
+                await anyio.lowlevel.checkpoint_if_cancelled()
                 return
         # FIFO through the lock; the holder sleeps until its token is due, so tokens
         # go out on schedule with no polling. Loop: a pause or a cut may come meanwhile.
