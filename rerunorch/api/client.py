@@ -152,9 +152,6 @@ def normalize_base_url(base_url: str) -> yarl.URL:
     return url.with_path(path or "/").with_query(None).with_fragment(None)
 
 
-_JSON = "application/json"
-
-
 def _frozen(headers: dict[str, str]) -> Mapping[str, str]:
     # aiohttp takes a CIMultiDictProxy as it is; a dict it copies into one on every request.
     return CIMultiDictProxy(CIMultiDict(headers))
@@ -168,7 +165,8 @@ class _Headers:
     def __init__(self, key: Secret) -> None:
         common = {"Authorization": f"Bearer {key.reveal()}", "User-Agent": USER_AGENT}
         self.read = _frozen({**common, "Accept": "application/json"})
-        self.write = _frozen({**common, "Accept": "application/json", "Content-Type": _JSON})
+        json_type = "application/json"
+        self.write = _frozen({**common, "Accept": json_type, "Content-Type": json_type})
         self.xml = _frozen({**common, "Accept": "application/xml"})
 
     def __repr__(self) -> str:
