@@ -180,6 +180,7 @@ class Sweep:
         self._budget = RerunBudget(self.settings.budget)  # rerun time shared by all targets
         self._send: MemoryObjectSendStream[Outcome] | None = None
         self._listeners = Listeners(listeners, self.report.notes.append)
+        self._heard = bool(listeners)  # with nobody listening, a target's events are not made
         self._auth_failure: AuthError | None = None
         self._ran_by: str | None = None  # "run()" or "outcomes()", once started
         self._cuts: set[anyio.CancelScope] = set()  # one per running target, cut after grace
@@ -523,8 +524,9 @@ class Sweep:
         self.progress.done += 1
         if self._send is not None:
             await self._send.send(outcome)
-        seen = job.observations(outcome) if job is not None else ()
-        await self._listeners.tell(RerunFinished(outcome=outcome, observations=seen))
+        if self._heard:
+            seen = job.observations(outcome) if job is not None else ()
+            await self._listeners.tell(RerunFinished(outcome=outcome, observations=seen))
 
     def _finish(self) -> None:
         """Give every target still begun an ``interrupted`` outcome; settle the counters."""
@@ -545,7 +547,8 @@ class Sweep:
 
     async def _on_triggered(self, event: RerunTriggered) -> None:
         self.progress.triggered += 1
-        await self._listeners.tell(event)
+        if self._heard:
+            await self._listeners.tell(event)
 
     def _on_ended(self, run: ExecutionResult) -> None:
         """A rerun seen completed: its device time and span, by the server's times."""

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import attrs
 import yarl
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from rerunorch._version import __version__
 from rerunorch.api import DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT
@@ -91,6 +92,8 @@ INDEX_PATH = "/api/v2/test_runs"
 _RATE_HEADERS = ("retry-after", "ratelimit", "ratelimit-limit", "x-ratelimit-limit")
 _MAX_REDIRECTS = 5
 _KEEPS_METHOD = frozenset({307, 308})
+# An answer that opens like a JSON object or list is no HTML page (that opens with "<").
+_JSON_OPENS = ("{", "[")
 T = TypeVar("T")
 
 
@@ -149,6 +152,11 @@ def normalize_base_url(base_url: str) -> yarl.URL:
     return url.with_path(path or "/").with_query(None).with_fragment(None)
 
 
+def _frozen(headers: dict[str, str]) -> Mapping[str, str]:
+    # aiohttp takes a CIMultiDictProxy as it is; a dict it copies into one on every request.
+    return CIMultiDictProxy(CIMultiDict(headers))
+
+
 class _Headers:
     """The headers of each kind of request. The key is in them, so no repr shows them."""
 
@@ -156,9 +164,10 @@ class _Headers:
 
     def __init__(self, key: Secret) -> None:
         common = {"Authorization": f"Bearer {key.reveal()}", "User-Agent": USER_AGENT}
-        self.read = {**common, "Accept": "application/json"}
-        self.write = {**self.read, "Content-Type": "application/json"}
-        self.xml = {**common, "Accept": "application/xml"}
+        self.read = _frozen({**common, "Accept": "application/json"})
+        json_type = "application/json"
+        self.write = _frozen({**common, "Accept": json_type, "Content-Type": json_type})
+        self.xml = _frozen({**common, "Accept": "application/xml"})
 
     def __repr__(self) -> str:
         return "_Headers(***)"
@@ -222,9 +231,10 @@ class TestsigmaClient:
         self._headers = _Headers(self._key)
         self._max_attempts = max(1, max_attempts)
         self._rng = rng or random.Random()
-        # The counters of the `counting()` blocks the current task runs in (innermost last).
+        # Every request counts in each of these: the client's own counters, then those of
+        # the `counting()` blocks the current task runs in (innermost last).
         self._counting: contextvars.ContextVar[tuple[ClientCounters, ...]] = contextvars.ContextVar(
-            f"rerunorch_client_counting_{id(self)}", default=()
+            f"rerunorch_client_counting_{id(self)}", default=(self.counters,)
         )
 
     def __repr__(self) -> str:
@@ -370,7 +380,7 @@ class TestsigmaClient:
     ) -> Any:
         raw = await self._send(method, path, body=body, idempotent=idempotent)
         text = self._decode(raw, method, path)
-        if looks_like_html(text):
+        if text[:1] not in _JSON_OPENS and looks_like_html(text):
             raise self._unexpected(server_message(text, self._key.redact), method, path)
         try:
             return json.loads(text)
@@ -463,7 +473,7 @@ class TestsigmaClient:
             retry_after=retry_after,
         )
         if isinstance(error, RateLimited):
-            for counters in (self.counters, *self._counting.get()):
+            for counters in self._counting.get():
                 counters.rate_limited += 1
             self.pacer.rate_limited(retry_after, cut=status == 429)
         raise error
@@ -475,26 +485,28 @@ class TestsigmaClient:
         )
 
     async def _exchange(self, request: Request, path: str) -> Response:
-        """Send ``request``, following redirects that stay within the base URL's origin."""
+        """Send ``request``, following redirects that stay within the base URL's origin.
+
+        Every request sent (each redirect too) counts in the client's counters and in
+        those of each ``counting()`` block around it.
+        """
         for _ in range(_MAX_REDIRECTS + 1):
-            response = await self._transmit(request, path)
+            for counters in self._counting.get():
+                counters.requests += 1
+            try:
+                response = await self.transport.send(request)
+            except ConnectError as exc:
+                host = f"{self.base_url.host}:{self.base_url.port}"
+                why = f"{host} is unreachable: {self._quote(str(exc))}"
+                raise RequestNotSent(why, method=request.method, path=path) from None
+            except ReadError as exc:
+                why = self._quote(str(exc))
+                raise OutcomeUnknown(why, method=request.method, path=path) from None
             if not 300 <= response.status < 400 or "Location" not in response.headers:
                 return response
             request = self._redirected(request, response, path)
         message = f"more than {_MAX_REDIRECTS} redirects"
         raise self._unexpected(message, request.method, path, response.status)
-
-    async def _transmit(self, request: Request, path: str) -> Response:
-        for counters in (self.counters, *self._counting.get()):
-            counters.requests += 1
-        try:
-            return await self.transport.send(request)
-        except ConnectError as exc:
-            host = f"{self.base_url.host}:{self.base_url.port}"
-            why = f"{host} is unreachable: {self._quote(str(exc))}"
-            raise RequestNotSent(why, method=request.method, path=path) from None
-        except ReadError as exc:
-            raise OutcomeUnknown(self._quote(str(exc)), method=request.method, path=path) from None
 
     def _redirected(self, request: Request, response: Response, path: str) -> Request:
         """The request to send next, or an error when the redirect must not be followed."""
@@ -517,6 +529,7 @@ class TestsigmaClient:
         return attrs.evolve(request, url=target)
 
     def _rate_info(self, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        if not any(name in headers for name in _RATE_HEADERS):
-            return None
-        return parse_rate_limit_headers(headers, now=self.clock.time())
+        for name in _RATE_HEADERS:  # a loop, not any(): this runs for every answer
+            if name in headers:
+                return parse_rate_limit_headers(headers, now=self.clock.time())
+        return None

@@ -19,6 +19,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from rerunorch.api.compiled import compile_structure
 from rerunorch.api.enums import (
     IterationReRunType,
     OpenEnum,
@@ -88,8 +89,15 @@ def _override(cls: type, field: attrs.Attribute[Any]) -> Any:
     return override(rename=json_name(field))
 
 
-def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any, type], Any]]:
+def _structure_factory(
+    conv: cattrs.Converter, *, compiled: bool = False
+) -> Callable[[type], Callable[[Any, type], Any]]:
     def factory(cls: type) -> Callable[[Any, type], Any]:
+        if compiled and _has_extra(cls) and cls not in _REQUESTS:
+            bounds = (-INT64_MAX - 1, INT64_MAX)
+            return compile_structure(
+                cls, conv, key_of=json_name, bounds=bounds, not_an_object=_not_an_object
+            )
         base: Callable[[Any, type], Any] = make_dict_structure_fn(cls, conv, **_renames(cls))
         if not _has_extra(cls):
             return base
@@ -97,8 +105,7 @@ def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any
 
         def structure_keeping_extra(data: Any, cl: type) -> Any:
             if not isinstance(data, Mapping):
-                # The type, not the value: the value may be long or quote a secret.
-                raise TypeError(f"expected a JSON object for {cls.__name__}, got {_kind(data)}")
+                raise _not_an_object(cls, data)
             obj = base(data, cl)
             extra = {k: v for k, v in data.items() if k not in known}
             return attrs.evolve(obj, extra=extra) if extra else obj
@@ -106,6 +113,11 @@ def _structure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any
         return structure_keeping_extra
 
     return factory
+
+
+def _not_an_object(cls: type, data: Any) -> TypeError:
+    # The type, not the value: the value may be long or quote a secret.
+    return TypeError(f"expected a JSON object for {cls.__name__}, got {_kind(data)}")
 
 
 def _unstructure_factory(conv: cattrs.Converter) -> Callable[[type], Callable[[Any], Any]]:
@@ -147,9 +159,15 @@ def _register_fast_optionals(conv: cattrs.Converter) -> None:
         conv.register_structure_hook(kind | None, enum(kind))
 
 
-def _make_converter(*, detailed: bool) -> cattrs.Converter:
+def _make_converter(*, detailed: bool, compiled: bool | None = None) -> cattrs.Converter:
+    """The fast converter (compiled response models) or the detailed one (cattrs' own).
+
+    ``compiled=False`` makes the fast one on cattrs' generated functions: the reference
+    the compiled ones are tested against.
+    """
     conv = cattrs.Converter(detailed_validation=detailed)
-    conv.register_structure_hook_factory(attrs.has, _structure_factory(conv))
+    factory = _structure_factory(conv, compiled=not detailed if compiled is None else compiled)
+    conv.register_structure_hook_factory(attrs.has, factory)
     conv.register_structure_hook(int, _int)
     # The int hook would also catch bool (a subclass): keep bool's own.
     conv.register_structure_hook(bool, lambda value, _: bool(value))
@@ -177,6 +195,8 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
 # (its errors name each field that was wrong, at a cost on every call).
 converter = _make_converter(detailed=False)
 _explaining = _make_converter(detailed=True)
+# Each model's hook, found once: the converter's dispatch is a cost on every answer.
+_hooks: dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 def structure(data: Any, cls: type[T]) -> T:
@@ -186,7 +206,11 @@ def structure(data: Any, cls: type[T]) -> T:
     (see :func:`describe_error`).
     """
     try:
-        return converter.structure(data, cls)
+        hook = _hooks.get(cls)
+        if hook is None:
+            hook = _hooks[cls] = converter.get_structure_hook(cls)
+        result: T = hook(data, cls)
+        return result
     except Exception:
         _explaining.structure(data, cls)  # raises the same failure, with field paths
         raise

@@ -130,13 +130,17 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> Response:
         """See :meth:`Transport.send`."""
+        session = self._session
+        if session is None or session.closed:
+            session = self._open()
+        timeout = self._timeouts.get(request.timeout) or self._timeout(request.timeout)
         try:
-            async with self._open().request(
+            async with session.request(
                 request.method,
                 request.url,
                 data=request.body,
                 headers=request.headers,
-                timeout=self._timeout(request.timeout),
+                timeout=timeout,
                 allow_redirects=False,
             ) as resp:
                 body, truncated = await _read(resp, request.max_body)

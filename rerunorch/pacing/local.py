@@ -18,17 +18,17 @@ is unknown, or the one it was given proves too high, it adapts: see
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import heapq
 import itertools
 import logging
 import math
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import anyio
+import anyio.lowlevel
 
 from rerunorch.clock import Clock, SystemClock
 from rerunorch.pacing import PacingStats
@@ -141,18 +141,21 @@ class Pacer:
         while the pacer is paused, then for an in-flight slot, then for a token of
         the rate; a pause that starts meanwhile holds it too.
         """
-        return self._request()
+        return _Turn(self)
 
-    @contextlib.asynccontextmanager
-    async def _request(self) -> AsyncIterator[None]:
+    async def _enter(self) -> None:
+        """Wait for the turn of :meth:`request` (see :class:`_Turn`)."""
         await self._wait_for_pause()
-        async with self._in_flight:
+        await self._in_flight.acquire()
+        try:
             await self._take_token()
-            now = self._clock.monotonic()
-            self._rate.sent(now)
-            self._requests += 1
-            self._sent_at.set(now)
-            yield
+        except BaseException:
+            self._in_flight.release()
+            raise
+        now = self._clock.monotonic()
+        self._rate.sent(now)
+        self._requests += 1
+        self._sent_at.set(now)
 
     def rate_limited(self, retry_after: float | None, *, cut: bool = True) -> float:
         """Report a throttled answer (429/503); pause every task.
@@ -252,6 +255,14 @@ class Pacer:
             await self._clock.sleep(self._paused_until - now)
 
     async def _take_token(self) -> None:
+        # No rate, no pause and nobody queued for a token: nothing to wait for (the
+        # common case of an unlimited sweep), so no lock; but still the lock's check for
+        # a cancelled scope: a cancelled sweep sends nothing more (a 401 cancels it).
+        if not self._lock.locked():
+            now = self._clock.monotonic()
+            if now >= self._paused_until and self._rate_at(now) is None:
+                await anyio.lowlevel.checkpoint_if_cancelled()
+                return
         # FIFO through the lock; the holder sleeps until its token is due, so tokens
         # go out on schedule with no polling. Loop: a pause or a cut may come meanwhile.
         async with self._lock:
@@ -270,6 +281,25 @@ class Pacer:
                     continue
                 self._tat = max(self._tat, now) + interval
                 return
+
+
+class _Turn:
+    """One request's turn in a :class:`Pacer`: an in-flight slot held for the block.
+
+    A plain class rather than a generator-based context manager: it is entered once
+    for every request a sweep sends.
+    """
+
+    __slots__ = ("_pacer",)
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    async def __aenter__(self) -> None:
+        await self._pacer._enter()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._pacer._in_flight.release()
 
 
 def _fmt(rate: float | None) -> str:
@@ -329,15 +359,7 @@ class ActiveReruns:
         """
         if math.isnan(priority):
             raise ValueError("a slot's priority must be a number, not NaN")
-        return self._slot(priority)
-
-    @contextlib.asynccontextmanager
-    async def _slot(self, priority: float) -> AsyncIterator[None]:
-        await self._acquire(priority)
-        try:
-            yield
-        finally:
-            self._release()
+        return _Slot(self, priority)
 
     async def _acquire(self, priority: float) -> None:
         if self._limit is None or (self._active < self._limit and not self._waiting):
@@ -364,6 +386,22 @@ class ActiveReruns:
                 waiter.granted.set()  # the slot passes on: ``active`` stays the same
                 return
         self._active -= 1
+
+
+class _Slot:
+    """One holder's slot of :class:`ActiveReruns` (a plain class: one per rerun)."""
+
+    __slots__ = ("_priority", "_slots")
+
+    def __init__(self, slots: ActiveReruns, priority: float) -> None:
+        self._slots = slots
+        self._priority = priority
+
+    async def __aenter__(self) -> None:
+        await self._slots._acquire(self._priority)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._slots._release()
 
 
 class _Waiter:
