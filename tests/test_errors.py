@@ -221,3 +221,10 @@ def test_error_for_quotes_through_redact() -> None:
 
 def test_deeply_nested_json_is_quoted_not_a_crash() -> None:
     assert server_message("[" * 100_000).startswith("[[[")
+
+
+def test_a_body_that_repeats_the_status_is_said_once() -> None:
+    error = error_for(404, "404: Not Found", method="GET", path="/api/v1/x")
+    assert str(error) == "GET /api/v1/x -> 404: Not Found"
+    assert error_for(404, "404", method="GET", path="/p").message == "404"  # nothing else said
+    assert error_for(500, "5000 workers busy", method="GET", path="/p").message.startswith("5000")

@@ -103,6 +103,8 @@ def error_for(
     ``redact`` removes secrets from what is quoted (see :func:`server_message`).
     """
     message = server_message(text, redact)
+    # "404: Not Found" (aiohttp's own page) is said once: the error already names the status.
+    message = re.sub(rf"^{status}\b[:\s-]*", "", message) or message
     lowered = message.lower()
     kwargs: dict[str, Any] = {"method": method, "path": path, "status": status, "target": target}
     if status in (429, 503):
