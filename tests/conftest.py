@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from postgres_server import ledger_url, postgres  # noqa: F401  (fixtures for every module)
+from redis_server import redis_server  # noqa: F401  (a fixture for every module)
 
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.testing import Simulator, SimulatorConfig

@@ -9,7 +9,6 @@ import datetime as dt
 import email
 import email.policy
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from ports import free_port
 
 # 2026-03-01 02:00:00 UTC, a nightly sweep's start.
 USER = "rerunorch@example.com"
@@ -78,13 +78,6 @@ def authenticator(
         and auth_data.password == PASSWORD.encode()
     )
     return AuthResult(success=ok, auth_data=auth_data.login if ok else None, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @dataclass

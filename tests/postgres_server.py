@@ -17,7 +17,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -26,17 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ports import free_port
 
 __all__ = ["PASSWORD", "PostgresServer", "ledger_url", "postgres", "postgres_server_or_skip"]
 
 PASSWORD = "s3cret-pg-pw"
 USER = "rerunorch"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _bin_dir() -> Path | None:
@@ -49,7 +43,7 @@ class PostgresServer:
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="rerunorch-pg-"))
         self.data = self.root / "data"
         self.process: subprocess.Popen[str] | None = None

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
+from collections.abc import Iterator
 
 import pytest
+from ports import free_port
 
-__all__ = ["RedisServer", "redis_server_or_skip"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["RedisServer", "redis_server", "redis_server_or_skip"]
 
 
 class RedisServer:
@@ -27,7 +22,7 @@ class RedisServer:
 
     def __init__(self, binary: str, directory: str | None = None) -> None:
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
         self.directory = directory
 
@@ -72,3 +67,14 @@ def redis_server_or_skip(directory: str | None = None) -> RedisServer:
             pytest.fail("redis-server is not installed (CI installs it: see .ci/run)")
         pytest.skip("redis-server is not installed")
     return RedisServer(binary, directory)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server without persistence, started for the test and stopped after it."""
+    server = redis_server_or_skip()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-from redis_server import RedisServer, redis_server_or_skip
+from redis_server import RedisServer
 
 from rerunorch.testing import Simulator
 from rerunorch.verdicts import Bound, TestVerdict, Verdict
@@ -90,16 +89,6 @@ def test_the_evidence_says_why_the_rounds_ended_in_words(bound: Bound, said: str
         p_broken=0.36, bound=bound, run_ids=(100, 101),
     )  # fmt: skip
     assert verdict.evidence_text == f"undecided: failed 2 of 2 runs, P=0.36 {said}"
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = redis_server_or_skip()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.simulator(targets=1)

@@ -313,55 +313,46 @@ async def test_a_failing_listener_never_breaks_the_sweep(
     assert any("listener bug" in note for note in report.notes)
 
 
-class BrokenStrategy:
-    name = "broken"
-    description = "raises for one target"
+class RaisingStrategy:
+    name = "raising"
+    description = "raises for every target"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
     async def decide(self, ctx: object) -> object:
-        raise RuntimeError("plugin bug")
+        raise self.error
 
 
+@pytest.mark.parametrize(
+    ("error", "said", "traceback"),
+    [
+        # A bug (ours or a plugin's) fails its targets, not the sweep, and is logged whole.
+        (RuntimeError("plugin bug"), "internal error: RuntimeError: plugin bug", True),
+        # A rerunorch error (e.g. a fleet claim another worker took) is said as it is.
+        (ConfigError("taken over by another worker"), "taken over by another worker", False),
+    ],
+)
 @pytest.mark.simulator(targets=3)
-async def test_a_strategy_bug_fails_its_targets_not_the_sweep(
-    simulator: Simulator, simulator_clock: Clock
+async def test_a_strategy_that_raises_fails_its_targets_not_the_sweep(
+    simulator: Simulator,
+    simulator_clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    said: str,
+    traceback: bool,
 ) -> None:
     sweep = Sweep(
         simulator.target_ids,
         SweepSettings(base_url=simulator.base_url),
         api_key=simulator.api_key,
         clock=simulator_clock,
-        strategy=BrokenStrategy(),  # type: ignore[arg-type]
+        strategy=RaisingStrategy(error),  # type: ignore[arg-type]
     )
     report = await sweep.run()
-    assert report.summary.errors == 3
-    assert all(
-        "internal error: RuntimeError: plugin bug" in (o.error or "") for o in report.results
-    )
+    assert [o.error for o in report.results] == [said] * 3
+    assert any(record.exc_info for record in caplog.records) is traceback
     assert simulator.stats.reruns_created == 0
-
-
-class RefusingStrategy:
-    name = "refusing"
-    description = "says why it cannot serve a target"
-
-    async def decide(self, ctx: object) -> object:
-        raise ConfigError("target taken over by another worker")
-
-
-@pytest.mark.simulator(targets=2)
-async def test_a_rerunorch_error_in_a_target_is_said_as_it_is_without_a_traceback(
-    simulator: Simulator, simulator_clock: Clock, caplog: pytest.LogCaptureFixture
-) -> None:
-    sweep = Sweep(
-        simulator.target_ids,
-        SweepSettings(base_url=simulator.base_url),
-        api_key=simulator.api_key,
-        clock=simulator_clock,
-        strategy=RefusingStrategy(),  # type: ignore[arg-type]
-    )
-    report = await sweep.run()
-    assert [o.error for o in report.results] == ["target taken over by another worker"] * 2
-    assert not any(record.exc_info for record in caplog.records)
 
 
 @pytest.mark.simulator(targets=2)

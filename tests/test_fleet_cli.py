@@ -8,22 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from redis_server import RedisServer, redis_server_or_skip
+from redis_server import RedisServer
 from sim_server import SCALE, Server, serve
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = redis_server_or_skip()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _command(server: Server, redis: RedisServer, targets: Path, *extra: str) -> list[str]:

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from postgres_server import PASSWORD, PostgresServer, postgres_server_or_skip
 
 from rerunorch.ledger.migrations import LATEST
@@ -150,20 +151,12 @@ def test_bad_urls_are_refused(postgres: PostgresServer) -> None:
         LedgerStore.open(wrong)
     assert "wrong-password" not in str(caught.value)
     assert "postgresql://rerunorch:***@127.0.0.1" in str(caught.value)
-    closed = f"postgresql://rerunorch:{PASSWORD}@127.0.0.1:{_closed_port()}/postgres"
+    closed = f"postgresql://rerunorch:{PASSWORD}@127.0.0.1:{free_port()}/postgres"
     with pytest.raises(LedgerError, match="cannot open the history") as caught:
         LedgerStore.open(closed)
     assert PASSWORD not in str(caught.value)
     with pytest.raises(LedgerError, match="cannot open the history"):
         LedgerStore.open(postgres.url.rsplit("/", 1)[0] + "/no_such_database")
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_server_lost_and_back_takes_the_writes_again(tmp_path: Path) -> None:

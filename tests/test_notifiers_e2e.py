@@ -13,7 +13,6 @@ import email.policy
 import hashlib
 import hmac
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from ports import free_port
 
 from rerunorch.cli import cli
 
@@ -87,13 +87,6 @@ class Inbox:
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 from click.testing import CliRunner
+from ports import free_port
 
 from rerunorch.api.transport import ConnectError, MockTransport, ReadError, Request, Response
 from rerunorch.cli import cli
@@ -23,13 +24,6 @@ from rerunorch.events import RerunFinished
 from rerunorch.outcome import Outcome, OutcomeKind
 from rerunorch.settings import SweepSettings
 from rerunorch.testing import MockClock
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_any_answer_means_reachable_and_the_key_is_not_sent() -> None:
@@ -61,7 +55,7 @@ async def test_a_refused_connection_is_said_with_the_url_masked() -> None:
 
 
 async def test_a_closed_port_on_loopback_is_unreachable() -> None:
-    port = closed_port()
+    port = free_port()
     problem = await unreachable(f"http://127.0.0.1:{port}")
     assert problem is not None
     assert f"cannot reach http://127.0.0.1:{port} (cannot connect:" in problem
@@ -72,7 +66,7 @@ def test_a_sweep_against_a_closed_port_ends_at_once_with_exit_2(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TESTSIGMA_API_KEY", "sim-api-key")
-    port = closed_port()
+    port = free_port()
     ids = [str(2000 + n) for n in range(10)]
     url = f"http://bot:hunter2@127.0.0.1:{port}"
     began = time.monotonic()
@@ -124,7 +118,7 @@ async def test_the_guard_stops_after_three_targets_in_a_row_could_not_reach_the_
 async def test_a_server_gone_during_a_sweep_ends_it_without_trying_every_target() -> None:
     targets = list(range(3000, 3040))
     # A window of 4 targets at once (1000 by default): the guard stops what comes after it.
-    settings = SweepSettings(base_url=f"http://127.0.0.1:{closed_port()}", window=4)
+    settings = SweepSettings(base_url=f"http://127.0.0.1:{free_port()}", window=4)
     guard = OutageGuard()
     sweep = Sweep(targets, settings, api_key="k", listener=[guard], clock=MockClock(autojump=True))
     guard.watch(sweep)

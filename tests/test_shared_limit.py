@@ -5,28 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-from redis_server import RedisServer, redis_server_or_skip
+from redis_server import RedisServer
 
 from rerunorch import ConfigError, Sweep, SweepSettings
 from rerunorch.clock import Clock, ScaledClock
 from rerunorch.pacing.shared import RedisActiveReruns, RedisPacer, connect
 from rerunorch.sharding import Shard
 from rerunorch.testing import Simulator
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = redis_server_or_skip()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_shards_split_targets_exactly_once() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-import socket
 
 import pytest
+from ports import free_port
 from slack_fakes import FakeSlack, JumpClock, big_report, serve_fake_slack
 
 from rerunorch import PluginManager, run_notifiers
@@ -19,13 +19,6 @@ TOKEN = "s3cr3tT0k3n"
 @pytest.fixture
 def clock() -> JumpClock:
     return JumpClock()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def test_posts_the_block_kit_summary(clock: JumpClock) -> None:
@@ -110,7 +103,7 @@ async def test_a_refused_message_is_an_error_naming_the_host_only(clock: JumpClo
 
 
 async def test_an_unreachable_webhook_is_an_error_without_the_token(clock: JumpClock) -> None:
-    url = f"http://127.0.0.1:{closed_port()}{FakeSlack.path}"
+    url = f"http://127.0.0.1:{free_port()}{FakeSlack.path}"
     with pytest.raises(SlackError, match=r"cannot reach the Slack webhook at 127\.0\.0\.1") as info:
         await SlackNotifier(clock=clock, env={ENV_WEBHOOK_URL: url}).notify(sample_report(), {})
     assert TOKEN not in str(info.value)

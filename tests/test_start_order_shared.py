@@ -3,25 +3,12 @@ longest waiting rerun of any process first."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anyio
 import anyio.lowlevel
-import pytest
-from redis_server import RedisServer, redis_server_or_skip
+from redis_server import RedisServer
 
 from rerunorch.clock import ScaledClock
 from rerunorch.pacing.shared import RedisActiveReruns, connect
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = redis_server_or_skip()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_the_longest_waiting_rerun_of_any_process_takes_the_shared_slot(

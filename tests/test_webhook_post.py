@@ -6,11 +6,11 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
 from email.utils import formatdate
 from typing import Any
 
 import pytest
+from ports import free_port
 from webhook_fakes import JumpClock, serve_endpoint
 
 from rerunorch import ConfigError, PluginManager, run_notifiers
@@ -32,13 +32,6 @@ TOKEN = "T0p-S3cret-Sig"
 @pytest.fixture
 def clock() -> JumpClock:
     return JumpClock()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def test_posts_the_report_json_signed(clock: JumpClock) -> None:
@@ -133,7 +126,7 @@ async def test_an_unreachable_endpoint_is_retried_then_named_by_host(
     clock: JumpClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = f"http://127.0.0.1:{closed_port()}/hooks/{TOKEN}"
+    url = f"http://127.0.0.1:{free_port()}/hooks/{TOKEN}"
     report = sample_report()
     notifier = WebhookNotifier(clock=clock, env={ENV_URL: url, ENV_SECRET: SECRET})
     warnings = await run_notifiers(

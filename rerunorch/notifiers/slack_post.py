@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from rerunorch.clock import Clock
+from rerunorch.notifiers.failure import connection_failure
 from rerunorch.pacing.headers import parse_retry_after
 from rerunorch.secret import Secret
 
@@ -120,19 +121,10 @@ async def _post(
             retry_after = response.headers.get("Retry-After")
             status = response.status
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        raise SlackError(f"cannot reach the Slack webhook at {host}: {_describe(exc)}") from None
+        raise SlackError(
+            f"cannot reach the Slack webhook at {host}: {connection_failure(exc)}"
+        ) from None
     # Slack answers a word ("ok", "invalid_payload", "no_service"); keep it short, and
     # never let the answer quote the URL.
     word = url.redact(" ".join(text.split())[:80])
     return status, f"{status} {word}".strip(), retry_after
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "timed out"
-    os_error = getattr(exc, "os_error", None)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return f"{type(exc).__name__} ({os_error.strerror})"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{type(exc).__name__} ({exc.strerror})"
-    return type(exc).__name__

@@ -11,6 +11,7 @@ import math
 import aiohttp
 
 from rerunorch.clock import Clock
+from rerunorch.notifiers.failure import connection_failure
 from rerunorch.notifiers.webhook_retry import RETRY_STATUSES, RetryPolicy
 from rerunorch.pacing.headers import parse_retry_after
 from rerunorch.report.text import plural
@@ -65,10 +66,10 @@ async def post_body(
             try:
                 status, retry_header = await _post(session, url, body, headers, timeout)
             except aiohttp.ClientConnectorError as exc:  # nothing was sent: safe to retry
-                problem, retry_header = f"cannot connect ({_describe(exc)})", None
+                problem, retry_header = f"cannot connect ({connection_failure(exc)})", None
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 raise WebhookError(
-                    f"cannot post to the webhook at {host}: {_describe(exc)}"
+                    f"cannot post to the webhook at {host}: {connection_failure(exc)}"
                 ) from None
             else:
                 if 200 <= status < 300:
@@ -108,14 +109,3 @@ async def _post(
     ) as response:
         await response.read()
         return response.status, response.headers.get("Retry-After")
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "timed out"
-    os_error = getattr(exc, "os_error", None)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return f"{type(exc).__name__}: {os_error.strerror}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{type(exc).__name__}: {exc.strerror}"
-    return type(exc).__name__
